@@ -1,0 +1,10 @@
+//! hftpy's per-message core: fixed-point decimals read from JSON text, request signing and
+//! nanosecond clocks. Pure Rust: the PyO3 bindings live in `py/` behind the `python` feature,
+//! so `cargo test` runs without an interpreter and nothing here depends on `py/`.
+
+pub mod clock;
+pub mod decimal;
+pub mod sign;
+
+#[cfg(feature = "python")]
+mod py;
