@@ -1,0 +1,61 @@
+"""The `hftpy` command: `hftpy demo`, `hftpy sim`.
+
+The CLI runs on uvloop (the library itself runs on any asyncio loop and never installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # e.g. Windows: plain asyncio works, just a little slower
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run_async(main: Coroutine[Any, Any, int]) -> int:
+    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        return runner.run(main)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hftpy", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="place and cancel Kraken orders against the embedded simulator"
+    )
+    demo.add_argument("--rounds", type=int, default=200, help="round trips in the latency run")
+
+    from hftpy.sim import cli as sim_cli
+
+    sim = commands.add_parser("sim", help="serve the embedded exchange simulator on loopback")
+    sim_cli.add_arguments(sim)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "demo":
+            from hftpy.demo import run_demo
+
+            return run_async(run_demo(rounds=args.rounds))
+        return run_async(sim_cli.run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

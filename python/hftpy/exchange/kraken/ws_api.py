@@ -1,0 +1,527 @@
+"""Kraken spot WebSocket v2 trading API (`wss://ws-auth.kraken.com/v2`).
+
+Every private call carries a WS token from REST `GetWebSocketsToken`: a fresh one per
+connection, and a new one after `ESession:Invalid session`. The private `executions` channel
+(order status and fills) is subscribed on every connect and handed to listeners and queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import uuid
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from hftpy._core import parse_natural
+from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
+from hftpy.errors import AuthError, DecimalError, HftpyError, InvalidOrderError
+from hftpy.exchange.codec import DECODER, ENCODER
+from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.kraken.rest import KrakenRestApi
+from hftpy.exchange.ws_api import WsApiBase, WsCallback
+from hftpy.redact import Secret
+
+log = logging.getLogger("hftpy.kraken")
+
+Number = int | float | Decimal | str
+
+#: `listener(message, recv_ns)` for a private channel message (`executions`, `balances`).
+ChannelListener = Callable[[dict[str, Any], int], None]
+
+# Replies after which the token must be replaced before private calls can succeed.
+_SESSION_ERRORS = ("ESession:Invalid session", "Token(s) not found")
+
+
+def _number(value: Number, name: str) -> int | float | Decimal:
+    """A price or quantity as it will be written on the wire: JSON number text exactly as
+    given (floats by their shortest repr, `Decimal`/`str` digit for digit, never through
+    float). Rejects bools, NaN, infinities and non-numeric text locally."""
+    if isinstance(value, bool):
+        raise InvalidOrderError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidOrderError(f"{name} must be finite, got {value!r}")
+        return value
+    text = str(value).strip() if isinstance(value, str | Decimal) else None
+    if text is None:
+        raise InvalidOrderError(f"{name} must be a number, got {type(value).__name__}")
+    try:
+        parse_natural(text)  # the Rust reader: exact digits, typed error on junk or overflow
+    except DecimalError as exc:
+        raise InvalidOrderError(f"{name}={value!r}: {exc}") from None
+    return Decimal(text)
+
+
+def _positive(value: Number, name: str) -> int | float | Decimal:
+    number = _number(value, name)
+    if number <= 0:
+        raise InvalidOrderError(f"{name} must be positive, got {value!r}")
+    return number
+
+
+def _ids(value: Any, name: str) -> list[Any]:
+    if value is None:
+        return []
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    if not items:
+        raise InvalidOrderError(f"{name} is empty")
+    return items
+
+
+class KrakenWsApi(WsApiBase):
+    """Kraken WS v2 trading. Create through `hftpy.exchange.create_exchange_ws_api`."""
+
+    exchange = Exchange.KRAKEN
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        url: str | None = None,
+        rest_url: str | None = None,
+        account: str = "default",
+        request_timeout: float = 10.0,
+        rest_api: KrakenRestApi | None = None,
+        executions: bool = True,
+        snap_trades: bool = False,
+    ) -> None:
+        super().__init__(
+            url=endpoint(self.exchange, "ws_auth", url),
+            account=account,
+            request_timeout=request_timeout,
+        )
+        self._rest = rest_api or KrakenRestApi(
+            api_key=api_key, api_secret=api_secret, url=rest_url, account=account
+        )
+        self._own_rest = rest_api is None
+        self._token: Secret | None = None
+        self._token_refresh: asyncio.Task[None] | None = None
+        self._subscribe_executions = executions
+        self._snap_trades = snap_trades
+        self._internal: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._listeners: dict[str, list[ChannelListener]] = {}
+        #: `system` of the last status message: online, maintenance, cancel_only, post_only.
+        self.system_status: str | None = None
+        #: The trading-counter ceiling from the executions ack (tier dependent).
+        self.max_rate_count: int | None = None
+        self.last_heartbeat_ns = 0
+
+    # -- connection hooks --------------------------------------------------------------
+    async def _on_connected(self) -> None:
+        # A fresh token per connection: a reused one is the classic post-reconnect failure.
+        self._token = await self._rest.get_websockets_token()
+        if self._subscribe_executions:
+            await self._subscribe_private("executions")
+
+    async def _subscribe_private(self, channel: str) -> None:
+        params: dict[str, Any] = {"channel": channel, "token": self._token}
+        if channel == "executions":
+            params |= {"snap_orders": True, "snap_trades": self._snap_trades}
+        ack = await self._internal_request("subscribe", params)
+        if not ack.get("success"):
+            error = str(ack.get("error"))
+            if error.startswith(_SESSION_ERRORS):
+                raise AuthError(f"kraken {channel} subscribe refused: {error}")
+            raise HftpyError(f"kraken {channel} subscribe refused: {error}")
+        result = ack.get("result") or {}
+        if "maxratecount" in result:
+            self.max_rate_count = result["maxratecount"]
+
+    async def _internal_request(
+        self, method: str, params: dict[str, Any] | None = None, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """A request of the API's own (subscribe, ping), answered outside the user callbacks."""
+        req_id = self.get_next_request_id()
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._internal[req_id] = future
+        frame: dict[str, Any] = {"method": method, "req_id": req_id}
+        if params is not None:
+            frame["params"] = params
+        try:
+            self._conn.send(ENCODER.encode(frame))
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._internal.pop(req_id, None)
+
+    def _on_disconnected(self) -> None:
+        super()._on_disconnected()
+        for future in self._internal.values():
+            if not future.done():
+                future.set_exception(ConnectionError("kraken: disconnected"))
+        self._token = None
+
+    def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:
+        try:
+            msg = DECODER.decode(payload)
+        except msgspec.DecodeError:
+            # Kraken's proxy sometimes sends bare text ("CloudFlare WebSocket proxy restarting").
+            log.warning("kraken: ignoring non-JSON frame %r", bytes(payload[:80]))
+            return
+        if type(msg) is not dict:
+            return
+        channel = msg.get("channel")
+        if channel is None:
+            req_id = msg.get("req_id")
+            if req_id is None:
+                return
+            if msg.get("success") is False and str(msg.get("error")).startswith(_SESSION_ERRORS):
+                self._refresh_token()
+            if self._complete(req_id, msg, recv_ns, recv_mono):
+                return
+            future = self._internal.get(req_id)
+            if future is not None and not future.done():
+                future.set_result(msg)
+            return
+        if channel == "heartbeat":
+            self.last_heartbeat_ns = recv_ns
+        elif channel == "status":
+            data = msg.get("data") or [{}]
+            self.system_status = data[0].get("system")
+        listeners = self._listeners.get(channel)
+        if listeners:
+            for listener in listeners:
+                try:
+                    listener(msg, recv_ns)
+                except Exception:
+                    log.exception("kraken %s listener raised", channel)
+
+    def _refresh_token(self) -> None:
+        """Fetches a new token in the background (once, however many replies asked)."""
+        if self._token_refresh is not None and not self._token_refresh.done():
+            return
+
+        async def refresh() -> None:
+            try:
+                self._token = await self._rest.get_websockets_token()
+                log.info("kraken: WS token refreshed after a session error")
+            except Exception as exc:
+                log.warning("kraken: token refresh failed (%s); reconnecting", exc)
+                self._conn.drop()
+
+        self._token_refresh = asyncio.create_task(refresh())
+
+    # -- private channels ----------------------------------------------------------------
+    def add_listener(self, channel: str, listener: ChannelListener) -> None:
+        """Calls `listener(message, recv_ns)` for each message of `channel` (`executions`,
+        `status`, `heartbeat`, ...)."""
+        self._listeners.setdefault(channel, []).append(listener)
+
+    def remove_listener(self, channel: str, listener: ChannelListener) -> None:
+        self._listeners.get(channel, []).remove(listener)
+
+    def on_execution(self, listener: ChannelListener) -> None:
+        """Order status and fills: `listener(message, recv_ns)`; `message["data"]` holds the
+        execution reports, `message["type"]` is `snapshot` or `update`."""
+        self.add_listener("executions", listener)
+
+    def channel_queue(
+        self, channel: str = "executions", maxsize: int = 0
+    ) -> asyncio.Queue[tuple[dict[str, Any], int]]:
+        """An asyncio queue fed with `(message, recv_ns)` for every message of `channel`."""
+        queue: asyncio.Queue[tuple[dict[str, Any], int]] = asyncio.Queue(maxsize)
+
+        def put(message: dict[str, Any], recv_ns: int) -> None:
+            try:
+                queue.put_nowait((message, recv_ns))
+            except asyncio.QueueFull:
+                log.warning("kraken %s queue full: dropping the oldest message", channel)
+                queue.get_nowait()
+                queue.put_nowait((message, recv_ns))
+
+        self.add_listener(channel, put)
+        return queue
+
+    async def subscribe_balances(self) -> None:
+        await self._subscribe_private("balances")
+
+    # -- requests -------------------------------------------------------------------------
+    def _params(self) -> dict[str, Any]:
+        # The token leads, as in the request dicts the seed documents print.
+        return {"token": self._token}
+
+    async def _send(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        replies: int = 1,
+    ) -> Any:
+        if req_id is None:
+            req_id = self.get_next_request_id()
+        frame = {"method": method, "params": params, "req_id": req_id}
+        return await self._request(method, params, frame, req_id, callback, wait, timeout, replies)
+
+    def _order_fields(
+        self,
+        *,
+        side: Side | str,
+        order_qty: Number,
+        order_type: OrderType | str,
+        limit_price: Number | None,
+        time_in_force: TimeInForce | str | None,
+        post_only: bool | None,
+        reduce_only: bool | None,
+        cl_ord_id: str | None,
+        order_userref: int | None,
+        extra: dict[str, Any],
+        symbol: str | None = None,
+    ) -> dict[str, Any]:
+        """One order's params in Kraken's names, validated locally."""
+        side_text = str(side.value if isinstance(side, Side) else side).lower()
+        if side_text not in ("buy", "sell"):
+            raise InvalidOrderError(f"side must be buy or sell, got {side!r}")
+        kind = str(order_type.value if isinstance(order_type, OrderType) else order_type).lower()
+        if kind not in {t.value for t in OrderType}:
+            raise InvalidOrderError(f"unknown order_type {order_type!r}")
+        if cl_ord_id is not None and order_userref is not None:
+            raise InvalidOrderError("cl_ord_id and order_userref cannot be combined on Kraken")
+        fields: dict[str, Any] = {"order_type": kind}
+        if post_only is not None:
+            fields["post_only"] = bool(post_only)
+        if symbol is not None:
+            fields["symbol"] = symbol
+        fields["order_qty"] = _positive(order_qty, "order_qty")
+        fields["side"] = side_text
+        if limit_price is not None:
+            fields["limit_price"] = _positive(limit_price, "limit_price")
+        elif kind in ("limit", "iceberg", "stop-loss-limit", "take-profit-limit"):
+            raise InvalidOrderError(f"a {kind} order needs a price (price= or limit_price=)")
+        if reduce_only is not None:
+            fields["reduce_only"] = bool(reduce_only)
+        if order_userref is not None:
+            fields["order_userref"] = int(order_userref)
+        else:
+            # Assigned when absent, so a strategy can find its order again from any reply.
+            fields["cl_ord_id"] = cl_ord_id or uuid.uuid4().hex
+        tif = time_in_force.value if isinstance(time_in_force, TimeInForce) else time_in_force
+        fields["time_in_force"] = str(tif or "gtc").lower()
+        fields.update(extra)
+        return fields
+
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        time_in_force: TimeInForce | str | None = None,
+        post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        validate: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        **extra: Any,
+    ) -> Any:
+        """`add_order`. `amount`/`price` are aliases of Kraken's `order_qty`/`limit_price`;
+        any other add_order field (`triggers`, `expire_time`, `deadline`, `display_qty`,
+        `fee_preference`, `stp_type`, `margin`, ...) passes through as a keyword."""
+        qty = order_qty if order_qty is not None else amount
+        if qty is None:
+            raise InvalidOrderError("place_order needs amount= (or order_qty=)")
+        params = self._params() | self._order_fields(
+            side=side,
+            order_qty=qty,
+            order_type=order_type,
+            limit_price=limit_price if limit_price is not None else price,
+            time_in_force=time_in_force,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            cl_ord_id=cl_ord_id,
+            order_userref=order_userref,
+            extra=extra,
+            symbol=venue_symbol(self.exchange, symbol),
+        )
+        if validate is not None:
+            params["validate"] = bool(validate)
+        return await self._send("add_order", params, req_id, callback, wait, timeout)
+
+    async def cancel_order(
+        self,
+        order_id: str | Sequence[str] | None = None,
+        *,
+        cl_ord_id: str | Sequence[str] | None = None,
+        order_userref: int | Sequence[int] | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """`cancel_order` by one kind of id (a single id or a list). Kraken answers once per
+        id, so the callback fires once per id."""
+        kinds = {
+            "order_id": _ids(order_id, "order_id"),
+            "cl_ord_id": _ids(cl_ord_id, "cl_ord_id"),
+            "order_userref": _ids(order_userref, "order_userref"),
+        }
+        given = {name: ids for name, ids in kinds.items() if ids}
+        if len(given) != 1:
+            raise InvalidOrderError(
+                "cancel_order takes exactly one of order_id, cl_ord_id, order_userref"
+            )
+        ((name, ids),) = given.items()
+        params = self._params() | {name: ids}
+        return await self._send("cancel_order", params, req_id, callback, wait, timeout, len(ids))
+
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        amount: Number | None = None,
+        limit_price: Number | None = None,
+        price: Number | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        **extra: Any,
+    ) -> Any:
+        """`amend_order` in place (keeps the order id and, where possible, queue priority)."""
+        if (order_id is None) == (cl_ord_id is None):
+            raise InvalidOrderError("amend_order takes exactly one of order_id, cl_ord_id")
+        params = self._params()
+        if order_id is not None:
+            params["order_id"] = order_id
+        else:
+            params["cl_ord_id"] = cl_ord_id
+        qty = order_qty if order_qty is not None else amount
+        if qty is None:
+            raise InvalidOrderError("amend_order needs order_qty= (or amount=)")
+        params["order_qty"] = _positive(qty, "order_qty")
+        new_price = limit_price if limit_price is not None else price
+        if new_price is not None:
+            params["limit_price"] = _positive(new_price, "limit_price")
+        if post_only is not None:
+            params["post_only"] = bool(post_only)
+        params.update(extra)
+        return await self._send("amend_order", params, req_id, callback, wait, timeout)
+
+    async def cancel_all(
+        self,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        return await self._send("cancel_all", self._params(), req_id, callback, wait, timeout)
+
+    async def cancel_all_orders_after(
+        self,
+        timeout_seconds: int,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Dead man's switch: cancels everything `timeout_seconds` from now unless renewed;
+        0 disarms it."""
+        if isinstance(timeout_seconds, bool) or not 0 <= int(timeout_seconds) < 86400:
+            raise InvalidOrderError("timeout_seconds must be in [0, 86400)")
+        params = self._params() | {"timeout": int(timeout_seconds)}
+        return await self._send("cancel_all_orders_after", params, req_id, callback, wait, timeout)
+
+    async def batch_add(
+        self,
+        symbol: CurrencyPair | str,
+        orders: Sequence[dict[str, Any]],
+        *,
+        validate: bool | None = None,
+        deadline: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """`batch_add`: 2..15 orders on one symbol. Each order is a dict with `side`,
+        `amount`/`order_qty`, `price`/`limit_price`, `order_type` (default limit) and any
+        add_order field. Kraken answers once with the results in request order."""
+        if not 2 <= len(orders) <= 15:
+            raise InvalidOrderError("batch_add takes 2 to 15 orders")
+        built = []
+        for order in orders:
+            spec = dict(order)
+            qty = spec.pop("order_qty", None)
+            qty = spec.pop("amount", None) if qty is None else qty
+            price = spec.pop("limit_price", None)
+            price = spec.pop("price", None) if price is None else price
+            if qty is None:
+                raise InvalidOrderError(f"batch_add order without amount: {order!r}")
+            built.append(
+                self._order_fields(
+                    side=spec.pop("side", ""),
+                    order_qty=qty,
+                    order_type=spec.pop("order_type", OrderType.LIMIT),
+                    limit_price=price,
+                    time_in_force=spec.pop("time_in_force", None),
+                    post_only=spec.pop("post_only", None),
+                    reduce_only=spec.pop("reduce_only", None),
+                    cl_ord_id=spec.pop("cl_ord_id", None),
+                    order_userref=spec.pop("order_userref", None),
+                    extra=spec,
+                )
+            )
+        params = self._params() | {
+            "symbol": venue_symbol(self.exchange, symbol),
+            "orders": built,
+        }
+        if validate is not None:
+            params["validate"] = bool(validate)
+        if deadline is not None:
+            params["deadline"] = deadline
+        return await self._send("batch_add", params, req_id, callback, wait, timeout)
+
+    async def batch_cancel(
+        self,
+        orders: Sequence[str] | None = None,
+        *,
+        cl_ord_id: Sequence[str] | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """`batch_cancel`: 2..50 order ids (or userrefs as strings) and/or client ids."""
+        ids = [str(o) for o in orders or []]
+        client_ids = list(cl_ord_id or [])
+        if not 2 <= len(ids) + len(client_ids) <= 50:
+            raise InvalidOrderError("batch_cancel takes 2 to 50 ids")
+        params = self._params()
+        if ids:
+            params["orders"] = ids
+        if client_ids:
+            params["cl_ord_id"] = client_ids
+        return await self._send("batch_cancel", params, req_id, callback, wait, timeout)
+
+    async def ping(self, timeout: float = 5.0) -> dict[str, Any]:
+        """Application-level ping; returns Kraken's pong."""
+        return await self._internal_request("ping", None, timeout)
+
+    async def close(self) -> None:
+        await super().close()
+        if self._token_refresh is not None:
+            self._token_refresh.cancel()
+        if self._own_rest:
+            await self._rest.close()

@@ -1,0 +1,65 @@
+"""`RestApiBase`: one aiohttp session per REST API object, created lazily inside the running
+loop (so objects can be created before `asyncio.run`), with timeouts and JSON decoding."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import aiohttp
+
+from hftpy.common import Exchange
+from hftpy.errors import DisconnectedError, RequestTimeoutError
+from hftpy.exchange.codec import DECODER
+
+USER_AGENT = "hftpy/0.1 (+https://pypi.org/project/hftpy)"
+
+
+class RestApiBase:
+    exchange: ClassVar[Exchange]
+
+    def __init__(self, *, url: str, account: str = "default", timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.account = account
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account={self.account!r}, url={self.url!r})"
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._session
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """Returns (HTTP status, decoded JSON body). Transport failures raise typed errors."""
+        try:
+            async with self._http().request(
+                method, self.url + path, data=data, headers=headers, params=params
+            ) as resp:
+                body = await resp.read()
+                status = resp.status
+        except TimeoutError:
+            raise RequestTimeoutError(f"{method} {path}: no reply in {self.timeout}s") from None
+        except aiohttp.ClientError as exc:
+            raise DisconnectedError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
+        try:
+            return status, DECODER.decode(body) if body else None
+        except Exception:
+            return status, body.decode("utf-8", "replace")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

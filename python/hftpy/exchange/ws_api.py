@@ -1,0 +1,337 @@
+"""`WsApiBase`: request/response plumbing shared by every venue's WebSocket API.
+
+The request contract (DESIGN.md): a request method returns its `req_id` once the frame is
+handed to the socket; the callback fires once per venue reply (a request the venue answers
+per item fires once per item); every item ends in exactly one terminal outcome: the venue's
+reply, or a local one in the venue's dict shape (`hftpy:timeout`, `hftpy:disconnected`,
+`hftpy:rate_limited`). `wait=True` returns a `WsResponse` instead and raises the matching
+`HftpyError` for local outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from hftpy.common import Exchange
+from hftpy.errors import (
+    DisconnectedError,
+    HftpyError,
+    InvalidOrderError,
+    RateLimitError,
+    RequestError,
+    RequestTimeoutError,
+)
+from hftpy.exchange.codec import ENCODER
+from hftpy.net import WsConnection
+
+log = logging.getLogger("hftpy.ws_api")
+
+#: `callback(request_id, method, request, response, latency_us)`, as in the seed documents.
+WsCallback = Callable[[int, str, dict[str, Any], dict[str, Any], int], None]
+
+TIMEOUT = "hftpy:timeout"
+DISCONNECTED = "hftpy:disconnected"
+RATE_LIMITED = "hftpy:rate_limited"
+
+_LOCAL_ERRORS: dict[str, type[RequestError]] = {
+    TIMEOUT: RequestTimeoutError,
+    DISCONNECTED: DisconnectedError,
+    RATE_LIMITED: RateLimitError,
+}
+
+# One request-id sequence per exchange per process, shared by every account's API object,
+# so ids never collide in logs or on a shared venue session.
+_REQUEST_IDS: dict[Exchange, Iterator[int]] = {}
+
+
+def _next_id(exchange: Exchange) -> int:
+    counter = _REQUEST_IDS.get(exchange)
+    if counter is None:
+        counter = _REQUEST_IDS[exchange] = itertools.count(1)
+    return next(counter)
+
+
+@dataclass(slots=True)
+class WsResponse:
+    """A finished request. Stamps are wall-clock ns; `latency_ns` is from monotonic clocks.
+    For a request answered once per item, `response` is the first reply and `replies` all."""
+
+    request_id: int
+    method: str
+    request: dict[str, Any]
+    response: dict[str, Any]
+    ok: bool
+    sent_ns: int
+    recv_ns: int
+    latency_ns: int
+    replies: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def latency_us(self) -> int:
+        return self.latency_ns // 1000
+
+
+@dataclass(slots=True, eq=False)
+class _Pending:
+    request_id: int
+    method: str
+    request: dict[str, Any]
+    callback: WsCallback | None
+    future: asyncio.Future[WsResponse] | None
+    sent_ns: int
+    sent_mono: int
+    deadline_mono: int
+    remaining: int
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WsApiBase:
+    """Base of the venue WS APIs. Subclasses set `exchange`, build frames and route replies
+    to `_complete(req_id, response, recv_ns, recv_mono)`."""
+
+    exchange: ClassVar[Exchange]
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        account: str = "default",
+        request_timeout: float = 10.0,
+        connection_name: str | None = None,
+    ) -> None:
+        if request_timeout <= 0:
+            raise ValueError("request_timeout must be positive")
+        self.url = url
+        self.account = account
+        self.request_timeout = request_timeout
+        self._pending: dict[int, _Pending] = {}
+        self._conn = WsConnection(
+            url,
+            self._on_frame,
+            name=connection_name or f"{self.exchange.value}.ws_api",
+            on_connected=self._on_connected,
+            on_disconnected=self._on_disconnected,
+        )
+        self._sweeper: asyncio.Task[None] | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._closed = False
+        #: Seam for the process-wide rate limiter (a later issue): called with the method
+        #: and the request params before a frame is sent; returns False to refuse.
+        self.rate_limiter: Callable[[str, dict[str, Any]], bool] | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account={self.account!r}, url={self.url!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Runs the connection (reconnecting) until `close()`. Start it as a task."""
+        if self._closed:
+            raise HftpyError(f"{self!r} is closed; create a new one")
+        if self._runner is not None and not self._runner.done():
+            raise HftpyError(f"{self!r} already started")
+        self._runner = asyncio.current_task()
+        self._sweeper = asyncio.create_task(self._sweep_timeouts())
+        try:
+            await self._conn.run()
+        finally:
+            self._sweeper.cancel()
+            self._fail_all(DISCONNECTED)
+
+    async def wait_ready(self, timeout: float | None = 30.0) -> None:
+        """Waits until connected and authenticated (raises TimeoutError after `timeout`)."""
+        try:
+            await self._conn.wait_ready(timeout)
+        except TimeoutError:
+            detail = f": {self._conn.last_error}" if self._conn.last_error else ""
+            raise RequestTimeoutError(f"{self!r} not ready after {timeout}s{detail}") from None
+
+    @property
+    def ready(self) -> bool:
+        return self._conn.ready
+
+    async def close(self) -> None:
+        self._closed = True
+        await self._conn.close()
+        self._fail_all(DISCONNECTED)
+        if self._runner is not None and self._runner is not asyncio.current_task():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._runner), 2.0)
+            except (TimeoutError, asyncio.CancelledError):
+                self._runner.cancel()
+            except Exception:  # the runner's failure was logged where it happened
+                pass
+
+    def get_next_request_id(self) -> int:
+        return _next_id(self.exchange)
+
+    # -- hooks for subclasses ------------------------------------------------------------
+    async def _on_connected(self) -> None:
+        """Authenticate / resubscribe after each connect."""
+
+    def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:
+        raise NotImplementedError
+
+    def _on_disconnected(self) -> None:
+        self._fail_all(DISCONNECTED)
+
+    # -- the request path ----------------------------------------------------------------
+    async def _request(
+        self,
+        method: str,
+        request: dict[str, Any],
+        frame: dict[str, Any],
+        req_id: int,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        replies: int = 1,
+    ) -> Any:
+        """Sends `frame` (which embeds `request` as its params) and tracks `req_id` until
+        `replies` venue replies or a local outcome. Returns req_id, or WsResponse if wait."""
+        if req_id in self._pending:
+            raise InvalidOrderError(f"req_id {req_id} is already pending")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[WsResponse] | None = loop.create_future() if wait else None
+        now_mono = time.monotonic_ns()
+        budget = self.request_timeout if timeout is None else timeout
+        pending = _Pending(
+            req_id,
+            method,
+            request,
+            callback,
+            future,
+            0,
+            now_mono,
+            now_mono + int(budget * 1e9),
+            replies,
+        )
+        limiter = self.rate_limiter
+        if limiter is not None and not limiter(method, request):
+            self._finish_locally(pending, RATE_LIMITED)
+        elif not self._conn.ready:
+            self._finish_locally(pending, DISCONNECTED)
+        else:
+            payload = ENCODER.encode(frame)
+            self._pending[req_id] = pending
+            pending.sent_ns = time.time_ns()
+            pending.sent_mono = time.monotonic_ns()
+            try:
+                self._conn.send(payload)
+            except DisconnectedError:
+                del self._pending[req_id]
+                self._finish_locally(pending, DISCONNECTED)
+        if future is not None:
+            return await future
+        return req_id
+
+    def _complete(
+        self, req_id: int, response: dict[str, Any], recv_ns: int, recv_mono: int
+    ) -> bool:
+        """Routes one venue reply to its request. False when no request is waiting for it."""
+        pending = self._pending.get(req_id)
+        if pending is None:
+            return False
+        pending.remaining -= 1
+        if pending.remaining <= 0:
+            del self._pending[req_id]
+        latency_ns = recv_mono - pending.sent_mono
+        if pending.callback is not None:
+            self._invoke(pending, response, latency_ns)
+        if pending.future is not None:
+            pending.replies.append(response)
+            if pending.remaining <= 0 and not pending.future.done():
+                replies = tuple(pending.replies)
+                ok = all(r.get("success") is True for r in replies)
+                pending.future.set_result(
+                    WsResponse(
+                        req_id,
+                        pending.method,
+                        pending.request,
+                        replies[0],
+                        ok,
+                        pending.sent_ns,
+                        recv_ns,
+                        latency_ns,
+                        replies,
+                    )
+                )
+        return True
+
+    def _invoke(self, pending: _Pending, response: dict[str, Any], latency_ns: int) -> None:
+        try:
+            pending.callback(  # type: ignore[misc]
+                pending.request_id, pending.method, pending.request, response, latency_ns // 1000
+            )
+        except Exception:
+            log.exception("callback for %s req_id=%s raised", pending.method, pending.request_id)
+
+    def _local_response(self, pending: _Pending, error: str) -> dict[str, Any]:
+        return {
+            "method": pending.method,
+            "req_id": pending.request_id,
+            "success": False,
+            "error": error,
+        }
+
+    def _finish_locally(self, pending: _Pending, error: str) -> None:
+        """Ends every remaining item of `pending` with a local outcome."""
+        response = self._local_response(pending, error)
+        latency_ns = time.monotonic_ns() - pending.sent_mono
+        if pending.callback is not None:
+            for _ in range(max(pending.remaining, 1)):
+                self._invoke(pending, response, latency_ns)
+        pending.remaining = 0
+        if pending.future is not None and not pending.future.done():
+            exc_type = _LOCAL_ERRORS.get(error, RequestError)
+            pending.future.set_exception(
+                exc_type(f"{pending.method} req_id={pending.request_id}: {error}", response)
+            )
+
+    def _fail_all(self, error: str) -> None:
+        if not self._pending:
+            return
+        pending_items = list(self._pending.values())
+        self._pending.clear()
+        for pending in pending_items:
+            self._finish_locally(pending, error)
+
+    async def _sweep_timeouts(self) -> None:
+        # One coarse sweeper instead of a timer per request keeps the send path free of
+        # timer-heap work; resolution is the sweep interval.
+        while True:
+            await asyncio.sleep(0.02)
+            if not self._pending:
+                continue
+            now = time.monotonic_ns()
+            expired = [p for p in self._pending.values() if p.deadline_mono <= now]
+            for pending in expired:
+                self._pending.pop(pending.request_id, None)
+                self._finish_locally(pending, TIMEOUT)
+
+    # -- the default callback --------------------------------------------------------------
+    @staticmethod
+    def default_ws_callback(
+        request_id: int,
+        method: str,
+        request: dict[str, Any],
+        response: dict[str, Any],
+        latency: int,
+    ) -> None:
+        """Prints a reply the way the seed documents show it; secrets print as ***."""
+        print(f"WebSocket Request - ID: {request_id} | Method: {method} | Latency: {latency}μs")
+        print(f"Request Params: {_pformat(request)}")
+        print(f"Response Data: {_pformat(response)}")
+
+
+def _pformat(obj: Any) -> str:
+    """One key per line, nested values inline, as in the seed documents' printed output."""
+    if not isinstance(obj, dict) or not obj:
+        return repr(obj)
+    lines = ",\n".join(f"    {key!r}: {value!r}" for key, value in obj.items())
+    return "{\n" + lines + "\n}"

@@ -1,0 +1,232 @@
+"""A WebSocket connection that stays up: picows underneath, reconnect with capped
+exponential backoff and jitter, hooks to re-authenticate and resubscribe, and a receive
+stamp taken before anything else looks at a frame.
+
+Knows no venue: the owner passes a frame handler and connect/disconnect hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from picows import (
+    WSAutoPingStrategy,
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    ws_connect,
+)
+
+from hftpy.errors import DisconnectedError
+
+log = logging.getLogger("hftpy.net")
+
+#: `on_frame(payload, recv_ns, recv_mono_ns)`: payload is a memoryview valid only during the
+#: call (zero copy out of picows' read buffer), or bytes for reassembled fragmented messages.
+FrameHandler = Callable[[memoryview | bytes, int, int], None]
+
+_time_ns = time.time_ns
+_monotonic_ns = time.monotonic_ns
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    """Delay before reconnect attempt n (n = 0, 1, ...): `min(max_delay, initial * 2**n)`,
+    scaled by a random factor in `[1 - jitter, 1]` so a fleet of clients does not reconnect
+    in lockstep. The attempt count resets once a connection has stayed up `stable_after` s."""
+
+    initial_delay: float = 0.05
+    max_delay: float = 10.0
+    jitter: float = 0.5
+    stable_after: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_delay, self.initial_delay * (2 ** min(attempt, 30)))
+        return float(base * (1.0 - self.jitter * random.random()))
+
+
+class _Listener(WSListener):
+    __slots__ = ("_conn", "_fragments")
+
+    def __init__(self, conn: WsConnection) -> None:
+        self._conn = conn
+        self._fragments: bytearray | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self._conn._transport = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        recv_ns = _time_ns()  # first: the stamp is the point of this library
+        msg_type = frame.msg_type
+        if (msg_type is _TEXT or msg_type is _BINARY) and frame.fin:
+            self._conn._on_frame(frame.get_payload_as_memoryview(), recv_ns, _monotonic_ns())
+        elif msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+        elif msg_type is _TEXT or msg_type is _BINARY:
+            self._fragments = bytearray(frame.get_payload_as_memoryview())
+        elif msg_type is WSMsgType.CONTINUATION and self._fragments is not None:
+            self._fragments += frame.get_payload_as_memoryview()
+            if frame.fin:
+                payload, self._fragments = bytes(self._fragments), None
+                self._conn._on_frame(payload, recv_ns, _monotonic_ns())
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._conn._transport = None
+
+
+class WsConnection:
+    """One logical connection to `url`, reconnecting until `close()`.
+
+    `on_connected` runs after every (re)connect, before the connection counts as ready: the
+    place to authenticate and resubscribe. It may send and await replies. If it raises, the
+    connection is dropped and retried. `on_disconnected` runs once per lost connection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        on_frame: FrameHandler,
+        *,
+        name: str = "ws",
+        on_connected: Callable[[], Awaitable[None]] | None = None,
+        on_disconnected: Callable[[], None] | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        ping_idle_timeout: float = 10.0,
+        ping_reply_timeout: float = 10.0,
+        handshake_timeout: float = 10.0,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self._on_frame = on_frame
+        self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
+        self._policy = reconnect or ReconnectPolicy()
+        self._ping_idle_timeout = ping_idle_timeout
+        self._ping_reply_timeout = ping_reply_timeout
+        self._handshake_timeout = handshake_timeout
+        self._extra_headers = extra_headers
+        self._transport: WSTransport | None = None
+        self._ready = asyncio.Event()
+        self._closed = False
+        self._wake = asyncio.Event()
+        #: Count of successful connects (1 after the first); tests and metrics read it.
+        self.connects = 0
+        self.last_error: BaseException | None = None
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._transport is not None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    # -- sending -----------------------------------------------------------------------
+    def send(self, payload: bytes) -> None:
+        """Hands a text frame to the socket now (synchronously, so call order is send order)."""
+        transport = self._transport
+        if transport is None:
+            raise DisconnectedError(f"{self.name}: not connected")
+        transport.send(_TEXT, payload)
+
+    def send_binary(self, payload: bytes) -> None:
+        transport = self._transport
+        if transport is None:
+            raise DisconnectedError(f"{self.name}: not connected")
+        transport.send(_BINARY, payload)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def run(self) -> None:
+        """Connects and reconnects until `close()`."""
+        attempt = 0
+        while not self._closed:
+            up_since = 0.0
+            try:
+                transport = await self._connect()
+                self.connects += 1
+                up_since = time.monotonic()
+                try:
+                    if self._on_connected is not None:
+                        await self._on_connected()
+                    if not transport.is_disconnected:
+                        self._ready.set()
+                        log.info("%s: connected to %s", self.name, self.url)
+                    await transport.wait_disconnected()
+                finally:
+                    self._ready.clear()
+                    if not transport.is_disconnected:
+                        transport.disconnect(graceful=False)
+                    self._transport = None
+                    if self._on_disconnected is not None:
+                        self._on_disconnected()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # connect refused, handshake failed, hook failed
+                self.last_error = exc
+                log.warning("%s: connection to %s failed: %s", self.name, self.url, exc)
+            if self._closed:
+                break
+            if up_since and time.monotonic() - up_since >= self._policy.stable_after:
+                attempt = 0
+            delay = self._policy.delay(attempt)
+            attempt += 1
+            log.info("%s: reconnecting in %.3fs", self.name, delay)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _connect(self) -> WSTransport:
+        kwargs: dict[str, Any] = {}
+        if self._extra_headers:
+            kwargs["extra_headers"] = self._extra_headers
+        transport, _ = await ws_connect(
+            lambda: _Listener(self),
+            self.url,
+            websocket_handshake_timeout=self._handshake_timeout,
+            enable_auto_ping=self._ping_idle_timeout > 0,
+            auto_ping_idle_timeout=self._ping_idle_timeout or 10.0,
+            auto_ping_reply_timeout=self._ping_reply_timeout,
+            auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
+            logger_name=f"hftpy.{self.name}",
+            **kwargs,
+        )
+        self._transport = transport
+        return transport
+
+    def drop(self) -> None:
+        """Drops the current connection (it will reconnect), e.g. after a stale reply stream."""
+        transport = self._transport
+        if transport is not None:
+            transport.disconnect(graceful=False)
+
+    async def close(self) -> None:
+        """Closes for good: a close frame, then the socket; `run()` returns."""
+        self._closed = True
+        self._wake.set()
+        transport = self._transport
+        if transport is not None:
+            # Already half-closed is fine: the disconnect below still happens.
+            with contextlib.suppress(Exception):
+                transport.send_close(WSCloseCode.OK)
+            transport.disconnect()
+            try:
+                await asyncio.wait_for(transport.wait_disconnected(), 2.0)
+            except TimeoutError:
+                transport.disconnect(graceful=False)
