@@ -129,11 +129,32 @@ class CurrencyPair:
 
 
 # Longest first, so BTCUSDT splits as BTC + USDT rather than BTCUSD + T.
-_BINANCE_QUOTES: Final = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+_BINANCE_QUOTES: Final = (
+    "FDUSD",
+    "USDT",
+    "USDC",
+    "TUSD",
+    "BUSD",
+    "BTC",
+    "ETH",
+    "BNB",
+    "EUR",
+    "TRY",
+)
 
-for _name in (
-    "BTC_USD ETH_USD EUR_USD SOL_USD BTC_USDT ETH_USDT BTC_USDC ETH_USDC SOL_USDC BTC_KRW ETH_KRW"
-).split():
+for _name in [
+    "BTC_USD",
+    "ETH_USD",
+    "EUR_USD",
+    "SOL_USD",
+    "BTC_USDT",
+    "ETH_USDT",
+    "BTC_USDC",
+    "ETH_USDC",
+    "SOL_USDC",
+    "BTC_KRW",
+    "ETH_KRW",
+]:
     _base, _quote = _name.split("_")
     setattr(CurrencyPair, _name, CurrencyPair(_base, _quote))
 
