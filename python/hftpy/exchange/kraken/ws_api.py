@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,6 +21,7 @@ from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, v
 from hftpy.errors import AuthError, DecimalError, HftpyError, InvalidOrderError
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.kraken.rest import KrakenRestApi
 from hftpy.exchange.ws_api import WsApiBase, WsCallback
 from hftpy.redact import Secret
@@ -303,7 +303,7 @@ class KrakenWsApi(WsApiBase):
             fields["order_userref"] = int(order_userref)
         else:
             # Assigned when absent, so a strategy can find its order again from any reply.
-            fields["cl_ord_id"] = cl_ord_id or uuid.uuid4().hex
+            fields["cl_ord_id"] = cl_ord_id or new_client_order_id()
         tif = time_in_force.value if isinstance(time_in_force, TimeInForce) else time_in_force
         fields["time_in_force"] = str(tif or "gtc").lower()
         fields.update(extra)
