@@ -77,7 +77,11 @@ fn split(text: &[u8]) -> Result<Parts<'_>, DecimalError> {
         frac_digits = &text[frac_start..i];
     }
     if int_digits.is_empty() && frac_digits.is_empty() {
-        return Err(if i >= n { DecimalError::Empty } else { DecimalError::Invalid(i) });
+        return Err(if i >= n {
+            DecimalError::Empty
+        } else {
+            DecimalError::Invalid(i)
+        });
     }
     let mut exponent: i32 = 0;
     if i < n && (text[i] == b'e' || text[i] == b'E') {
@@ -103,7 +107,12 @@ fn split(text: &[u8]) -> Result<Parts<'_>, DecimalError> {
     if i != n {
         return Err(DecimalError::Invalid(i));
     }
-    Ok(Parts { negative, int_digits, frac_digits, exponent })
+    Ok(Parts {
+        negative,
+        int_digits,
+        frac_digits,
+        exponent,
+    })
 }
 
 /// Reads decimal text (`"123.45"`, `"-0.001"`, `"1e-8"`, `"4.5E+3"`) as a mantissa at `scale`.
@@ -158,7 +167,10 @@ pub fn parse_natural(text: &[u8]) -> Result<Fixed, DecimalError> {
     let parts = split(text)?;
     let scale = (parts.frac_digits.len() as i64 - parts.exponent as i64).clamp(0, MAX_SCALE as i64);
     let mantissa = parse_fixed(text, scale as u8)?;
-    Ok(Fixed { mantissa, scale: scale as u8 })
+    Ok(Fixed {
+        mantissa,
+        scale: scale as u8,
+    })
 }
 
 /// A mantissa with its scale.
@@ -273,10 +285,16 @@ mod tests {
     #[test]
     fn overflow_is_an_error_not_a_wrap() {
         assert_eq!(parse_fixed(b"92233720368.54775807", 8), Ok(i64::MAX));
-        assert_eq!(parse_fixed(b"92233720368.54775808", 8), Err(DecimalError::Overflow(8)));
+        assert_eq!(
+            parse_fixed(b"92233720368.54775808", 8),
+            Err(DecimalError::Overflow(8))
+        );
         assert_eq!(parse_fixed(b"1e30", 0), Err(DecimalError::Overflow(0)));
         assert_eq!(parse_fixed(b"1e400", 0), Err(DecimalError::Overflow(0)));
-        assert_eq!(parse_fixed(b"00000000000000000000000001", 8), Ok(100_000_000));
+        assert_eq!(
+            parse_fixed(b"00000000000000000000000001", 8),
+            Ok(100_000_000)
+        );
     }
 
     #[test]
@@ -292,19 +310,72 @@ mod tests {
 
     #[test]
     fn natural_scale_keeps_the_wire_digits() {
-        assert_eq!(parse_natural(b"0.00100000"), Ok(Fixed { mantissa: 100_000, scale: 8 }));
-        assert_eq!(parse_natural(b"45285.2"), Ok(Fixed { mantissa: 452_852, scale: 1 }));
-        assert_eq!(parse_natural(b"12"), Ok(Fixed { mantissa: 12, scale: 0 }));
-        assert_eq!(parse_natural(b"1.5e3"), Ok(Fixed { mantissa: 1500, scale: 0 }));
-        assert_eq!(parse_natural(b"1.5e-3"), Ok(Fixed { mantissa: 15, scale: 4 }));
+        assert_eq!(
+            parse_natural(b"0.00100000"),
+            Ok(Fixed {
+                mantissa: 100_000,
+                scale: 8
+            })
+        );
+        assert_eq!(
+            parse_natural(b"45285.2"),
+            Ok(Fixed {
+                mantissa: 452_852,
+                scale: 1
+            })
+        );
+        assert_eq!(
+            parse_natural(b"12"),
+            Ok(Fixed {
+                mantissa: 12,
+                scale: 0
+            })
+        );
+        assert_eq!(
+            parse_natural(b"1.5e3"),
+            Ok(Fixed {
+                mantissa: 1500,
+                scale: 0
+            })
+        );
+        assert_eq!(
+            parse_natural(b"1.5e-3"),
+            Ok(Fixed {
+                mantissa: 15,
+                scale: 4
+            })
+        );
     }
 
     #[test]
     fn rescale_round_trips_and_refuses_to_drop_digits() {
-        let v = Fixed { mantissa: 15, scale: 1 };
-        assert_eq!(v.rescale(3), Ok(Fixed { mantissa: 1500, scale: 3 }));
-        assert_eq!(Fixed { mantissa: 1500, scale: 3 }.rescale(1), Ok(v));
-        assert_eq!(Fixed { mantissa: 1501, scale: 3 }.rescale(1), Err(DecimalError::TooPrecise(1)));
+        let v = Fixed {
+            mantissa: 15,
+            scale: 1,
+        };
+        assert_eq!(
+            v.rescale(3),
+            Ok(Fixed {
+                mantissa: 1500,
+                scale: 3
+            })
+        );
+        assert_eq!(
+            Fixed {
+                mantissa: 1500,
+                scale: 3
+            }
+            .rescale(1),
+            Ok(v)
+        );
+        assert_eq!(
+            Fixed {
+                mantissa: 1501,
+                scale: 3
+            }
+            .rescale(1),
+            Err(DecimalError::TooPrecise(1))
+        );
     }
 
     #[test]
@@ -315,12 +386,26 @@ mod tests {
         assert_eq!(format_fixed(-5, 1), "-0.5");
         assert_eq!(format_fixed(42, 0), "42");
         assert_eq!(format_fixed(i64::MIN, 0), "-9223372036854775808");
-        assert_eq!(Fixed { mantissa: 5660, scale: 4 }.to_string(), "0.5660");
+        assert_eq!(
+            Fixed {
+                mantissa: 5660,
+                scale: 4
+            }
+            .to_string(),
+            "0.5660"
+        );
     }
 
     #[test]
     fn parse_then_format_is_identity_at_the_same_scale() {
-        for text in ["0.5660", "29431.1", "1.54571953", "0.00000001", "-12.00", "7"] {
+        for text in [
+            "0.5660",
+            "29431.1",
+            "1.54571953",
+            "0.00000001",
+            "-12.00",
+            "7",
+        ] {
             let f = parse_natural(text.as_bytes()).unwrap();
             assert_eq!(f.to_string(), text);
         }

@@ -82,7 +82,8 @@ mod tests {
     #[test]
     fn kraken_official_vector() {
         let signer = KrakenSigner::from_base64(SECRET).unwrap();
-        let body = b"nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25";
+        let body =
+            b"nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25";
         assert_eq!(
             signer.sign("/0/private/AddOrder", NONCE, body),
             "4/dpxb3iT4tp/ZCVEwSnEsLxx0bqyhLpdfOpc6fn7OR8+UClSV5n9E6aSS8MPtnRfp32bAb0nmbRn6H8ndwLUQ=="
@@ -107,7 +108,10 @@ mod tests {
         let err = KrakenSigner::from_base64("not base64 !!").unwrap_err();
         assert_eq!(err, SignError::SecretNotBase64);
         assert!(!err.to_string().contains("!!"));
-        assert_eq!(KrakenSigner::from_base64("").unwrap_err(), SignError::EmptySecret);
+        assert_eq!(
+            KrakenSigner::from_base64("").unwrap_err(),
+            SignError::EmptySecret
+        );
         let signer = KrakenSigner::from_base64(SECRET).unwrap();
         assert_eq!(format!("{signer:?}"), "KrakenSigner(***)");
     }

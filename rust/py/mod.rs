@@ -50,13 +50,16 @@ fn parse_fixed(text: NumberText<'_>, scale: u8) -> PyResult<i64> {
     if scale > decimal::MAX_SCALE {
         return Err(errors::DecimalError::new_err("scale above 18"));
     }
-    text.with_bytes(|b| decimal::parse_fixed(b, scale)).map_err(decimal_err)
+    text.with_bytes(|b| decimal::parse_fixed(b, scale))
+        .map_err(decimal_err)
 }
 
 /// Reads decimal text at its own scale: returns `(mantissa, scale)`.
 #[pyfunction]
 fn parse_natural(text: NumberText<'_>) -> PyResult<(i64, u8)> {
-    let fixed = text.with_bytes(decimal::parse_natural).map_err(decimal_err)?;
+    let fixed = text
+        .with_bytes(decimal::parse_natural)
+        .map_err(decimal_err)?;
     Ok((fixed.mantissa, fixed.scale))
 }
 

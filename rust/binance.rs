@@ -1,0 +1,550 @@
+//! Binance spot market streams, raw (`/ws/<stream>`) or combined (`{"stream", "data"}`):
+//! `depthUpdate` diffs kept in sync with a REST snapshot, partial `depth<N>` books, `trade`,
+//! `aggTrade`, `bookTicker`, `serverShutdown`, and control replies (`{"result":null,"id":1}`,
+//! `{"code":2,"msg":"..."}`).
+//!
+//! A symbol's diff book starts unsynced: its first diff returns [`Event::Resync`] with
+//! [`ResyncAction::FetchSnapshot`](crate::market::ResyncAction::FetchSnapshot); the caller fetches
+//! `GET /api/v3/depth` and hands the body to [`BinanceFeed::apply_snapshot`] while diffs keep
+//! being buffered (see [`crate::sync`] for the sequencing rules). A symbol should use either the
+//! diff stream or a partial-depth stream, not both.
+
+use crate::book::{Book, BookSide};
+use crate::json::Parser;
+use crate::market::{
+    is_not_json, ms_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Quote, Reply,
+    Side, SymbolId, SymbolState, SystemStatus, Trade,
+};
+use crate::sync::{read_level_pairs, DepthSync, DiffHeader, LevelChange};
+
+/// The raw values of the fields any Binance stream payload may carry, by wire name. Several
+/// single-letter keys mean different things per event type (`a`: asks, best ask or aggregate id).
+#[derive(Default)]
+struct Fields<'a> {
+    e: Option<&'a [u8]>,
+    event_time: Option<&'a [u8]>,
+    s: Option<&'a [u8]>,
+    first_id: Option<&'a [u8]>,
+    u: Option<&'a [u8]>,
+    a: Option<&'a [u8]>,
+    b: Option<&'a [u8]>,
+    ask_qty: Option<&'a [u8]>,
+    bid_qty: Option<&'a [u8]>,
+    p: Option<&'a [u8]>,
+    q: Option<&'a [u8]>,
+    t: Option<&'a [u8]>,
+    trade_time: Option<&'a [u8]>,
+    m: Option<&'a [u8]>,
+    last_update_id: Option<&'a [u8]>,
+    bids: Option<&'a [u8]>,
+    asks: Option<&'a [u8]>,
+    // Control replies.
+    result: Option<&'a [u8]>,
+    id: Option<&'a [u8]>,
+    code: Option<&'a [u8]>,
+    msg: Option<&'a [u8]>,
+    error: Option<&'a [u8]>,
+    // The combined-stream wrapper's stream name.
+    stream: Option<&'a [u8]>,
+}
+
+impl<'a> Fields<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Self, FeedError> {
+        let mut fields = Fields::default();
+        let mut p = Parser::new(bytes);
+        fields.read_object(&mut p, None)?;
+        p.end()?;
+        Ok(fields)
+    }
+
+    /// Reads one object's fields. With `wrapped`, a `data` member (the combined-stream payload)
+    /// is read straight into it, and the return value says whether there was one.
+    fn read_object(
+        &mut self,
+        p: &mut Parser<'a>,
+        mut wrapped: Option<&mut Fields<'a>>,
+    ) -> Result<bool, FeedError> {
+        let mut has_data = false;
+        let mut members = p.object()?;
+        while let Some(key) = members.next(p)? {
+            let slot = match key {
+                b"e" => &mut self.e,
+                b"E" => &mut self.event_time,
+                b"s" => &mut self.s,
+                b"U" => &mut self.first_id,
+                b"u" => &mut self.u,
+                b"a" => &mut self.a,
+                b"b" => &mut self.b,
+                b"A" => &mut self.ask_qty,
+                b"B" => &mut self.bid_qty,
+                b"p" => &mut self.p,
+                b"q" => &mut self.q,
+                b"t" => &mut self.t,
+                b"T" => &mut self.trade_time,
+                b"m" => &mut self.m,
+                b"lastUpdateId" => &mut self.last_update_id,
+                b"bids" => &mut self.bids,
+                b"asks" => &mut self.asks,
+                b"result" => &mut self.result,
+                b"id" => &mut self.id,
+                b"code" => &mut self.code,
+                b"msg" => &mut self.msg,
+                b"error" => &mut self.error,
+                b"stream" => &mut self.stream,
+                b"data" if wrapped.is_some() && p.peek() == Some(b'{') => {
+                    if let Some(inner) = wrapped.as_deref_mut() {
+                        inner.read_object(p, None)?;
+                    }
+                    has_data = true;
+                    continue;
+                }
+                _ => {
+                    p.skip()?;
+                    continue;
+                }
+            };
+            *slot = Some(p.raw()?);
+        }
+        Ok(has_data)
+    }
+}
+
+fn required<'a>(raw: Option<&'a [u8]>, field: &'static str) -> Result<&'a [u8], FeedError> {
+    raw.ok_or(FeedError::MissingField(field))
+}
+
+fn u64_field(raw: Option<&[u8]>, field: &'static str) -> Result<u64, FeedError> {
+    Ok(Parser::new(required(raw, field)?).u64()?)
+}
+
+fn text_field<'a>(raw: Option<&'a [u8]>, field: &'static str) -> Result<&'a [u8], FeedError> {
+    Ok(Parser::new(required(raw, field)?).decimal()?)
+}
+
+fn ms_field(raw: Option<&[u8]>, field: &'static str) -> Result<u64, FeedError> {
+    ms_to_ns(u64_field(raw, field)?)
+}
+
+/// Decoder and book keeper of one Binance market-stream connection.
+#[derive(Debug, Default)]
+pub struct BinanceFeed {
+    instruments: Instruments,
+    books: Vec<DepthSync>,
+    changes: Vec<LevelChange>,
+}
+
+impl BinanceFeed {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies a REST depth snapshot (`{"lastUpdateId":..,"bids":..,"asks":..}`) to `symbol`'s
+    /// book and replays the diffs buffered meanwhile.
+    pub fn apply_snapshot(
+        &mut self,
+        symbol: SymbolId,
+        body: &[u8],
+        recv_ns: u64,
+    ) -> Result<Event<'static>, FeedError> {
+        if symbol as usize >= self.books.len() {
+            return Err(FeedError::UnknownSymbolId(symbol));
+        }
+        let fields = Fields::read(body)?;
+        let last_id = u64_field(fields.last_update_id, "lastUpdateId")?;
+        self.read_levels(symbol, fields.bids, fields.asks)?;
+        Ok(self.books[symbol as usize].on_snapshot(last_id, &self.changes, None, recv_ns))
+    }
+
+    fn read_levels(
+        &mut self,
+        id: SymbolId,
+        bids: Option<&[u8]>,
+        asks: Option<&[u8]>,
+    ) -> Result<(), FeedError> {
+        self.changes.clear();
+        read_level_pairs(
+            required(bids, "bids")?,
+            BookSide::Bid,
+            &self.instruments,
+            id,
+            &mut self.changes,
+        )?;
+        read_level_pairs(
+            required(asks, "asks")?,
+            BookSide::Ask,
+            &self.instruments,
+            id,
+            &mut self.changes,
+        )
+    }
+
+    /// The symbol from the payload's `s`, else from the combined stream name, else the only one.
+    fn symbol(&self, s: Option<&[u8]>, stream: Option<&[u8]>) -> Result<SymbolId, FeedError> {
+        if let Some(raw) = s {
+            return self.instruments.id(Parser::new(raw).string()?);
+        }
+        if let Some(stream) = stream {
+            let name = Parser::new(stream).string()?;
+            let symbol = name.split(|&b| b == b'@').next().unwrap_or(name);
+            return self.instruments.id(symbol);
+        }
+        match self.instruments.len() {
+            1 => Ok(0),
+            _ => Err(FeedError::MissingField("s")),
+        }
+    }
+
+    fn on_event<'a>(
+        &mut self,
+        f: Fields<'a>,
+        stream: Option<&[u8]>,
+        recv_ns: u64,
+    ) -> Result<Option<Event<'a>>, FeedError> {
+        let event_type = f.e.map(|raw| Parser::new(raw).string()).transpose()?;
+        match event_type {
+            Some(b"depthUpdate") => {
+                let id = self.symbol(f.s, stream)?;
+                let header = DiffHeader {
+                    first_id: u64_field(f.first_id, "U")?,
+                    last_id: u64_field(f.u, "u")?,
+                    exch_ts_ns: Some(ms_field(f.event_time, "E")?),
+                };
+                self.read_levels(id, f.b, f.a)?;
+                Ok(self.books[id as usize].on_diff(header, &self.changes, recv_ns))
+            }
+            Some(kind @ (b"trade" | b"aggTrade")) => {
+                let id = self.symbol(f.s, stream)?;
+                let aggregated = kind == b"aggTrade";
+                let trade_id = if aggregated {
+                    u64_field(f.a, "a")?
+                } else {
+                    u64_field(f.t, "t")?
+                };
+                let buyer_is_maker = Parser::new(required(f.m, "m")?).bool()?;
+                Ok(Some(Event::Trade(Trade {
+                    symbol: id,
+                    price: self.instruments.price(id, "p", text_field(f.p, "p")?)?,
+                    qty: self.instruments.qty(id, "q", text_field(f.q, "q")?)?,
+                    // The maker's opposite took liquidity.
+                    side: if buyer_is_maker {
+                        Side::Sell
+                    } else {
+                        Side::Buy
+                    },
+                    trade_id,
+                    exch_ts_ns: ms_field(f.trade_time.or(f.event_time), "T")?,
+                    aggregated,
+                })))
+            }
+            Some(b"serverShutdown") => Ok(Some(Event::Status(SystemStatus::ShuttingDown))),
+            Some(_) => Ok(Some(Event::Unrecognized)),
+            None if f.result.is_some() || f.code.is_some() || f.error.is_some() => {
+                Ok(Some(Event::Reply(reply(&f)?)))
+            }
+            None if f.last_update_id.is_some() => {
+                let id = self.symbol(f.s, stream)?;
+                let last_id = u64_field(f.last_update_id, "lastUpdateId")?;
+                self.read_levels(id, f.bids, f.asks)?;
+                let depth = self.instruments.get(id).depth;
+                Ok(Some(self.books[id as usize].on_partial(
+                    last_id,
+                    &self.changes,
+                    depth,
+                    recv_ns,
+                )))
+            }
+            None if f.u.is_some() && f.bid_qty.is_some() => {
+                let id = self.symbol(f.s, stream)?;
+                let inst = &self.instruments;
+                Ok(Some(Event::Quote(Quote {
+                    symbol: id,
+                    bid_price: inst.price(id, "b", text_field(f.b, "b")?)?,
+                    bid_qty: inst.qty(id, "B", text_field(f.bid_qty, "B")?)?,
+                    ask_price: inst.price(id, "a", text_field(f.a, "a")?)?,
+                    ask_qty: inst.qty(id, "A", text_field(f.ask_qty, "A")?)?,
+                    update_id: Some(u64_field(f.u, "u")?),
+                    exch_ts_ns: f
+                        .event_time
+                        .map(|raw| ms_field(Some(raw), "E"))
+                        .transpose()?,
+                })))
+            }
+            None => Ok(Some(Event::Unrecognized)),
+        }
+    }
+}
+
+/// `{"result":..,"id":..}` is a success; `{"code":..,"msg":..}` or `{"error":{"code","msg"}}` a failure.
+fn reply<'a>(f: &Fields<'a>) -> Result<Reply<'a>, FeedError> {
+    let req_id = match f.id {
+        Some(raw) if raw != b"null" => Parser::new(raw).i64().ok(),
+        _ => None,
+    };
+    let message = match (f.msg, f.error) {
+        (Some(msg), _) => Some(Parser::new(msg).string()?),
+        (None, Some(error)) => {
+            let inner = Fields::read(error)?;
+            inner.msg.map(|msg| Parser::new(msg).string()).transpose()?
+        }
+        (None, None) => None,
+    };
+    let success = f.code.is_none() && f.error.is_none();
+    Ok(Reply {
+        method: None,
+        req_id,
+        success,
+        error: message,
+    })
+}
+
+impl MarketFeed for BinanceFeed {
+    type LevelExtra = ();
+
+    /// `symbol` as Binance writes it in payloads (`BTCUSDT`); the lower-case stream spelling is
+    /// registered too. `depth` is the partial-depth stream's level count, if one is used.
+    fn add_instrument(&mut self, instrument: Instrument) -> Result<SymbolId, FeedError> {
+        let lower = instrument.symbol.to_ascii_lowercase();
+        let aliases: &[&str] = if lower == instrument.symbol {
+            &[]
+        } else {
+            &[&lower]
+        };
+        let id = self.instruments.add(instrument, aliases)?;
+        self.books.push(DepthSync::new(id));
+        Ok(id)
+    }
+
+    fn instruments(&self) -> &Instruments {
+        &self.instruments
+    }
+
+    fn feed<'a>(
+        &mut self,
+        payload: &'a [u8],
+        recv_ns: u64,
+    ) -> Result<Option<Event<'a>>, FeedError> {
+        if is_not_json(payload) {
+            return Ok(Some(Event::Unparsable));
+        }
+        if Parser::new(payload).peek() == Some(b'[') {
+            return Ok(Some(Event::Unrecognized)); // `!ticker@arr`-style arrays
+        }
+        let (mut outer, mut inner) = (Fields::default(), Fields::default());
+        let mut p = Parser::new(payload);
+        let wrapped = outer.read_object(&mut p, Some(&mut inner))?;
+        p.end()?;
+        if wrapped {
+            self.on_event(inner, outer.stream, recv_ns)
+        } else {
+            self.on_event(outer, None, recv_ns)
+        }
+    }
+
+    fn book(&self, symbol: SymbolId) -> Option<&Book> {
+        self.books.get(symbol as usize).map(DepthSync::book)
+    }
+
+    fn state(&self, symbol: SymbolId) -> Option<SymbolState> {
+        self.books.get(symbol as usize).map(DepthSync::state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::{BookKind, BookUpdate, ResyncAction, ResyncReason};
+
+    fn feed_with_btc() -> BinanceFeed {
+        let mut feed = BinanceFeed::new();
+        let btc = Instrument {
+            symbol: "BTCUSDT".into(),
+            price_scale: 2,
+            qty_scale: 5,
+            depth: 5,
+        };
+        assert_eq!(feed.add_instrument(btc), Ok(0));
+        let eth = Instrument {
+            symbol: "ETHUSDT".into(),
+            price_scale: 2,
+            qty_scale: 4,
+            depth: 5,
+        };
+        assert_eq!(feed.add_instrument(eth), Ok(1));
+        feed
+    }
+
+    fn depth_update(symbol: &str, first: u64, last: u64, bids: &str, asks: &str) -> String {
+        format!(
+            r#"{{"stream":"{}@depth@100ms","data":{{"e":"depthUpdate","E":1723161255208,"s":"{symbol}","U":{first},"u":{last},"b":{bids},"a":{asks}}}}}"#,
+            symbol.to_ascii_lowercase()
+        )
+    }
+
+    #[test]
+    fn syncs_from_a_snapshot_and_resyncs_one_symbol_on_a_gap() {
+        let mut feed = feed_with_btc();
+        let first = depth_update("BTCUSDT", 100, 105, r#"[["61837.63","3.5"]]"#, "[]");
+        match feed.feed(first.as_bytes(), 1).unwrap() {
+            Some(Event::Resync(r)) => assert_eq!(
+                (r.reason, r.action),
+                (ResyncReason::Initial, ResyncAction::FetchSnapshot)
+            ),
+            other => panic!("{other:?}"),
+        }
+        let eth_first = depth_update("ETHUSDT", 7, 7, "[]", "[]");
+        assert!(matches!(
+            feed.feed(eth_first.as_bytes(), 1).unwrap(),
+            Some(Event::Resync(_))
+        ));
+        let snapshot = br#"{"lastUpdateId":102,"bids":[["61837.62000000","1.00000000"]],"asks":[["61837.64000000","2.00000000"]]}"#;
+        let event = feed.apply_snapshot(0, snapshot, 2).unwrap();
+        assert!(matches!(
+            event,
+            Event::Book(BookUpdate {
+                kind: BookKind::Snapshot,
+                sequence: Some(105),
+                ..
+            })
+        ));
+        assert_eq!(feed.book(0).unwrap().best_bid(), Some((6_183_763, 350_000)));
+        feed.apply_snapshot(
+            1,
+            br#"{"lastUpdateId":7,"bids":[],"asks":[["1.00","1"]]}"#,
+            2,
+        )
+        .unwrap();
+
+        let next = depth_update("BTCUSDT", 106, 106, "[]", r#"[["61837.64","0"]]"#);
+        assert!(matches!(
+            feed.feed(next.as_bytes(), 3).unwrap(),
+            Some(Event::Book(_))
+        ));
+        assert_eq!(feed.book(0).unwrap().best_ask(), None);
+
+        let skipped = depth_update("BTCUSDT", 108, 110, "[]", "[]");
+        match feed.feed(skipped.as_bytes(), 4).unwrap() {
+            Some(Event::Resync(r)) => {
+                assert_eq!(
+                    r.reason,
+                    ResyncReason::SequenceGap {
+                        expected: 107,
+                        received: 108
+                    }
+                );
+                assert_eq!(r.exch_ts_ns, Some(1_723_161_255_208_000_000));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!feed.state(0).unwrap().valid);
+        assert!(feed.state(1).unwrap().valid, "other symbols are untouched");
+        let eth_next = depth_update("ETHUSDT", 8, 8, r#"[["0.50","1"]]"#, "[]");
+        assert!(matches!(
+            feed.feed(eth_next.as_bytes(), 5).unwrap(),
+            Some(Event::Book(_))
+        ));
+
+        let refetched =
+            br#"{"lastUpdateId":109,"bids":[["61800.00","1"]],"asks":[["61900.00","1"]]}"#;
+        assert!(matches!(
+            feed.apply_snapshot(0, refetched, 6).unwrap(),
+            Event::Book(BookUpdate {
+                sequence: Some(110),
+                ..
+            })
+        ));
+        let state = feed.state(0).unwrap();
+        assert_eq!(
+            (state.valid, state.resyncs, state.sequence),
+            (true, 1, Some(110))
+        );
+        assert_eq!(
+            feed.apply_snapshot(9, refetched, 7),
+            Err(FeedError::UnknownSymbolId(9))
+        );
+    }
+
+    #[test]
+    fn trades_quotes_partial_depth_and_replies() {
+        let mut feed = feed_with_btc();
+        let trade = br#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"#;
+        let expected = Trade {
+            symbol: 0,
+            price: 6_183_763,
+            qty: 2_000,
+            side: Side::Sell,
+            trade_id: 3_735_683_259,
+            exch_ts_ns: 1_723_161_255_342_000_000,
+            aggregated: false,
+        };
+        assert_eq!(feed.feed(trade, 1).unwrap(), Some(Event::Trade(expected)));
+        let agg = br#"{"e":"aggTrade","E":1672515782136,"s":"ETHUSDT","a":12345,"p":"0.001","q":"100","f":100,"l":105,"T":1672515782136,"m":false,"M":true}"#;
+        assert!(
+            matches!(
+                feed.feed(agg, 2),
+                Err(FeedError::Decimal { field: "p", .. })
+            ),
+            "0.001 is finer than 2 places"
+        );
+        let agg = br#"{"e":"aggTrade","E":1672515782136,"s":"ETHUSDT","a":12345,"p":"0.01","q":"100","f":100,"l":105,"T":1672515782136,"m":false,"M":true}"#;
+        match feed.feed(agg, 2).unwrap() {
+            Some(Event::Trade(t)) => assert_eq!(
+                (t.symbol, t.side, t.trade_id, t.aggregated),
+                (1, Side::Buy, 12345, true)
+            ),
+            other => panic!("{other:?}"),
+        }
+
+        let ticker = br#"{"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"#;
+        let quote = Quote {
+            symbol: 0,
+            bid_price: 6_183_763,
+            bid_qty: 378_826,
+            ask_price: 6_183_764,
+            ask_qty: 154_698,
+            update_id: Some(50_093_239_212),
+            exch_ts_ns: None,
+        };
+        assert_eq!(feed.feed(ticker, 3).unwrap(), Some(Event::Quote(quote)));
+
+        let partial = br#"{"stream":"ethusdt@depth5@100ms","data":{"lastUpdateId":160,"bids":[["10.00","1"],["9.99","0"],["9.98","2"]],"asks":[["10.01","3"]]}}"#;
+        assert!(matches!(
+            feed.feed(partial, 4).unwrap(),
+            Some(Event::Book(BookUpdate {
+                symbol: 1,
+                kind: BookKind::Snapshot,
+                sequence: Some(160),
+                ..
+            }))
+        ));
+        assert_eq!(feed.book(1).unwrap().bids.len(), 2);
+
+        let ack = br#"{"result":null,"id":1}"#;
+        let expected = Reply {
+            method: None,
+            req_id: Some(1),
+            success: true,
+            error: None,
+        };
+        assert_eq!(feed.feed(ack, 5).unwrap(), Some(Event::Reply(expected)));
+        let error = br#"{"code":2,"msg":"Invalid request: unknown variant","id":"abc"}"#;
+        let expected = Reply {
+            method: None,
+            req_id: None,
+            success: false,
+            error: Some(b"Invalid request: unknown variant"),
+        };
+        assert_eq!(feed.feed(error, 6).unwrap(), Some(Event::Reply(expected)));
+        let shutdown =
+            br#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1770123456789}}"#;
+        assert_eq!(
+            feed.feed(shutdown, 7).unwrap(),
+            Some(Event::Status(SystemStatus::ShuttingDown))
+        );
+        assert_eq!(feed.feed(b"not json", 8).unwrap(), Some(Event::Unparsable));
+        let unknown = br#"{"e":"trade","E":1,"s":"SOLUSDT","t":1,"p":"1","q":"1","T":1,"m":true}"#;
+        assert_eq!(
+            feed.feed(unknown, 9),
+            Err(FeedError::UnknownSymbol("SOLUSDT".into()))
+        );
+    }
+}
