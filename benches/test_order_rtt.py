@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import websockets
-from conftest import percentiles
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from conftest import percentiles
 from hftpy.common import CurrencyPair, Side
 from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.kraken import KrakenRestApi, KrakenWsApi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import ClassVar
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_create_server
 
@@ -13,7 +14,7 @@ from hftpy.net import ReconnectPolicy, WsConnection
 class EchoServer(WSListener):
     """Echoes text frames; `split` sends a reply as three fragments; `bye` drops the socket."""
 
-    connections: list[WSTransport] = []
+    connections: ClassVar[list[WSTransport]] = []
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         EchoServer.connections.append(transport)

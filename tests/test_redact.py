@@ -13,7 +13,7 @@ from hftpy.redact import Secret
 def test_secret_prints_masked_everywhere() -> None:
     token = Secret("nlFbymk2AVKtMpXTyq7eMDadYkTdyzeOK71oSfmKoDA")
     request = {"token": token, "order_qty": 0.001}
-    shown = [repr(token), str(token), f"{token}", f"{token:>10}", "%s" % token, repr(request)]
+    shown = [repr(token), str(token), f"{token}", f"{token:>10}", "%s" % token, repr(request)]  # noqa: UP031
     shown.append(str(request))
     for text in shown:
         assert "nlFbymk2" not in text

@@ -41,7 +41,11 @@ async def _trade(rounds: int) -> int:
     latencies: list[int] = []
 
     def on_response(
-        request_id: int, method: str, request: dict[str, Any], response: dict[str, Any], latency: int
+        request_id: int,
+        method: str,
+        request: dict[str, Any],
+        response: dict[str, Any],
+        latency: int,
     ) -> None:
         latencies.append(latency)
         WsApiBase.default_ws_callback(request_id, method, request, response, latency)

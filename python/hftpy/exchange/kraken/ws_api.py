@@ -33,6 +33,9 @@ Number = int | float | Decimal | str
 #: `listener(message, recv_ns)` for a private channel message (`executions`, `balances`).
 ChannelListener = Callable[[dict[str, Any], int], None]
 
+_ORDER_TYPES = frozenset(t.value for t in OrderType)
+_LIMIT_PRICED = frozenset(("limit", "iceberg", "stop-loss-limit", "take-profit-limit"))
+
 # Replies after which the token must be replaced before private calls can succeed.
 _SESSION_ERRORS = ("ESession:Invalid session", "Token(s) not found")
 
@@ -282,7 +285,7 @@ class KrakenWsApi(WsApiBase):
         if side_text not in ("buy", "sell"):
             raise InvalidOrderError(f"side must be buy or sell, got {side!r}")
         kind = str(order_type.value if isinstance(order_type, OrderType) else order_type).lower()
-        if kind not in {t.value for t in OrderType}:
+        if kind not in _ORDER_TYPES:
             raise InvalidOrderError(f"unknown order_type {order_type!r}")
         if cl_ord_id is not None and order_userref is not None:
             raise InvalidOrderError("cl_ord_id and order_userref cannot be combined on Kraken")
@@ -295,7 +298,7 @@ class KrakenWsApi(WsApiBase):
         fields["side"] = side_text
         if limit_price is not None:
             fields["limit_price"] = _positive(limit_price, "limit_price")
-        elif kind in ("limit", "iceberg", "stop-loss-limit", "take-profit-limit"):
+        elif kind in _LIMIT_PRICED:
             raise InvalidOrderError(f"a {kind} order needs a price (price= or limit_price=)")
         if reduce_only is not None:
             fields["reduce_only"] = bool(reduce_only)
