@@ -1,5 +1,18 @@
 """Stub for the Rust extension `hftpy._core` (rust/py/)."""
 
+from typing import final
+
+__all__ = [
+    "KrakenSigner",
+    "__version__",
+    "format_fixed",
+    "hmac_sha256_hex",
+    "mono_ns",
+    "parse_fixed",
+    "parse_natural",
+    "wall_ns",
+]
+
 __version__: str
 
 def wall_ns() -> int:
@@ -21,6 +34,7 @@ def format_fixed(mantissa: int, scale: int) -> str:
 def hmac_sha256_hex(key: bytes, message: bytes) -> str:
     """HMAC-SHA256 of `message`, lower-case hex."""
 
+@final
 class KrakenSigner:
     """Kraken REST `API-Sign` signer holding the decoded secret; prints as `***`."""
 
