@@ -1,0 +1,123 @@
+"""Synthetic order flow: a market maker keeps a ladder around the mid and a taker trades against it.
+
+Each symbol gets its own seeded RNG, so a given seed replays the same flow (wall-clock timing
+aside). The maker only posts post-only orders and skips a price that would cross, so it never
+trades against anyone; the taker only hits the best level while that level lies within ±2 % of
+the mid, so resting orders further away are never filled by synthetic flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Final
+
+from .engine import Account, Engine, Order, OrderRejected, Side
+
+__all__ = ["SyntheticFlow"]
+
+LEVELS: Final = 12  # maker levels per side
+STEP_SECONDS: Final = 0.04  # 25 steps/s: each requotes one level (2 book changes)
+TRADE_EVERY: Final = 3  # steps per taker trade: ~8 trades/s
+WALK_PROBABILITY: Final = 0.05  # chance per step that the mid moves one ladder step
+WALK_LIMIT_PPM: Final = 5_000  # the mid wanders within ±0.5 % of the configured mid
+TAKER_BAND_PPM: Final = 20_000  # the taker trades only within ±2 % of the configured mid
+
+
+class SyntheticFlow:
+    """Drives one symbol: `step()` is one tick, `run()` ticks forever."""
+
+    def __init__(self, engine: Engine, symbol: str, maker: Account, taker: Account, seed: int):
+        self.engine = engine
+        self.symbol = symbol
+        self.instrument = engine.instrument(symbol)
+        self.maker = maker
+        self.taker = taker
+        self.rng = random.Random(f"flow:{seed}:{symbol}")
+        self.anchor = engine.mids[symbol]
+        self.mid = self.anchor
+        self.quotes: dict[tuple[Side, int], Order] = {}
+        self.steps = 0
+        inst = self.instrument
+        # Size unit: 20x the larger of the minimum cost and the minimum quantity's value.
+        unit_notional = max(inst.min_cost, inst.mid * inst.min_qty) * 20
+        self.unit_lots = max(
+            inst.min_lots, int((unit_notional / inst.mid).scaleb(inst.qty_decimals))
+        )
+
+    async def run(self) -> None:
+        while True:
+            self.step()
+            await asyncio.sleep(STEP_SECONDS)
+
+    def step(self) -> None:
+        anchor = self.engine.mids[self.symbol]
+        if anchor != self.anchor:
+            self.anchor = self.mid = anchor
+        elif self.rng.random() < WALK_PROBABILITY:
+            limit = self.anchor * WALK_LIMIT_PPM // 1_000_000
+            moved = self.mid + self.rng.choice((-1, 1)) * self._spacing()
+            if abs(moved - self.anchor) <= limit:
+                self.mid = moved
+        self._reconcile()
+        self._requote_one()
+        self.steps += 1
+        if self.steps % TRADE_EVERY == 0:
+            self._trade()
+
+    def _spacing(self) -> int:
+        """One basis point of the mid, in whole ticks (at least one tick)."""
+        tick = self.instrument.tick_units
+        return max(tick, round(self.anchor / 10_000 / tick) * tick)
+
+    def _wanted(self) -> list[tuple[Side, int]]:
+        spacing = self._spacing()
+        bids: list[tuple[Side, int]] = [
+            ("buy", self.mid - k * spacing) for k in range(1, LEVELS + 1)
+        ]
+        asks: list[tuple[Side, int]] = [
+            ("sell", self.mid + k * spacing) for k in range(1, LEVELS + 1)
+        ]
+        return [key for key in bids + asks if key[1] > 0]
+
+    def _reconcile(self) -> None:
+        wanted = self._wanted()
+        keep = set(wanted)
+        for key, order in list(self.quotes.items()):
+            if not order.is_open:
+                del self.quotes[key]
+            elif key not in keep:
+                self.engine.cancel(order)
+                del self.quotes[key]
+        for key in wanted:
+            if key not in self.quotes:
+                self._quote(*key)
+
+    def _quote(self, side: Side, price: int) -> None:
+        qty = self.unit_lots * self.rng.randint(1, 10)
+        try:
+            order = self.engine.place(
+                self.maker, self.symbol, side, qty, price=price, post_only=True
+            )
+        except OrderRejected:  # someone else's order sits at or through this price
+            return
+        self.quotes[(side, price)] = order
+
+    def _requote_one(self) -> None:
+        if not self.quotes:
+            return
+        key = self.rng.choice(sorted(self.quotes))
+        order = self.quotes.pop(key)
+        if order.is_open:
+            self.engine.cancel(order)
+        self._quote(*key)
+
+    def _trade(self) -> None:
+        side: Side = self.rng.choice(("buy", "sell"))
+        book = self.engine.book(self.symbol)
+        opposite = book.opposite(side)
+        best = opposite.best()
+        if best is None or abs(best - self.anchor) * 1_000_000 > self.anchor * TAKER_BAND_PPM:
+            return
+        qty = min(opposite.levels[best].qty, self.unit_lots * self.rng.randint(1, 5))
+        self.engine.place(self.taker, self.symbol, side, qty, price=best, time_in_force="ioc")
