@@ -53,7 +53,7 @@ class CurrencyPair:
     """A base/quote pair, e.g. `CurrencyPair.BTC_USD`, spelled per venue by `symbol()`:
     Kraken v2 `BTC/USD`, Binance `BTCUSDT`, Backpack `BTC_USDC`, Upbit `KRW-BTC`."""
 
-    __slots__ = ("base", "quote")
+    __slots__ = ("_symbols", "base", "quote")
 
     BTC_USD: ClassVar[CurrencyPair]
     ETH_USD: ClassVar[CurrencyPair]
@@ -69,12 +69,23 @@ class CurrencyPair:
 
     base: str
     quote: str
+    _symbols: dict[str, str]
 
     def __init__(self, base: str, quote: str) -> None:
         if not base or not quote or not base.isalnum() or not quote.isalnum():
             raise ConfigError(f"invalid currency pair {base!r}/{quote!r}")
         object.__setattr__(self, "base", base.upper())
         object.__setattr__(self, "quote", quote.upper())
+        base, quote = self.base, self.quote
+        # Every venue's spelling, worked out once: `symbol()` sits on every order's path.
+        # Keyed by the plain venue name, which an `Exchange` member hashes and compares as.
+        spellings = {
+            Exchange.KRAKEN.value: f"{base}/{quote}",
+            Exchange.BINANCE.value: f"{base}{quote}",
+            Exchange.BACKPACK.value: f"{base}_{quote}",
+            Exchange.UPBIT.value: f"{quote}-{base}",
+        }
+        object.__setattr__(self, "_symbols", spellings)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("CurrencyPair is immutable")
@@ -104,14 +115,9 @@ class CurrencyPair:
         return cls.parse(symbol)
 
     def symbol(self, exchange: Exchange | str) -> str:
-        ex = Exchange.parse(exchange)
-        if ex is Exchange.KRAKEN:
-            return f"{self.base}/{self.quote}"
-        if ex is Exchange.BINANCE:
-            return f"{self.base}{self.quote}"
-        if ex is Exchange.BACKPACK:
-            return f"{self.base}_{self.quote}"
-        return f"{self.quote}-{self.base}"
+        """This pair as `exchange` spells it."""
+        spelled = self._symbols.get(exchange)
+        return spelled if spelled is not None else self._symbols[Exchange.parse(exchange).value]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CurrencyPair):
@@ -161,6 +167,8 @@ for _name in [
 
 def venue_symbol(exchange: Exchange, symbol: CurrencyPair | str) -> str:
     """The venue's spelling of `symbol`; a plain string is taken as already venue-spelled."""
+    if type(symbol) is CurrencyPair:
+        return symbol._symbols[exchange]
     if isinstance(symbol, CurrencyPair):
         return symbol.symbol(exchange)
     if not isinstance(symbol, str) or not symbol:

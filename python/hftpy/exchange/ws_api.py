@@ -27,10 +27,12 @@ from hftpy.errors import (
     RequestError,
     RequestTimeoutError,
 )
-from hftpy.exchange.codec import ENCODER
 from hftpy.net import WsConnection
 
 log = logging.getLogger("hftpy.ws_api")
+
+_time_ns = time.time_ns
+_monotonic_ns = time.monotonic_ns
 
 #: `callback(request_id, method, request, response, latency_us)`, as in the seed documents.
 WsCallback = Callable[[int, str, dict[str, Any], dict[str, Any], int], None]
@@ -181,51 +183,70 @@ class WsApiBase:
         self._fail_all(DISCONNECTED)
 
     # -- the request path ----------------------------------------------------------------
+    def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
+        """The frame for `params` in the venue's request envelope."""
+        raise NotImplementedError
+
+    def _request_view(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The `request` dict callbacks see: the params as sent (secrets as `Secret`)."""
+        return params
+
     async def _request(
         self,
         method: str,
-        request: dict[str, Any],
-        frame: dict[str, Any],
-        req_id: int,
+        params: dict[str, Any],
+        req_id: int | None,
         callback: WsCallback | None,
         wait: bool,
         timeout: float | None,
         replies: int = 1,
     ) -> Any:
-        """Sends `frame` (which embeds `request` as its params) and tracks `req_id` until
-        `replies` venue replies or a local outcome. Returns req_id, or WsResponse if wait."""
-        if req_id in self._pending:
+        """Sends `params` as `method` and tracks the request until `replies` venue replies or
+        a local outcome. Returns the req_id once the frame is on the socket, or with `wait`
+        the `WsResponse`.
+
+        Only validation and encoding happen before the send; the bookkeeping runs after it,
+        while the frame is on the wire (no reply can be read before this coroutine yields).
+        """
+        if req_id is None:
+            req_id = _next_id(self.exchange)
+        elif req_id in self._pending:
             raise InvalidOrderError(f"req_id {req_id} is already pending")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[WsResponse] | None = loop.create_future() if wait else None
-        now_mono = time.monotonic_ns()
-        budget = self.request_timeout if timeout is None else timeout
-        pending = _Pending(
-            req_id,
-            method,
-            request,
-            callback,
-            future,
-            0,
-            now_mono,
-            now_mono + int(budget * 1e9),
-            replies,
-        )
         limiter = self.rate_limiter
-        if limiter is not None and not limiter(method, request):
-            self._finish_locally(pending, RATE_LIMITED)
+        local_error = None
+        if limiter is not None and not limiter(method, params):
+            local_error = RATE_LIMITED
         elif not self._conn.ready:
-            self._finish_locally(pending, DISCONNECTED)
+            local_error = DISCONNECTED
         else:
-            payload = ENCODER.encode(frame)
-            self._pending[req_id] = pending
-            pending.sent_ns = time.time_ns()
-            pending.sent_mono = time.monotonic_ns()
+            payload = self._encode(method, params, req_id)
+            sent_ns = _time_ns()
+            sent_mono = _monotonic_ns()
             try:
                 self._conn.send(payload)
             except DisconnectedError:
-                del self._pending[req_id]
-                self._finish_locally(pending, DISCONNECTED)
+                local_error = DISCONNECTED
+        future: asyncio.Future[WsResponse] | None = (
+            asyncio.get_running_loop().create_future() if wait else None
+        )
+        if local_error is None:
+            budget = self.request_timeout if timeout is None else timeout
+            self._pending[req_id] = _Pending(
+                req_id,
+                method,
+                self._request_view(params),
+                callback,
+                future,
+                sent_ns,
+                sent_mono,
+                sent_mono + int(budget * 1e9),
+                replies,
+            )
+        else:
+            pending = _Pending(
+                req_id, method, self._request_view(params), callback, future, 0, 0, 0, replies
+            )
+            self._finish_locally(pending, local_error)
         if future is not None:
             return await future
         return req_id
@@ -282,7 +303,7 @@ class WsApiBase:
     def _finish_locally(self, pending: _Pending, error: str) -> None:
         """Ends every remaining item of `pending` with a local outcome."""
         response = self._local_response(pending, error)
-        latency_ns = time.monotonic_ns() - pending.sent_mono
+        latency_ns = _monotonic_ns() - pending.sent_mono if pending.sent_mono else 0
         if pending.callback is not None:
             for _ in range(max(pending.remaining, 1)):
                 self._invoke(pending, response, latency_ns)

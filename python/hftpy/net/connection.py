@@ -57,10 +57,11 @@ class ReconnectPolicy:
 
 
 class _Listener(WSListener):
-    __slots__ = ("_conn", "_fragments")
+    __slots__ = ("_conn", "_deliver", "_fragments")
 
     def __init__(self, conn: WsConnection) -> None:
         self._conn = conn
+        self._deliver = conn._on_frame
         self._fragments: bytearray | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -70,7 +71,7 @@ class _Listener(WSListener):
         recv_ns = _time_ns()  # first: the stamp is the point of this library
         msg_type = frame.msg_type
         if (msg_type is _TEXT or msg_type is _BINARY) and frame.fin:
-            self._conn._on_frame(frame.get_payload_as_memoryview(), recv_ns, _monotonic_ns())
+            self._deliver(frame.get_payload_as_memoryview(), recv_ns, _monotonic_ns())
         elif msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
@@ -80,7 +81,7 @@ class _Listener(WSListener):
             self._fragments += frame.get_payload_as_memoryview()
             if frame.fin:
                 payload, self._fragments = bytes(self._fragments), None
-                self._conn._on_frame(payload, recv_ns, _monotonic_ns())
+                self._deliver(payload, recv_ns, _monotonic_ns())
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._conn._transport = None

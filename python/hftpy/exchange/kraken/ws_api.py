@@ -33,7 +33,11 @@ Number = int | float | Decimal | str
 #: `listener(message, recv_ns)` for a private channel message (`executions`, `balances`).
 ChannelListener = Callable[[dict[str, Any], int], None]
 
-_ORDER_TYPES = frozenset(t.value for t in OrderType)
+# Canonical plain-str spellings; StrEnum members hash like their values, so both look up.
+_SIDES = {"buy": "buy", "sell": "sell"}
+_INF = math.inf
+_ORDER_TYPES = {t.value: t.value for t in OrderType}
+_TIME_IN_FORCE = {t.value: t.value for t in TimeInForce}
 _LIMIT_PRICED = frozenset(("limit", "iceberg", "stop-loss-limit", "take-profit-limit"))
 
 # Replies after which the token must be replaced before private calls can succeed.
@@ -44,14 +48,17 @@ def _number(value: Number, name: str) -> int | float | Decimal:
     """A price or quantity as it will be written on the wire: JSON number text exactly as
     given (floats by their shortest repr, `Decimal`/`str` digit for digit, never through
     float). Rejects bools, NaN, infinities and non-numeric text locally."""
+    kind = type(value)
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise InvalidOrderError(f"{name} must be finite, got {value!r}")
+        return value  # type: ignore[return-value]
     if isinstance(value, bool):
         raise InvalidOrderError(f"{name} must be a number, got {value!r}")
     if isinstance(value, int):
         return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidOrderError(f"{name} must be finite, got {value!r}")
-        return value
+    if isinstance(value, float):  # a float subclass
+        return _number(float(value), name)
     text = str(value).strip() if isinstance(value, str | Decimal) else None
     if text is None:
         raise InvalidOrderError(f"{name} must be a number, got {type(value).__name__}")
@@ -63,6 +70,8 @@ def _number(value: Number, name: str) -> int | float | Decimal:
 
 
 def _positive(value: Number, name: str) -> int | float | Decimal:
+    if type(value) is float and 0.0 < value < _INF:  # the common case, checked inline
+        return value
     number = _number(value, name)
     if number <= 0:
         raise InvalidOrderError(f"{name} must be positive, got {value!r}")
@@ -106,6 +115,8 @@ class KrakenWsApi(WsApiBase):
         )
         self._own_rest = rest_api is None
         self._token: Secret | None = None
+        self._token_json = b'""'  # the token as a JSON string, spliced into frames
+        self._frame_heads: dict[str, bytes] = {}
         self._token_refresh: asyncio.Task[None] | None = None
         self._subscribe_executions = executions
         self._snap_trades = snap_trades
@@ -120,7 +131,7 @@ class KrakenWsApi(WsApiBase):
     # -- connection hooks --------------------------------------------------------------
     async def _on_connected(self) -> None:
         # A fresh token per connection: a reused one is the classic post-reconnect failure.
-        self._token = await self._rest.get_websockets_token()
+        self._set_token(await self._rest.get_websockets_token())
         if self._subscribe_executions:
             await self._subscribe_private("executions")
 
@@ -159,7 +170,7 @@ class KrakenWsApi(WsApiBase):
         for future in self._internal.values():
             if not future.done():
                 future.set_exception(ConnectionError("kraken: disconnected"))
-        self._token = None
+        self._set_token(None)
 
     def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:
         try:
@@ -196,6 +207,11 @@ class KrakenWsApi(WsApiBase):
                 except Exception:
                     log.exception("kraken %s listener raised", channel)
 
+    def _set_token(self, token: Secret | None) -> None:
+        self._token = token
+        self._token_json = ENCODER.encode(token.reveal() if token is not None else "")
+        self._frame_heads.clear()
+
     def _refresh_token(self) -> None:
         """Fetches a new token in the background (once, however many replies asked)."""
         if self._token_refresh is not None and not self._token_refresh.done():
@@ -203,7 +219,7 @@ class KrakenWsApi(WsApiBase):
 
         async def refresh() -> None:
             try:
-                self._token = await self._rest.get_websockets_token()
+                self._set_token(await self._rest.get_websockets_token())
                 log.info("kraken: WS token refreshed after a session error")
             except Exception as exc:
                 log.warning("kraken: token refresh failed (%s); reconnecting", exc)
@@ -246,24 +262,22 @@ class KrakenWsApi(WsApiBase):
         await self._subscribe_private("balances")
 
     # -- requests -------------------------------------------------------------------------
-    def _params(self) -> dict[str, Any]:
-        # The token leads, as in the request dicts the seed documents print.
-        return {"token": self._token}
+    def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
+        # The token is spliced in as bytes rather than encoded from the Secret (msgspec would
+        # call back into Python for it) and each method's head is built once per token:
+        # this runs before the send.
+        head = self._frame_heads.get(method)
+        if head is None:
+            head = b'{"method":"%s","params":{"token":%s' % (method.encode(), self._token_json)
+            self._frame_heads[method] = head
+        body = ENCODER.encode(params)
+        if len(body) > 2:
+            return b'%s,%s},"req_id":%d}' % (head, body[1:-1], req_id)
+        return b'%s},"req_id":%d}' % (head, req_id)
 
-    async def _send(
-        self,
-        method: str,
-        params: dict[str, Any],
-        req_id: int | None,
-        callback: WsCallback | None,
-        wait: bool,
-        timeout: float | None,
-        replies: int = 1,
-    ) -> Any:
-        if req_id is None:
-            req_id = self.get_next_request_id()
-        frame = {"method": method, "params": params, "req_id": req_id}
-        return await self._request(method, params, frame, req_id, callback, wait, timeout, replies)
+    def _request_view(self, params: dict[str, Any]) -> dict[str, Any]:
+        # The token leads, as in the request dicts the seed documents print.
+        return {"token": self._token, **params}
 
     def _order_fields(
         self,
@@ -281,11 +295,11 @@ class KrakenWsApi(WsApiBase):
         symbol: str | None = None,
     ) -> dict[str, Any]:
         """One order's params in Kraken's names, validated locally."""
-        side_text = str(side.value if isinstance(side, Side) else side).lower()
-        if side_text not in ("buy", "sell"):
+        side_text = _SIDES.get(side) or _SIDES.get(str(side).lower())
+        if side_text is None:
             raise InvalidOrderError(f"side must be buy or sell, got {side!r}")
-        kind = str(order_type.value if isinstance(order_type, OrderType) else order_type).lower()
-        if kind not in _ORDER_TYPES:
+        kind = _ORDER_TYPES.get(order_type) or _ORDER_TYPES.get(str(order_type).lower())
+        if kind is None:
             raise InvalidOrderError(f"unknown order_type {order_type!r}")
         if cl_ord_id is not None and order_userref is not None:
             raise InvalidOrderError("cl_ord_id and order_userref cannot be combined on Kraken")
@@ -307,8 +321,15 @@ class KrakenWsApi(WsApiBase):
         else:
             # Assigned when absent, so a strategy can find its order again from any reply.
             fields["cl_ord_id"] = cl_ord_id or new_client_order_id()
-        tif = time_in_force.value if isinstance(time_in_force, TimeInForce) else time_in_force
-        fields["time_in_force"] = str(tif or "gtc").lower()
+        if time_in_force is None:
+            fields["time_in_force"] = "gtc"
+        else:
+            tif = _TIME_IN_FORCE.get(time_in_force) or _TIME_IN_FORCE.get(
+                str(time_in_force).lower()
+            )
+            if tif is None:
+                raise InvalidOrderError(f"unknown time_in_force {time_in_force!r}")
+            fields["time_in_force"] = tif
         fields.update(extra)
         return fields
 
@@ -340,7 +361,7 @@ class KrakenWsApi(WsApiBase):
         qty = order_qty if order_qty is not None else amount
         if qty is None:
             raise InvalidOrderError("place_order needs amount= (or order_qty=)")
-        params = self._params() | self._order_fields(
+        params = self._order_fields(
             side=side,
             order_qty=qty,
             order_type=order_type,
@@ -355,7 +376,7 @@ class KrakenWsApi(WsApiBase):
         )
         if validate is not None:
             params["validate"] = bool(validate)
-        return await self._send("add_order", params, req_id, callback, wait, timeout)
+        return await self._request("add_order", params, req_id, callback, wait, timeout)
 
     async def cancel_order(
         self,
@@ -381,8 +402,10 @@ class KrakenWsApi(WsApiBase):
                 "cancel_order takes exactly one of order_id, cl_ord_id, order_userref"
             )
         ((name, ids),) = given.items()
-        params = self._params() | {name: ids}
-        return await self._send("cancel_order", params, req_id, callback, wait, timeout, len(ids))
+        params = {name: ids}
+        return await self._request(
+            "cancel_order", params, req_id, callback, wait, timeout, len(ids)
+        )
 
     async def amend_order(
         self,
@@ -403,7 +426,7 @@ class KrakenWsApi(WsApiBase):
         """`amend_order` in place (keeps the order id and, where possible, queue priority)."""
         if (order_id is None) == (cl_ord_id is None):
             raise InvalidOrderError("amend_order takes exactly one of order_id, cl_ord_id")
-        params = self._params()
+        params: dict[str, Any] = {}
         if order_id is not None:
             params["order_id"] = order_id
         else:
@@ -418,7 +441,7 @@ class KrakenWsApi(WsApiBase):
         if post_only is not None:
             params["post_only"] = bool(post_only)
         params.update(extra)
-        return await self._send("amend_order", params, req_id, callback, wait, timeout)
+        return await self._request("amend_order", params, req_id, callback, wait, timeout)
 
     async def cancel_all(
         self,
@@ -428,7 +451,7 @@ class KrakenWsApi(WsApiBase):
         wait: bool = False,
         timeout: float | None = None,
     ) -> Any:
-        return await self._send("cancel_all", self._params(), req_id, callback, wait, timeout)
+        return await self._request("cancel_all", {}, req_id, callback, wait, timeout)
 
     async def cancel_all_orders_after(
         self,
@@ -443,8 +466,10 @@ class KrakenWsApi(WsApiBase):
         0 disarms it."""
         if isinstance(timeout_seconds, bool) or not 0 <= int(timeout_seconds) < 86400:
             raise InvalidOrderError("timeout_seconds must be in [0, 86400)")
-        params = self._params() | {"timeout": int(timeout_seconds)}
-        return await self._send("cancel_all_orders_after", params, req_id, callback, wait, timeout)
+        params = {"timeout": int(timeout_seconds)}
+        return await self._request(
+            "cancel_all_orders_after", params, req_id, callback, wait, timeout
+        )
 
     async def batch_add(
         self,
@@ -486,15 +511,12 @@ class KrakenWsApi(WsApiBase):
                     extra=spec,
                 )
             )
-        params = self._params() | {
-            "symbol": venue_symbol(self.exchange, symbol),
-            "orders": built,
-        }
+        params: dict[str, Any] = {"symbol": venue_symbol(self.exchange, symbol), "orders": built}
         if validate is not None:
             params["validate"] = bool(validate)
         if deadline is not None:
             params["deadline"] = deadline
-        return await self._send("batch_add", params, req_id, callback, wait, timeout)
+        return await self._request("batch_add", params, req_id, callback, wait, timeout)
 
     async def batch_cancel(
         self,
@@ -511,12 +533,12 @@ class KrakenWsApi(WsApiBase):
         client_ids = list(cl_ord_id or [])
         if not 2 <= len(ids) + len(client_ids) <= 50:
             raise InvalidOrderError("batch_cancel takes 2 to 50 ids")
-        params = self._params()
+        params: dict[str, Any] = {}
         if ids:
             params["orders"] = ids
         if client_ids:
             params["cl_ord_id"] = client_ids
-        return await self._send("batch_cancel", params, req_id, callback, wait, timeout)
+        return await self._request("batch_cancel", params, req_id, callback, wait, timeout)
 
     async def ping(self, timeout: float = 5.0) -> dict[str, Any]:
         """Application-level ping; returns Kraken's pong."""
