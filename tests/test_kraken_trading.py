@@ -303,3 +303,28 @@ async def test_default_callback_prints_the_seed_format_without_secrets(
     assert "'success': True" in out
     assert sim.env["HFTPY_KRAKEN_API_SECRET"] not in out
     assert ws_api._token is not None and ws_api._token.reveal() not in out
+
+
+async def test_every_method_relays_venue_errors(ws_api: KrakenWsApi, sim: Simulator) -> None:
+    unknown = await ws_api.amend_order(order_id="OAAAAA-BBBBB-CCCCCC", order_qty=0.002, wait=True)
+    assert unknown.response["error"] == "EOrder:Unknown order"
+    sim.inject("kraken", "maintenance")
+    calls = {
+        "add_order": place(ws_api),
+        "amend_order": ws_api.amend_order(cl_ord_id="x", order_qty=0.002, wait=True),
+        "cancel_order": ws_api.cancel_order(order_id="OAAAAA-BBBBB-CCCCCC", wait=True),
+        "cancel_all": ws_api.cancel_all(wait=True),
+        "cancel_all_orders_after": ws_api.cancel_all_orders_after(30, wait=True),
+        "batch_add": ws_api.batch_add(
+            symbol=BTC,
+            orders=[{"side": "buy", "amount": 0.001, "price": 70000.0 + i} for i in range(2)],
+            wait=True,
+        ),
+        "batch_cancel": ws_api.batch_cancel(orders=["OAAAAA-BBBBB-CCCCCC", "1"], wait=True),
+    }
+    for method, call in calls.items():
+        reply = await call
+        assert reply.method == method and reply.response["method"] == method
+        assert not reply.ok and reply.response["success"] is False
+        assert reply.response["error"] == "EService:Unavailable", method
+        assert reply.response["req_id"] == reply.request_id
