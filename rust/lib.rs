@@ -10,6 +10,7 @@ pub mod decimal;
 pub mod json;
 pub mod kraken;
 pub mod market;
+pub mod ratelimit;
 pub mod sign;
 pub mod sync;
 pub mod upbit;
