@@ -54,3 +54,8 @@ class RateLimitError(RequestError):
 
 class AuthError(HftpyError, PermissionError):
     """Authentication with the venue failed (bad key, signature, nonce or token)."""
+
+
+class FeedError(HftpyError, ValueError):
+    """A market-data frame could not be decoded (bad JSON, a missing field, a number that does
+    not fit the instrument's scale, an unregistered symbol)."""

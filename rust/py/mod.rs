@@ -7,6 +7,8 @@ use pyo3::types::PyBytes;
 
 use crate::{clock, decimal, sign};
 
+mod market;
+
 mod errors {
     pyo3::import_exception!(hftpy.errors, DecimalError);
     pyo3::import_exception!(hftpy.errors, ConfigError);
@@ -113,5 +115,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(format_fixed, m)?)?;
     m.add_function(wrap_pyfunction!(hmac_sha256_hex, m)?)?;
     m.add_class::<KrakenSigner>()?;
+    market::register(m)?;
     Ok(())
 }

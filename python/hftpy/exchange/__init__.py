@@ -16,23 +16,42 @@ from typing import Any
 
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError, NotCreatedError
+from hftpy.exchange.backpack.stream import BackpackStream
+from hftpy.exchange.binance.stream import BinanceStream
 from hftpy.exchange.kraken import KrakenRestApi, KrakenWsApi
+from hftpy.exchange.kraken.stream import KrakenStream
 from hftpy.exchange.rest_api import RestApiBase
+from hftpy.exchange.stream import StreamBase
+from hftpy.exchange.upbit.stream import UpbitStream
 from hftpy.exchange.ws_api import WsApiBase, WsResponse
 
 __all__ = [
     "RestApiBase",
+    "StreamBase",
     "WsApiBase",
     "WsResponse",
     "close_all",
     "create_exchange_api",
+    "create_exchange_stream",
     "create_exchange_ws_api",
     "get_exchange_api",
+    "get_exchange_stream",
     "get_exchange_ws_api",
 ]
 
 _REST_CLASSES: dict[Exchange, type[Any]] = {Exchange.KRAKEN: KrakenRestApi}
 _WS_CLASSES: dict[Exchange, type[Any]] = {Exchange.KRAKEN: KrakenWsApi}
+_STREAM_CLASSES: dict[Exchange, type[Any]] = {
+    Exchange.KRAKEN: KrakenStream,
+    Exchange.BINANCE: BinanceStream,
+    Exchange.BACKPACK: BackpackStream,
+    Exchange.UPBIT: UpbitStream,
+}
+_CREATORS = {
+    "rest": "create_exchange_api",
+    "ws": "create_exchange_ws_api",
+    "stream": "create_exchange_stream",
+}
 
 # (kind, exchange, account) -> (instance, the arguments it was created with)
 _registry: dict[tuple[str, Exchange, str], tuple[Any, dict[str, Any]]] = {}
@@ -85,9 +104,8 @@ def _get(kind: str, exchange: Exchange | str, account: str) -> Any:
     ex = Exchange.parse(exchange)
     entry = _registry.get((kind, ex, account))
     if entry is None:
-        creator = "create_exchange_api" if kind == "rest" else "create_exchange_ws_api"
         raise NotCreatedError(
-            f"no {kind} API for {ex.value} account {account!r}: call {creator}() first"
+            f"no {kind} API for {ex.value} account {account!r}: call {_CREATORS[kind]}() first"
         )
     return entry[0]
 
@@ -100,8 +118,17 @@ def get_exchange_ws_api(exchange: Exchange | str, account: str = "default") -> A
     return _get("ws", exchange, account)
 
 
+def create_exchange_stream(exchange: Exchange | str, **kwargs: Any) -> Any:
+    """The market-data stream of `exchange` (books, trades, tickers); start it as a task."""
+    return _create("stream", _STREAM_CLASSES, exchange, kwargs)
+
+
+def get_exchange_stream(exchange: Exchange | str, account: str = "default") -> Any:
+    return _get("stream", exchange, account)
+
+
 async def close_all() -> None:
-    """Closes and forgets every API object (WS first, then the REST sessions they use)."""
+    """Closes and forgets every API and stream object (WS first, then the REST sessions)."""
     entries = sorted(_registry.items(), key=lambda item: item[0][0] != "ws")
     _registry.clear()
     for _, (instance, _) in entries:

@@ -1,0 +1,77 @@
+"""Backpack public streams: `depth.<symbol>` kept in sync with the REST snapshot
+`/api/v1/depth`, `trade.<symbol>`, `bookTicker.<symbol>` (channel `quote`) and
+`ticker.<symbol>`.
+
+Subscribe frames: `{"method":"SUBSCRIBE","params":["depth.SOL_USDC",...]}`. Scales are the
+decimals of `filters.price.tickSize` / `filters.quantity.stepSize` from `/api/v1/market`,
+unless given as `scales=`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hftpy._core import BackpackFeed
+from hftpy.common import Exchange
+from hftpy.errors import ConfigError
+from hftpy.exchange.codec import ENCODER
+from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.stream import StreamBase, SymbolLike, scale_of
+from hftpy.net.connection import ReconnectPolicy
+
+_STREAM_PREFIX = {"book": "depth.", "trade": "trade.", "quote": "bookTicker.", "ticker": "ticker."}
+
+
+class BackpackStream(StreamBase):
+    exchange = Exchange.BACKPACK
+    feed_class = BackpackFeed
+    default_depth = 5000
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        rest_url: str | None = None,
+        account: str = "default",
+        scales: dict[SymbolLike, tuple[int, int]] | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            url=endpoint(self.exchange, "ws", url),
+            rest_url=endpoint(self.exchange, "rest", rest_url),
+            account=account,
+            scales=scales,
+            reconnect=reconnect,
+            **kwargs,
+        )
+
+    def _frames(self, method: str, subs: dict[str, list[str]]) -> list[bytes]:
+        params = [
+            _STREAM_PREFIX[channel] + symbol
+            for channel, symbols in subs.items()
+            for symbol in symbols
+        ]
+        return [ENCODER.encode({"method": method, "params": params})]
+
+    def _subscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        return self._frames("SUBSCRIBE", subs)
+
+    def _unsubscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        return self._frames("UNSUBSCRIBE", subs)
+
+    def _snapshot_path(self, symbol: str) -> str:
+        return f"/api/v1/depth?symbol={symbol}"
+
+    async def _lookup_scales(self, symbols: list[str]) -> dict[str, tuple[int, int]]:
+        scales = {}
+        for symbol in symbols:
+            info = await self._get_json("/api/v1/market", {"symbol": symbol})
+            try:
+                filters = info["filters"]
+                tick = filters["price"]["tickSize"]
+                step = filters["quantity"]["stepSize"]
+            except (KeyError, TypeError) as exc:
+                raise ConfigError(f"Backpack market {symbol}: {exc!r}") from None
+            scales[symbol] = (scale_of(tick), scale_of(step))
+        return scales

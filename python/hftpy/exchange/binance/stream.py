@@ -1,0 +1,89 @@
+"""Binance spot market streams on one combined-stream connection (`/stream`): diff depth
+(`<symbol>@depth@100ms`) kept in sync with the REST snapshot `/api/v3/depth`, `@trade`, and
+`@bookTicker` (channel `quote`, also accepted as `ticker`).
+
+Subscribe frames: `{"method":"SUBSCRIBE","params":["btcusdt@depth@100ms",...],"id":n}`. A
+symbol's first diff, and any gap, fetches a new snapshot for that symbol alone. Scales are the
+decimals of `tickSize` / `stepSize` from `/api/v3/exchangeInfo`, unless given as `scales=`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from hftpy._core import BinanceFeed
+from hftpy.common import Exchange
+from hftpy.errors import ConfigError
+from hftpy.exchange.codec import ENCODER
+from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.stream import StreamBase, SymbolLike, scale_of
+from hftpy.net.connection import ReconnectPolicy
+
+_STREAM_SUFFIX = {"book": "@depth@100ms", "trade": "@trade", "quote": "@bookTicker"}
+
+
+class BinanceStream(StreamBase):
+    exchange = Exchange.BINANCE
+    feed_class = BinanceFeed
+    channel_aliases: ClassVar[dict[str, str]] = {
+        "book": "book",
+        "trade": "trade",
+        "quote": "quote",
+        "ticker": "quote",
+    }
+    default_depth = 5000
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        rest_url: str | None = None,
+        account: str = "default",
+        scales: dict[SymbolLike, tuple[int, int]] | None = None,
+        snapshot_limit: int = 1000,
+        reconnect: ReconnectPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            url=endpoint(self.exchange, "stream", url),
+            rest_url=endpoint(self.exchange, "rest", rest_url),
+            account=account,
+            scales=scales,
+            reconnect=reconnect,
+            **kwargs,
+        )
+        self.snapshot_limit = snapshot_limit
+
+    def symbol_of(self, symbol: SymbolLike) -> str:
+        return super().symbol_of(symbol).upper()
+
+    def _frames(self, method: str, subs: dict[str, list[str]]) -> list[bytes]:
+        params = [
+            symbol.lower() + _STREAM_SUFFIX[channel]
+            for channel, symbols in subs.items()
+            for symbol in symbols
+        ]
+        return [ENCODER.encode({"method": method, "params": params, "id": self._next_id()})]
+
+    def _subscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        return self._frames("SUBSCRIBE", subs)
+
+    def _unsubscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        return self._frames("UNSUBSCRIBE", subs)
+
+    def _snapshot_path(self, symbol: str) -> str:
+        return f"/api/v3/depth?symbol={symbol}&limit={self.snapshot_limit}"
+
+    async def _lookup_scales(self, symbols: list[str]) -> dict[str, tuple[int, int]]:
+        scales = {}
+        for symbol in symbols:
+            info = await self._get_json("/api/v3/exchangeInfo", {"symbol": symbol})
+            try:
+                (entry,) = info["symbols"]
+                filters = {f["filterType"]: f for f in entry["filters"]}
+                tick = filters["PRICE_FILTER"]["tickSize"]
+                step = filters["LOT_SIZE"]["stepSize"]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(f"Binance exchangeInfo {symbol}: {exc!r}") from None
+            scales[symbol] = (scale_of(tick), scale_of(step))
+        return scales

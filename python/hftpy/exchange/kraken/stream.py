@@ -1,0 +1,84 @@
+"""Kraken spot WS v2 market data: `book` (CRC32-verified), `trade`, `ticker`.
+
+Subscribe frames: `{"method":"subscribe","params":{"channel":"book","symbol":[...],"depth":10},
+"req_id":n}`; a book whose checksum fails is unsubscribed and subscribed again, which makes
+Kraken send a fresh snapshot. Scales are the pair's `pair_decimals` / `lot_decimals` from REST
+`/0/public/AssetPairs`, unless given as `scales=`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from hftpy._core import KrakenFeed
+from hftpy.common import Exchange
+from hftpy.errors import ConfigError
+from hftpy.exchange.codec import ENCODER
+from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.stream import StreamBase, SymbolLike
+from hftpy.net.connection import ReconnectPolicy
+
+#: Book depths Kraken accepts.
+DEPTHS = (10, 25, 100, 500, 1000)
+
+
+class KrakenStream(StreamBase):
+    exchange = Exchange.KRAKEN
+    feed_class = KrakenFeed
+    channel_aliases: ClassVar[dict[str, str]] = {
+        "book": "book",
+        "trade": "trade",
+        "ticker": "ticker",
+    }
+    default_depth = 10
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        rest_url: str | None = None,
+        account: str = "default",
+        scales: dict[SymbolLike, tuple[int, int]] | None = None,
+        depth: int | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if depth is not None and depth not in DEPTHS:
+            raise ConfigError(f"Kraken book depth must be one of {DEPTHS}, got {depth}")
+        super().__init__(
+            url=endpoint(self.exchange, "ws", url),
+            rest_url=endpoint(self.exchange, "rest", rest_url),
+            account=account,
+            scales=scales,
+            depth=depth,
+            reconnect=reconnect,
+            **kwargs,
+        )
+
+    def _frames(self, method: str, subs: dict[str, list[str]]) -> list[bytes]:
+        frames = []
+        for channel, symbols in subs.items():
+            params: dict[str, Any] = {"channel": channel, "symbol": symbols}
+            if channel == "book":
+                params["depth"] = self.depth
+            frame = {"method": method, "params": params, "req_id": self._next_id()}
+            frames.append(ENCODER.encode(frame))
+        return frames
+
+    def _subscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        return self._frames("subscribe", subs)
+
+    def _unsubscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        return self._frames("unsubscribe", subs)
+
+    async def _lookup_scales(self, symbols: list[str]) -> dict[str, tuple[int, int]]:
+        scales = {}
+        for symbol in symbols:
+            reply = await self._get_json("/0/public/AssetPairs", {"pair": symbol})
+            errors = reply.get("error") if isinstance(reply, dict) else None
+            result = reply.get("result") if isinstance(reply, dict) else None
+            if errors or not result:
+                raise ConfigError(f"Kraken AssetPairs {symbol}: {errors or reply!r}")
+            info = next(iter(result.values()))
+            scales[symbol] = (int(info["pair_decimals"]), int(info["lot_decimals"]))
+        return scales

@@ -1,0 +1,512 @@
+"""`StreamBase`: market-data streams shared by every venue.
+
+One stream object per venue (per account label) owns one reconnecting WebSocket connection
+and one Rust feed (`hftpy._core.KrakenFeed`, ...) holding a local L2 book per symbol:
+
+    stream = create_exchange_stream(Exchange.KRAKEN, scales={"BTC/USD": (1, 8)})
+    asyncio.create_task(stream.start())
+    await stream.subscribe(["book", "trade"], CurrencyPair.BTC_USD, callback=on_event)
+    queue = stream.queue(channel="trade")                    # or an asyncio.Queue consumer
+    book = stream.book(CurrencyPair.BTC_USD)                 # live view: best_bid(), top(n), state
+
+Every frame is stamped on arrival (wall-clock ns), decoded and applied in Rust, and becomes at
+most one small event object (`BookEvent`, `TradeEvent`, `QuoteEvent`, `TickerEvent`,
+`ResyncEvent`, ...) handed to the listeners of its channel and symbol. When a book cannot be
+trusted (checksum mismatch, sequence gap, crossed), its listeners get a `ResyncEvent` and that
+symbol alone is rebuilt: resubscribed (Kraken, Upbit) or re-snapshotted over REST (Binance,
+Backpack). A reconnect forgets every book, resubscribes everything and resyncs.
+
+Channels: `book`, `trade`, `ticker`, and `quote` (best bid/offer, Binance/Backpack
+`bookTicker`; on Binance `ticker` means `quote`). Events without a symbol (`StatusEvent`,
+`ReplyEvent`, `HeartbeatEvent`) go to the `status` channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import aiohttp
+
+from hftpy._core import (
+    BackpackFeed,
+    BinanceFeed,
+    BookEvent,
+    BookState,
+    BookView,
+    HeartbeatEvent,
+    InstrumentsEvent,
+    KrakenFeed,
+    OtherEvent,
+    QuoteEvent,
+    ReplyEvent,
+    ResyncEvent,
+    StatusEvent,
+    TickerEvent,
+    TradeBatchEvent,
+    TradeEvent,
+    UpbitFeed,
+)
+from hftpy.common import CurrencyPair, Exchange, venue_symbol
+from hftpy.errors import ConfigError, FeedError, HftpyError, RequestTimeoutError
+from hftpy.exchange.codec import DECODER
+from hftpy.exchange.rest_api import USER_AGENT
+from hftpy.net import WsConnection
+from hftpy.net.connection import ReconnectPolicy
+
+log = logging.getLogger("hftpy.stream")
+
+MarketEvent = (
+    BookEvent
+    | TradeEvent
+    | TradeBatchEvent
+    | QuoteEvent
+    | TickerEvent
+    | ResyncEvent
+    | StatusEvent
+    | HeartbeatEvent
+    | ReplyEvent
+    | InstrumentsEvent
+    | OtherEvent
+)
+Feed = KrakenFeed | BinanceFeed | BackpackFeed | UpbitFeed
+#: `callback(event)`; runs inside the frame handler, so it must not block.
+EventCallback = Callable[[Any], None]
+SymbolLike = CurrencyPair | str
+
+CHANNELS = frozenset({"book", "trade", "ticker", "quote"})
+#: The channel each event type is delivered on.
+_CHANNEL_OF: dict[type, str] = {
+    BookEvent: "book",
+    ResyncEvent: "book",
+    TradeEvent: "trade",
+    QuoteEvent: "quote",
+    TickerEvent: "ticker",
+    StatusEvent: "status",
+    ReplyEvent: "status",
+    HeartbeatEvent: "status",
+    InstrumentsEvent: "status",
+    OtherEvent: "status",
+}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Listener:
+    """A consumer of events: `channel`/`symbol` None means every channel / every symbol.
+    Returned by `add_listener`; pass it to `remove_listener`."""
+
+    deliver: EventCallback
+    channel: str | None
+    symbol: str | None
+
+
+def scale_of(step: str | float | Decimal) -> int:
+    """Decimal places of a tick or lot size (`"0.01000000"` -> 2, `"1"` -> 0)."""
+    exponent = Decimal(str(step)).normalize().as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ConfigError(f"bad step size {step!r}")
+    return max(0, -exponent)
+
+
+class StreamBase:
+    """Base of the venue streams. Subclasses set `exchange`, `feed_class`, build the
+    subscribe/unsubscribe frames and look up instrument scales."""
+
+    exchange: ClassVar[Exchange]
+    feed_class: ClassVar[type[Any]]
+    #: Channel names this venue accepts, mapped to the channel they are kept under.
+    channel_aliases: ClassVar[dict[str, str]] = {c: c for c in CHANNELS}
+    default_depth: ClassVar[int] = 10
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        rest_url: str,
+        account: str = "default",
+        scales: dict[SymbolLike, tuple[int, int]] | None = None,
+        depth: int | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        rest_timeout: float = 10.0,
+        ping_idle_timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.rest_url = rest_url.rstrip("/")
+        self.account = account
+        self.depth = depth if depth is not None else self.default_depth
+        if self.depth < 1:
+            raise ConfigError("depth must be at least 1")
+        self.rest_timeout = rest_timeout
+        self._scales: dict[str, tuple[int, int]] = {
+            self.symbol_of(symbol): (int(p), int(q)) for symbol, (p, q) in (scales or {}).items()
+        }
+        self._feed: Any = self.feed_class()
+        self._ids: dict[str, int] = {}
+        #: channel -> subscribed symbols, in subscription order.
+        self._subs: dict[str, dict[str, None]] = {}
+        self._listeners: list[Listener] = []
+        self._routes: dict[tuple[str, str | None], tuple[EventCallback, ...]] = {}
+        self._resyncing: dict[str, asyncio.Task[None]] = {}
+        self._req_ids = itertools.count(1)
+        self._http: aiohttp.ClientSession | None = None
+        self._conn = WsConnection(
+            url,
+            self._on_frame,
+            name=f"{self.exchange.value}.stream",
+            on_connected=self._on_connected,
+            on_disconnected=self._on_disconnected,
+            reconnect=reconnect,
+            ping_idle_timeout=ping_idle_timeout,
+        )
+        self._runner: asyncio.Task[None] | None = None
+        self._closed = False
+        #: Counters for tests and metrics.
+        self.resyncs = 0
+        self.decode_errors = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account={self.account!r}, url={self.url!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Runs the connection (reconnecting, resubscribing) until `close()`. Start it as a task."""
+        if self._closed:
+            raise HftpyError(f"{self!r} is closed; create a new one")
+        if self._runner is not None and not self._runner.done():
+            raise HftpyError(f"{self!r} already started")
+        self._runner = asyncio.current_task()
+        await self._conn.run()
+
+    async def wait_ready(self, timeout: float | None = 30.0) -> None:
+        """Waits until connected and subscribed."""
+        try:
+            await self._conn.wait_ready(timeout)
+        except TimeoutError:
+            detail = f": {self._conn.last_error}" if self._conn.last_error else ""
+            raise RequestTimeoutError(f"{self!r} not ready after {timeout}s{detail}") from None
+
+    @property
+    def ready(self) -> bool:
+        return self._conn.ready
+
+    @property
+    def connection(self) -> WsConnection:
+        return self._conn
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._resyncing.values()):
+            task.cancel()
+        self._resyncing.clear()
+        await self._conn.close()
+        if self._runner is not None and self._runner is not asyncio.current_task():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._runner), 2.0)
+            except (TimeoutError, asyncio.CancelledError):
+                self._runner.cancel()
+            except Exception:
+                pass
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    # -- subscriptions -----------------------------------------------------------------------
+    def symbol_of(self, symbol: SymbolLike) -> str:
+        """The venue's spelling of `symbol`."""
+        return venue_symbol(self.exchange, symbol)
+
+    def _channels(self, channels: str | Iterable[str]) -> list[str]:
+        names = [channels] if isinstance(channels, str) else list(channels)
+        out = []
+        for name in names:
+            channel = self.channel_aliases.get(name)
+            if channel is None:
+                known = ", ".join(sorted(self.channel_aliases))
+                raise ConfigError(f"{self.exchange.value}: unknown channel {name!r} ({known})")
+            if channel not in out:
+                out.append(channel)
+        return out
+
+    def _symbols(self, symbols: SymbolLike | Iterable[SymbolLike]) -> list[str]:
+        items = [symbols] if isinstance(symbols, CurrencyPair | str) else list(symbols)
+        return list(dict.fromkeys(self.symbol_of(s) for s in items))
+
+    async def subscribe(
+        self,
+        channels: str | Iterable[str],
+        symbols: SymbolLike | Iterable[SymbolLike],
+        *,
+        callback: EventCallback | None = None,
+        queue: asyncio.Queue[Any] | None = None,
+    ) -> None:
+        """Subscribes `channels` for `symbols` (incrementally: what is already subscribed
+        stays). With `callback` or `queue`, also adds a listener for exactly these channels
+        and symbols. Instrument scales come from `scales=` or the venue's REST reference data."""
+        chans = self._channels(channels)
+        syms = self._symbols(symbols)
+        await self._register(syms)
+        for channel in chans:
+            for symbol in syms:
+                if callback is not None or queue is not None:
+                    self.add_listener(callback, queue=queue, channel=channel, symbol=symbol)
+        added: dict[str, list[str]] = {}
+        for channel in chans:
+            current = self._subs.setdefault(channel, {})
+            new = [s for s in syms if s not in current]
+            for symbol in new:
+                current[symbol] = None
+            if new:
+                added[channel] = new
+        if added and self._conn.ready:
+            self._send_frames(self._subscribe_frames(added))
+
+    async def unsubscribe(
+        self, channels: str | Iterable[str], symbols: SymbolLike | Iterable[SymbolLike]
+    ) -> None:
+        """Stops `channels` for `symbols`; listeners stay until `remove_listener`."""
+        removed: dict[str, list[str]] = {}
+        for channel in self._channels(channels):
+            current = self._subs.get(channel, {})
+            gone = [s for s in self._symbols(symbols) if s in current]
+            for symbol in gone:
+                del current[symbol]
+            if gone:
+                removed[channel] = gone
+        if removed and self._conn.ready:
+            self._send_frames(self._unsubscribe_frames(removed))
+
+    @property
+    def subscriptions(self) -> dict[str, list[str]]:
+        """channel -> subscribed symbols."""
+        return {channel: list(symbols) for channel, symbols in self._subs.items() if symbols}
+
+    # -- consumers ---------------------------------------------------------------------------
+    def add_listener(
+        self,
+        callback: EventCallback | None = None,
+        *,
+        queue: asyncio.Queue[Any] | None = None,
+        channel: str | None = None,
+        symbol: SymbolLike | None = None,
+    ) -> Listener:
+        """Delivers events of `channel` (None: all, including `status`) for `symbol` (None:
+        all) to `callback(event)` or `queue.put_nowait(event)`."""
+        if (callback is None) == (queue is None):
+            raise ConfigError("pass exactly one of callback= or queue=")
+        if channel is not None and channel != "status":
+            channel = self._channels(channel)[0]
+        deliver: EventCallback = callback if callback is not None else queue.put_nowait  # type: ignore[union-attr]
+        listener = Listener(deliver, channel, None if symbol is None else self.symbol_of(symbol))
+        self._listeners.append(listener)
+        self._routes.clear()
+        return listener
+
+    def remove_listener(self, listener: Listener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+        self._routes.clear()
+
+    def queue(
+        self, channel: str | None = None, symbol: SymbolLike | None = None, maxsize: int = 0
+    ) -> asyncio.Queue[Any]:
+        """A new `asyncio.Queue` receiving the events of `channel` / `symbol`."""
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+        self.add_listener(queue=queue, channel=channel, symbol=symbol)
+        return queue
+
+    def _route(self, channel: str, symbol: str | None) -> tuple[EventCallback, ...]:
+        route = tuple(
+            listener.deliver
+            for listener in self._listeners
+            if (listener.channel is None or listener.channel == channel)
+            and (listener.symbol is None or listener.symbol == symbol)
+        )
+        self._routes[(channel, symbol)] = route
+        return route
+
+    # -- books -------------------------------------------------------------------------------
+    def book(self, symbol: SymbolLike) -> BookView:
+        """A live view of `symbol`'s book (best_bid(), best_ask(), top(n), state, ...)."""
+        return self._feed.book(self._id(symbol))  # type: ignore[no-any-return]
+
+    def state(self, symbol: SymbolLike) -> BookState:
+        return self._feed.state(self._id(symbol))  # type: ignore[no-any-return]
+
+    @property
+    def feed(self) -> Feed:
+        """The Rust feed (decoder and books) of this stream."""
+        return self._feed  # type: ignore[no-any-return]
+
+    def _id(self, symbol: SymbolLike) -> int:
+        name = self.symbol_of(symbol)
+        try:
+            return self._ids[name]
+        except KeyError:
+            raise ConfigError(f"{name} is not subscribed on {self!r}") from None
+
+    async def _register(self, symbols: list[str]) -> None:
+        missing = [s for s in symbols if s not in self._ids]
+        if not missing:
+            return
+        unknown = [s for s in missing if s not in self._scales]
+        if unknown:
+            self._scales.update(await self._lookup_scales(unknown))
+        for symbol in missing:
+            if symbol in self._ids:
+                continue
+            price_scale, qty_scale = self._scales[symbol]
+            self._ids[symbol] = self._feed.add_instrument(
+                symbol, price_scale, qty_scale, self.depth
+            )
+
+    # -- the hot path ------------------------------------------------------------------------
+    def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:
+        try:
+            event = self._feed.feed(payload, recv_ns)
+        except FeedError as exc:
+            self.decode_errors += 1
+            log.warning("%s: undecodable frame (%s): %.200r", self, exc, bytes(payload))
+            return
+        if event is None:
+            return
+        kind = type(event)
+        if kind is TradeBatchEvent:
+            for trade in event.trades:
+                self._dispatch("trade", trade.symbol, trade)
+            return
+        channel = _CHANNEL_OF[kind]
+        if kind is ResyncEvent:
+            self._on_resync(event)
+        elif kind is ReplyEvent and not event.success:
+            log.warning("%s: venue error reply: %s", self, event.error)
+        elif kind is OtherEvent:
+            self._on_other(payload, event)
+        self._dispatch(channel, getattr(event, "symbol", None), event)
+
+    def _dispatch(self, channel: str, symbol: str | None, event: Any) -> None:
+        route = self._routes.get((channel, symbol))
+        if route is None:
+            route = self._route(channel, symbol)
+        for deliver in route:
+            try:
+                deliver(event)
+            except Exception:
+                log.exception("%s: listener %r raised on %r", self, deliver, event)
+
+    def _on_other(self, payload: memoryview | bytes, event: OtherEvent) -> None:
+        """A frame the decoder does not handle (venue-specific control frames)."""
+
+    # -- resync ------------------------------------------------------------------------------
+    def _on_resync(self, event: ResyncEvent) -> None:
+        if event.reason != "initial":
+            self.resyncs += 1
+            log.warning(
+                "%s: %s book invalid (%s %s): %s",
+                self,
+                event.symbol,
+                event.reason,
+                event.detail,
+                event.action,
+            )
+        symbol = event.symbol
+        running = self._resyncing.get(symbol)
+        if running is not None and not running.done():
+            return
+        if event.action == "fetch_snapshot":
+            job: Coroutine[Any, Any, None] = self._fetch_snapshot(symbol)
+        else:
+            job = self._resubscribe_book(symbol)
+        self._resyncing[symbol] = asyncio.get_running_loop().create_task(job)
+
+    async def _resubscribe_book(self, symbol: str) -> None:
+        if "book" in self._subs and symbol in self._subs["book"] and self._conn.ready:
+            self._send_frames(self._resubscribe_frames(symbol))
+
+    async def _fetch_snapshot(self, symbol: str) -> None:
+        """Fetches the REST depth snapshot and hands it to the feed until the book is valid
+        (a snapshot older than the buffered diffs is fetched again, with a growing pause)."""
+        symbol_id = self._ids[symbol]
+        delay = 0.05
+        for _ in range(20):
+            if self._closed or not self._conn.connected:
+                return
+            try:
+                body = await self._get(self._snapshot_path(symbol))
+            except (aiohttp.ClientError, TimeoutError, HftpyError) as exc:
+                log.warning("%s: %s snapshot fetch failed: %s", self, symbol, exc)
+            else:
+                event = self._feed.apply_snapshot(symbol_id, body, time.time_ns())
+                if type(event) is BookEvent:
+                    self._dispatch("book", symbol, event)
+                    return
+                if type(event) is ResyncEvent:
+                    self.resyncs += 1
+                    self._dispatch("book", symbol, event)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        log.error("%s: %s book could not be synced", self, symbol)
+
+    # -- connection hooks --------------------------------------------------------------------
+    async def _on_connected(self) -> None:
+        for task in list(self._resyncing.values()):
+            task.cancel()
+        self._resyncing.clear()
+        self._feed.reset()
+        subs = self.subscriptions
+        if subs:
+            self._send_frames(self._subscribe_frames(subs))
+
+    def _on_disconnected(self) -> None:
+        # The books are stale from here on: invalid until resynced after the reconnect.
+        self._feed.reset()
+
+    def _send_frames(self, frames: list[bytes]) -> None:
+        for frame in frames:
+            self._conn.send(frame)
+
+    # -- REST --------------------------------------------------------------------------------
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> bytes:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.rest_timeout),
+                headers={"User-Agent": USER_AGENT},
+            )
+        async with self._http.get(self.rest_url + path, params=params) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise HftpyError(f"GET {path}: HTTP {resp.status}: {body[:200]!r}")
+            return body
+
+    async def _get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
+        return DECODER.decode(await self._get(path, params))
+
+    # -- venue specifics -----------------------------------------------------------------------
+    def _next_id(self) -> int:
+        return next(self._req_ids)
+
+    def _subscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        raise NotImplementedError
+
+    def _unsubscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        raise NotImplementedError
+
+    def _resubscribe_frames(self, symbol: str) -> list[bytes]:
+        """Frames that make the venue send `symbol`'s book snapshot again."""
+        book = {"book": [symbol]}
+        return self._unsubscribe_frames(book) + self._subscribe_frames(book)
+
+    def _snapshot_path(self, symbol: str) -> str:
+        raise NotImplementedError(f"{self.exchange.value} books are not synced over REST")
+
+    async def _lookup_scales(self, symbols: list[str]) -> dict[str, tuple[int, int]]:
+        raise ConfigError(
+            f"{self.exchange.value}: no scales for {', '.join(symbols)}; "
+            f"pass scales={{symbol: (price_decimals, qty_decimals)}}"
+        )

@@ -1,0 +1,98 @@
+"""Upbit quotation stream: `orderbook` (channel `book`; each message replaces the book),
+`trade`, `ticker`, in the SIMPLE format.
+
+Upbit replaces a connection's whole subscription with each request, so every change re-sends
+the complete list: `[{"ticket":..},{"type":"orderbook","codes":["KRW-BTC.15",..]},
+{"type":"trade","codes":[..]},{"format":"SIMPLE"}]`; users still subscribe incrementally.
+Upbit publishes no decimals per market: scales default to 8 for prices and sizes (exact for
+every KRW, BTC and USDT market), or come from `scales=`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from hftpy._core import UpbitFeed
+from hftpy.common import Exchange
+from hftpy.errors import ConfigError
+from hftpy.exchange.codec import ENCODER
+from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.stream import StreamBase, SymbolLike
+from hftpy.net.connection import ReconnectPolicy
+
+#: Orderbook units Upbit accepts as the `.N` suffix of a code.
+DEPTHS = (1, 5, 15, 30)
+_TYPE = {"book": "orderbook", "trade": "trade", "ticker": "ticker"}
+DEFAULT_SCALES = (8, 8)
+
+
+class UpbitStream(StreamBase):
+    exchange = Exchange.UPBIT
+    feed_class = UpbitFeed
+    channel_aliases: ClassVar[dict[str, str]] = {
+        "book": "book",
+        "orderbook": "book",
+        "trade": "trade",
+        "ticker": "ticker",
+    }
+    default_depth = 15
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        rest_url: str | None = None,
+        account: str = "default",
+        scales: dict[SymbolLike, tuple[int, int]] | None = None,
+        depth: int | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if depth is not None and depth not in DEPTHS:
+            raise ConfigError(f"Upbit orderbook depth must be one of {DEPTHS}, got {depth}")
+        super().__init__(
+            url=endpoint(self.exchange, "ws", url),
+            rest_url=endpoint(self.exchange, "rest", rest_url),
+            account=account,
+            scales=scales,
+            depth=depth,
+            reconnect=reconnect,
+            **kwargs,
+        )
+
+    def symbol_of(self, symbol: SymbolLike) -> str:
+        return super().symbol_of(symbol).upper()
+
+    def request(self) -> bytes | None:
+        """The one request carrying every current subscription (None when there is none)."""
+        items: list[dict[str, Any]] = [{"ticket": f"hftpy-{uuid.uuid4()}"}]
+        for channel, symbols in self.subscriptions.items():
+            codes = [f"{s}.{self.depth}" if channel == "book" else s for s in symbols]
+            items.append({"type": _TYPE[channel], "codes": codes})
+        if len(items) == 1:
+            return None
+        items.append({"format": "SIMPLE"})
+        return ENCODER.encode(items)
+
+    def _full(self) -> list[bytes]:
+        frame = self.request()
+        if frame is None:
+            # Nothing left: a fresh connection is the only empty subscription.
+            self._conn.drop()
+            return []
+        return [frame]
+
+    def _subscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        return self._full()
+
+    def _unsubscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
+        return self._full()
+
+    def _resubscribe_frames(self, symbol: str) -> list[bytes]:
+        # Every orderbook message is a whole book: the next one restores the symbol. Sending
+        # the subscription again also makes Upbit start with a snapshot.
+        return self._full()
+
+    async def _lookup_scales(self, symbols: list[str]) -> dict[str, tuple[int, int]]:
+        return dict.fromkeys(symbols, DEFAULT_SCALES)
