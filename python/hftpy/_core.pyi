@@ -10,12 +10,15 @@ __all__ = [
     "BookEvent",
     "BookState",
     "BookView",
+    "Ed25519Signer",
     "HeartbeatEvent",
+    "HmacSha256Signer",
     "InstrumentsEvent",
     "KrakenFeed",
     "KrakenSigner",
     "OtherEvent",
     "QuoteEvent",
+    "RateLimiter",
     "ReplyEvent",
     "ResyncEvent",
     "StatusEvent",
@@ -23,12 +26,14 @@ __all__ = [
     "TradeBatchEvent",
     "TradeEvent",
     "UpbitFeed",
+    "UpbitSigner",
     "__version__",
     "format_fixed",
     "hmac_sha256_hex",
     "mono_ns",
     "parse_fixed",
     "parse_natural",
+    "sha512_hex",
     "wall_ns",
 ]
 
@@ -412,3 +417,63 @@ class UpbitFeed:
     def __len__(self) -> int: ...
     def reset(self) -> None:
         """Forgets every book and its state (same symbols and ids)."""
+
+# -- signing and rate limiting (rust/py/auth.rs) -------------------------------------------
+
+@final
+class Ed25519Signer:
+    """Ed25519 signer from a PKCS#8 PEM, a base64 32-byte seed (or 64-byte keypair) or a
+    hex seed; prints as `***`."""
+
+    def __new__(cls, key: str) -> Ed25519Signer: ...
+    def sign(self, message: bytes) -> str:
+        """Base64 signature (computed with the GIL released)."""
+
+    @property
+    def public_key(self) -> str:
+        """The base64 public key (Backpack's `X-API-Key`)."""
+
+@final
+class HmacSha256Signer:
+    """HMAC-SHA256 signer (Binance); prints as `***`."""
+
+    def __new__(cls, secret: str) -> HmacSha256Signer: ...
+    def sign(self, message: bytes) -> str:
+        """Lower-case hex signature."""
+
+@final
+class UpbitSigner:
+    """Upbit JWT signer (HS256 or HS512); prints as `***`."""
+
+    def __new__(cls, access_key: str, secret: str, alg: str = "HS512") -> UpbitSigner: ...
+    def token(self, nonce: str, query: str | None = None) -> str:
+        """A JWT for one request; `query` is the unencoded query string as sent."""
+
+def sha512_hex(message: bytes) -> str:
+    """SHA-512 of `message`, lower-case hex."""
+
+@final
+class RateLimiter:
+    """Lock-free limits shared across threads and event loops. Each limit is
+    `("bucket", name, capacity, refill_per_s)` or `("window", name, limit, period_s, burst)`."""
+
+    def __new__(
+        cls, limits: list[tuple[str, str, int, float] | tuple[str, str, int, float, int]]
+    ) -> RateLimiter: ...
+    def index(self, name: str) -> int:
+        """The index of the limit called `name`."""
+
+    @property
+    def names(self) -> list[str]: ...
+    def try_acquire(self, costs: list[tuple[int, int]]) -> int:
+        """Takes `units` from every `(index, units)` or nothing: 0 when granted, else the ns
+        to wait before the same request could be granted."""
+
+    def resync(self, index: int, used: int) -> None:
+        """Tightens a limit to the venue's count of `used` units (never loosens it)."""
+
+    def block_for(self, index: int, seconds: float) -> None:
+        """Empties a limit for `seconds` (a venue's Retry-After)."""
+
+    def available(self, index: int) -> int:
+        """Units of a limit that could be taken now."""

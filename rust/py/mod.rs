@@ -7,6 +7,7 @@ use pyo3::types::PyBytes;
 
 use crate::{clock, decimal, sign};
 
+mod auth;
 mod market;
 
 mod errors {
@@ -116,5 +117,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hmac_sha256_hex, m)?)?;
     m.add_class::<KrakenSigner>()?;
     market::register(m)?;
+    auth::register(m)?;
     Ok(())
 }

@@ -1,0 +1,247 @@
+//! Signers and the rate limiter for Python. Signing keys live in Rust objects that print
+//! as `***`; Ed25519 signs with the GIL released (the slow one), HMAC and JWT do not
+//! (they take less time than releasing and re-taking it).
+
+use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::clock;
+use crate::ratelimit::{Cell, Limiter};
+use crate::sign::{self, JwtAlg};
+
+mod errors {
+    pyo3::import_exception!(hftpy.errors, ConfigError);
+}
+
+fn config_err(err: sign::SignError) -> PyErr {
+    errors::ConfigError::new_err(err.to_string())
+}
+
+/// Ed25519 signer from a PKCS#8 PEM, a base64 32-byte seed (or 64-byte keypair) or a hex seed.
+#[pyclass(frozen, module = "hftpy._core")]
+pub struct Ed25519Signer {
+    inner: sign::Ed25519Signer,
+}
+
+#[pymethods]
+impl Ed25519Signer {
+    #[new]
+    fn new(key: &str) -> PyResult<Self> {
+        sign::Ed25519Signer::from_text(key)
+            .map(|inner| Self { inner })
+            .map_err(config_err)
+    }
+
+    /// Base64 signature of `message`.
+    fn sign(&self, py: Python<'_>, message: &[u8]) -> String {
+        py.detach(|| self.inner.sign_base64(message))
+    }
+
+    /// The base64 public key (Backpack's `X-API-Key`).
+    #[getter]
+    fn public_key(&self) -> String {
+        self.inner.public_key_base64()
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "Ed25519Signer(***)"
+    }
+}
+
+/// HMAC-SHA256 signer (Binance), lower-case hex.
+#[pyclass(frozen, module = "hftpy._core")]
+pub struct HmacSha256Signer {
+    key: Vec<u8>,
+}
+
+#[pymethods]
+impl HmacSha256Signer {
+    #[new]
+    fn new(secret: &str) -> PyResult<Self> {
+        if secret.is_empty() {
+            return Err(errors::ConfigError::new_err("API secret is empty"));
+        }
+        Ok(Self {
+            key: secret.as_bytes().to_vec(),
+        })
+    }
+
+    fn sign(&self, message: &[u8]) -> String {
+        sign::hmac_sha256_hex(&self.key, message)
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "HmacSha256Signer(***)"
+    }
+}
+
+/// Upbit's JWT signer: `token(nonce, query)` gives the `Authorization: Bearer` value.
+#[pyclass(frozen, module = "hftpy._core")]
+pub struct UpbitSigner {
+    access_key: String,
+    secret: Vec<u8>,
+    alg: JwtAlg,
+}
+
+#[pymethods]
+impl UpbitSigner {
+    #[new]
+    #[pyo3(signature = (access_key, secret, alg = "HS512"))]
+    fn new(access_key: &str, secret: &str, alg: &str) -> PyResult<Self> {
+        let alg = match alg {
+            "HS256" => JwtAlg::Hs256,
+            "HS512" => JwtAlg::Hs512,
+            other => {
+                return Err(errors::ConfigError::new_err(format!(
+                    "JWT algorithm must be HS256 or HS512, not {other:?}"
+                )))
+            }
+        };
+        if access_key.is_empty() || secret.is_empty() {
+            return Err(errors::ConfigError::new_err(
+                "Upbit access key and secret are required",
+            ));
+        }
+        Ok(Self {
+            access_key: access_key.to_owned(),
+            secret: secret.as_bytes().to_vec(),
+            alg,
+        })
+    }
+
+    /// A JWT for one request; `query` is the unencoded query string as sent (or None).
+    #[pyo3(signature = (nonce, query = None))]
+    fn token(&self, nonce: &str, query: Option<&str>) -> String {
+        sign::upbit_jwt(self.alg, &self.access_key, &self.secret, nonce, query)
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "UpbitSigner(***)"
+    }
+}
+
+/// SHA-512 of `message`, lower-case hex.
+#[pyfunction]
+fn sha512_hex(message: &[u8]) -> String {
+    sign::sha512_hex(message)
+}
+
+/// A set of lock-free limits shared by every thread and event loop that holds it.
+///
+/// Each limit is `("bucket", name, capacity, refill_per_s)` (a decaying counter such as
+/// Kraken's) or `("window", name, limit, period_s, burst)` (never more than `limit` in any
+/// `period_s`, `burst` of them at once).
+#[pyclass(frozen, module = "hftpy._core")]
+pub struct RateLimiter {
+    limiter: Limiter,
+    names: Vec<String>,
+}
+
+#[pymethods]
+impl RateLimiter {
+    #[new]
+    fn new(limits: Vec<Bound<'_, PyAny>>) -> PyResult<Self> {
+        let mut cells = Vec::with_capacity(limits.len());
+        let mut names = Vec::with_capacity(limits.len());
+        for spec in &limits {
+            let kind: String = spec.get_item(0)?.extract()?;
+            let name: String = spec.get_item(1)?.extract()?;
+            let cell = match kind.as_str() {
+                "bucket" => {
+                    let capacity: u32 = spec.get_item(2)?.extract()?;
+                    let refill: f64 = spec.get_item(3)?.extract()?;
+                    if capacity == 0 || refill.is_nan() || refill <= 0.0 {
+                        return Err(PyValueError::new_err(format!("bad bucket limit {name:?}")));
+                    }
+                    Cell::leaky_bucket(capacity, refill)
+                }
+                "window" => {
+                    let limit: u32 = spec.get_item(2)?.extract()?;
+                    let period: f64 = spec.get_item(3)?.extract()?;
+                    let burst: u32 = spec.get_item(4)?.extract()?;
+                    if limit == 0 || period.is_nan() || period <= 0.0 {
+                        return Err(PyValueError::new_err(format!("bad window limit {name:?}")));
+                    }
+                    Cell::window(limit, (period * 1e9) as u64, burst)
+                }
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "limit kind must be 'bucket' or 'window', not {other:?}"
+                    )))
+                }
+            };
+            cells.push(cell);
+            names.push(name);
+        }
+        Ok(Self {
+            limiter: Limiter::new(cells),
+            names,
+        })
+    }
+
+    /// The index of the limit called `name`.
+    fn index(&self, name: &str) -> PyResult<usize> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| PyIndexError::new_err(format!("no limit named {name:?}")))
+    }
+
+    #[getter]
+    fn names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+
+    /// Takes `units` from every `(index, units)` pair, or nothing: returns 0 when granted,
+    /// else the ns to wait before the same request could be granted.
+    fn try_acquire(&self, costs: Vec<(usize, u32)>) -> PyResult<u64> {
+        self.check(&costs)?;
+        Ok(match self.limiter.try_acquire(&costs, clock::mono_ns()) {
+            Ok(()) => 0,
+            Err(wait) => wait.max(1),
+        })
+    }
+
+    /// Tightens limit `index` to the venue's count of `used` units (never loosens it).
+    fn resync(&self, index: usize, used: u32) -> PyResult<()> {
+        self.check(&[(index, 0)])?;
+        self.limiter.cells()[index].resync(used, clock::mono_ns());
+        Ok(())
+    }
+
+    /// Empties limit `index` for `seconds` (a venue's Retry-After).
+    fn block_for(&self, index: usize, seconds: f64) -> PyResult<()> {
+        self.check(&[(index, 0)])?;
+        let until = clock::mono_ns().saturating_add((seconds.max(0.0) * 1e9) as u64);
+        self.limiter.cells()[index].block_until(until);
+        Ok(())
+    }
+
+    /// Units of limit `index` that could be taken now.
+    fn available(&self, index: usize) -> PyResult<u64> {
+        self.check(&[(index, 0)])?;
+        Ok(self.limiter.cells()[index].available(clock::mono_ns()))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("RateLimiter({})", self.names.join(", "))
+    }
+}
+
+impl RateLimiter {
+    fn check(&self, costs: &[(usize, u32)]) -> PyResult<()> {
+        match costs.iter().find(|(i, _)| *i >= self.names.len()) {
+            Some((i, _)) => Err(PyIndexError::new_err(format!("no limit at index {i}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Ed25519Signer>()?;
+    m.add_class::<HmacSha256Signer>()?;
+    m.add_class::<UpbitSigner>()?;
+    m.add_class::<RateLimiter>()?;
+    m.add_function(wrap_pyfunction!(sha512_hex, m)?)?;
+    Ok(())
+}
