@@ -268,7 +268,7 @@ class WsApiBase:
             pending.replies.append(response)
             if pending.remaining <= 0 and not pending.future.done():
                 replies = tuple(pending.replies)
-                ok = all(r.get("success") is True for r in replies)
+                ok = all(self._reply_ok(r) for r in replies)
                 pending.future.set_result(
                     WsResponse(
                         req_id,
@@ -291,6 +291,10 @@ class WsApiBase:
             )
         except Exception:
             log.exception("callback for %s req_id=%s raised", pending.method, pending.request_id)
+
+    def _reply_ok(self, response: dict[str, Any]) -> bool:
+        """Whether a venue reply reports success (Kraken's `success`; venues differ)."""
+        return response.get("success") is True
 
     def _local_response(self, pending: _Pending, error: str) -> dict[str, Any]:
         return {
