@@ -63,7 +63,9 @@ impl ChecksumDigits {
 
 /// Kraken's book checksum over the book as it stands (already truncated to the subscribed depth).
 pub fn book_checksum(book: &Book<ChecksumDigits>) -> u32 {
-    let mut text = [0u8; 2 * CHECKSUM_LEVELS * 2 * MAX_DIGITS];
+    // Each level's whole digit array is copied (a fixed-size copy, a few vector moves) and
+    // the cursor advances by its used length; the slack at the end absorbs the overhang.
+    let mut text = [0u8; (2 * CHECKSUM_LEVELS + 1) * 2 * MAX_DIGITS];
     let mut len = 0;
     let levels = book
         .asks
@@ -71,9 +73,9 @@ pub fn book_checksum(book: &Book<ChecksumDigits>) -> u32 {
         .take(CHECKSUM_LEVELS)
         .chain(book.bids.iter().take(CHECKSUM_LEVELS));
     for level in levels {
-        let digits = level.extra.as_bytes();
-        text[len..len + digits.len()].copy_from_slice(digits);
-        len += digits.len();
+        let digits = &level.extra;
+        text[len..len + 2 * MAX_DIGITS].copy_from_slice(&digits.bytes);
+        len += digits.len as usize;
     }
     crc32fast::hash(&text[..len])
 }
@@ -114,16 +116,15 @@ impl KrakenFeed {
 
     fn on_book(
         &mut self,
-        data: &[u8],
+        p: &mut Parser<'_>,
         kind: BookKind,
         recv_ns: u64,
     ) -> Result<Option<Event<'static>>, FeedError> {
-        let mut p = Parser::new(data);
         let mut items = p.array()?;
         let mut outcome = None;
         // v2 sends one book per message; should one carry several, a failure outranks a success.
-        while items.next(&mut p)? {
-            let event = self.on_book_item(&mut p, kind, recv_ns)?;
+        while items.next(p)? {
+            let event = self.on_book_item(p, kind, recv_ns)?;
             if !matches!(outcome, Some(Event::Resync(_))) && event.is_some() {
                 outcome = event;
             }
@@ -137,14 +138,27 @@ impl KrakenFeed {
         kind: BookKind,
         recv_ns: u64,
     ) -> Result<Option<Event<'static>>, FeedError> {
-        let (mut symbol, mut bids, mut asks, mut checksum, mut exch_ts_ns) =
-            (None, None, None, None, None);
+        let (mut id, mut checksum, mut exch_ts_ns) = (None, None, None);
+        // Kraken sends `symbol` before the levels, so they are read in one pass; levels that
+        // come first are kept as raw text and read once the symbol is known.
+        let (mut late_bids, mut late_asks) = (None, None);
+        self.changes.clear();
         let mut fields = p.object()?;
         while let Some(key) = fields.next(p)? {
             match key {
-                b"symbol" => symbol = Some(p.string()?),
-                b"bids" => bids = Some(p.raw()?),
-                b"asks" => asks = Some(p.raw()?),
+                b"symbol" => id = Some(self.instruments.id(p.string()?)?),
+                b"bids" | b"asks" => {
+                    let side = if key == b"bids" {
+                        BookSide::Bid
+                    } else {
+                        BookSide::Ask
+                    };
+                    match id {
+                        Some(id) => read_levels(p, side, &self.instruments, id, &mut self.changes)?,
+                        None if side == BookSide::Bid => late_bids = Some(p.raw()?),
+                        None => late_asks = Some(p.raw()?),
+                    }
+                }
                 b"checksum" => {
                     checksum =
                         Some(u32::try_from(p.u64()?).map_err(|_| FeedError::BadField("checksum"))?)
@@ -153,13 +167,11 @@ impl KrakenFeed {
                 _ => p.skip()?,
             }
         }
-        let id = self
-            .instruments
-            .id(symbol.ok_or(FeedError::MissingField("symbol"))?)?;
-        self.changes.clear();
-        for (side, raw) in [(BookSide::Bid, bids), (BookSide::Ask, asks)] {
+        let id = id.ok_or(FeedError::MissingField("symbol"))?;
+        for (side, raw) in [(BookSide::Bid, late_bids), (BookSide::Ask, late_asks)] {
             if let Some(raw) = raw {
-                read_levels(raw, side, &self.instruments, id, &mut self.changes)?;
+                let mut late = Parser::new(raw);
+                read_levels(&mut late, side, &self.instruments, id, &mut self.changes)?;
             }
         }
 
@@ -365,19 +377,25 @@ impl KrakenFeed {
 }
 
 /// Reads `[{"price": .., "qty": ..}, ...]` at the symbol's precisions.
+fn book_kind(kind: Option<&[u8]>) -> BookKind {
+    match kind {
+        Some(b"snapshot") => BookKind::Snapshot,
+        _ => BookKind::Update,
+    }
+}
+
 fn read_levels(
-    raw: &[u8],
+    p: &mut Parser<'_>,
     side: BookSide,
     instruments: &Instruments,
     symbol: SymbolId,
     out: &mut Vec<LevelChange>,
 ) -> Result<(), FeedError> {
-    let mut p = Parser::new(raw);
     let mut levels = p.array()?;
-    while levels.next(&mut p)? {
+    while levels.next(p)? {
         let (mut price, mut qty) = (None, None);
         let mut fields = p.object()?;
-        while let Some(key) = fields.next(&mut p)? {
+        while let Some(key) = fields.next(p)? {
             match key {
                 b"price" => price = Some(p.decimal()?),
                 b"qty" => qty = Some(p.decimal()?),
@@ -453,11 +471,17 @@ impl MarketFeed for KrakenFeed {
         }
         let (mut channel, mut kind, mut data) = (None, None, None);
         let (mut method, mut req_id, mut success, mut error) = (None, None, None, None);
+        // Book data is applied where it stands when `channel` and `type` came first (they do
+        // on the wire), sparing a second scan of the message's largest part.
+        let mut book_event = None;
         let mut fields = p.object()?;
         while let Some(key) = fields.next(&mut p)? {
             match key {
                 b"channel" => channel = Some(p.string()?),
                 b"type" => kind = Some(p.string()?),
+                b"data" if channel == Some(b"book".as_slice()) && kind.is_some() => {
+                    book_event = Some(self.on_book(&mut p, book_kind(kind), recv_ns)?);
+                }
                 b"data" => data = Some(p.raw()?),
                 b"method" => method = Some(p.string()?),
                 b"req_id" => req_id = Some(p.i64()?),
@@ -477,13 +501,12 @@ impl MarketFeed for KrakenFeed {
                 error,
             })));
         }
+        if let Some(event) = book_event {
+            return Ok(event);
+        }
         let data = || data.ok_or(FeedError::MissingField("data"));
-        let book_kind = match kind {
-            Some(b"snapshot") => BookKind::Snapshot,
-            _ => BookKind::Update,
-        };
         match channel {
-            Some(b"book") => self.on_book(data()?, book_kind, recv_ns),
+            Some(b"book") => self.on_book(&mut Parser::new(data()?), book_kind(kind), recv_ns),
             Some(b"trade") => self.on_trades(data()?),
             Some(b"ticker") => self.on_ticker(data()?),
             Some(b"instrument") => self.on_instrument(data()?),

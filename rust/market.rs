@@ -67,10 +67,15 @@ impl Instruments {
 
     #[inline]
     pub fn id(&self, symbol: &[u8]) -> Result<SymbolId, FeedError> {
-        self.by_symbol
-            .get(symbol)
-            .copied()
-            .ok_or_else(|| FeedError::UnknownSymbol(String::from_utf8_lossy(symbol).into_owned()))
+        // A connection carries a handful of symbols: comparing a few short keys beats hashing.
+        let found = if self.by_symbol.len() <= 8 {
+            self.by_symbol
+                .iter()
+                .find_map(|(name, &id)| (**name == *symbol).then_some(id))
+        } else {
+            self.by_symbol.get(symbol).copied()
+        };
+        found.ok_or_else(|| FeedError::UnknownSymbol(String::from_utf8_lossy(symbol).into_owned()))
     }
 
     /// The instrument registered as `id`; panics on an id this feed never handed out.
@@ -394,36 +399,49 @@ pub fn us_to_ns(us: u64) -> Result<u64, FeedError> {
 /// Nanoseconds since the epoch of an RFC 3339 UTC time as Kraken writes it
 /// (`2024-05-19T16:45:24.204654Z`; any number of fraction digits, `Z` or `+00:00`).
 pub fn parse_rfc3339_ns(text: &[u8]) -> Result<u64, FeedError> {
-    let bad = FeedError::BadField("timestamp");
-    let number = |range: std::ops::Range<usize>| -> Result<u64, FeedError> {
-        let digits = text.get(range).ok_or(bad.clone())?;
-        digits.iter().try_fold(0u64, |acc, &d| {
-            if d.is_ascii_digit() {
-                Ok(acc * 10 + (d - b'0') as u64)
-            } else {
-                Err(bad.clone())
+    rfc3339_ns(text).ok_or(FeedError::BadField("timestamp"))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.f{1,}](Z|+00:00|-00:00)` as ns since the epoch; None if malformed.
+fn rfc3339_ns(text: &[u8]) -> Option<u64> {
+    #[inline]
+    fn digits(text: &[u8], at: usize, count: usize) -> Option<u64> {
+        let mut value = 0u64;
+        for &d in text.get(at..at + count)? {
+            let digit = d.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
             }
-        })
-    };
+            value = value * 10 + u64::from(digit);
+        }
+        Some(value)
+    }
     if text.len() < 20
         || text[4] != b'-'
         || text[7] != b'-'
         || !matches!(text[10], b'T' | b't' | b' ')
+        || text[13] != b':'
+        || text[16] != b':'
     {
-        return Err(bad);
+        return None;
     }
-    if text[13] != b':' || text[16] != b':' {
-        return Err(bad);
-    }
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let (year, month, day) = (
+        digits(text, 0, 4)?,
+        digits(text, 5, 2)?,
+        digits(text, 8, 2)?,
+    );
+    let (hour, minute, second) = (
+        digits(text, 11, 2)?,
+        digits(text, 14, 2)?,
+        digits(text, 17, 2)?,
+    );
     if !(1..=12).contains(&month)
         || !(1..=31).contains(&day)
         || hour > 23
         || minute > 59
         || second > 60
     {
-        return Err(bad);
+        return None;
     }
     let mut i = 19;
     let mut nanos = 0u64;
@@ -432,32 +450,28 @@ pub fn parse_rfc3339_ns(text: &[u8]) -> Result<u64, FeedError> {
         let start = i;
         while i < text.len() && text[i].is_ascii_digit() {
             if i - start < 9 {
-                nanos = nanos * 10 + (text[i] - b'0') as u64;
+                nanos = nanos * 10 + u64::from(text[i] - b'0');
             }
             i += 1;
         }
         if i == start {
-            return Err(bad);
+            return None;
         }
         for _ in (i - start)..9 {
             nanos *= 10;
         }
     }
-    match &text[i..] {
-        b"Z" | b"z" | b"+00:00" | b"-00:00" => {}
-        _ => return Err(bad),
+    if !matches!(&text[i..], b"Z" | b"z" | b"+00:00" | b"-00:00") {
+        return None;
     }
     let days = days_from_civil(year as i64, month as u32, day as u32);
     let seconds = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64;
     u64::try_from(seconds)
-        .ok()
-        .and_then(|s| s.checked_mul(1_000_000_000))
+        .ok()?
+        .checked_mul(1_000_000_000)
         .map(|ns| ns + nanos)
-        .ok_or(bad)
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (era arithmetic: 400-year cycles of
-/// 146 097 days, years counted from March so the leap day falls last).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
