@@ -15,7 +15,7 @@ use crate::market::{
     is_not_json, ms_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Quote, Reply,
     Side, SymbolId, SymbolState, SystemStatus, Trade,
 };
-use crate::sync::{read_level_pairs, DepthSync, DiffHeader, LevelChange};
+use crate::sync::{read_level_pairs, read_level_pairs_at, DepthSync, DiffHeader, LevelChange};
 
 /// The raw values of the fields any Binance stream payload may carry, by wire name. Several
 /// single-letter keys mean different things per event type (`a`: asks, best ask or aggregate id).
@@ -46,13 +46,23 @@ struct Fields<'a> {
     error: Option<&'a [u8]>,
     // The combined-stream wrapper's stream name.
     stream: Option<&'a [u8]>,
+    /// The symbol whose diff levels were read in place into the feed's changes, and which
+    /// sides were (bit 0 bids, bit 1 asks).
+    levels_read: Option<(SymbolId, u8)>,
+}
+
+/// Where a depth diff's levels go when they can be read in place: Binance sends `e` and
+/// `s` before `b` and `a`, so the level arrays need not be skipped and scanned again.
+struct LevelSink<'f> {
+    instruments: &'f Instruments,
+    changes: &'f mut Vec<LevelChange>,
 }
 
 impl<'a> Fields<'a> {
     fn read(bytes: &'a [u8]) -> Result<Self, FeedError> {
         let mut fields = Fields::default();
         let mut p = Parser::new(bytes);
-        fields.read_object(&mut p, None)?;
+        fields.read_object(&mut p, None, None)?;
         p.end()?;
         Ok(fields)
     }
@@ -63,10 +73,24 @@ impl<'a> Fields<'a> {
         &mut self,
         p: &mut Parser<'a>,
         mut wrapped: Option<&mut Fields<'a>>,
+        mut sink: Option<&mut LevelSink<'_>>,
     ) -> Result<bool, FeedError> {
         let mut has_data = false;
         let mut members = p.object()?;
         while let Some(key) = members.next(p)? {
+            if let (b"b" | b"a", Some(sink)) = (key, sink.as_deref_mut()) {
+                if let Some(id) = self.in_place_symbol(sink.instruments)? {
+                    let side = if key == b"b" {
+                        BookSide::Bid
+                    } else {
+                        BookSide::Ask
+                    };
+                    read_level_pairs_at(p, side, sink.instruments, id, sink.changes)?;
+                    let sides = self.levels_read.map_or(0, |(_, sides)| sides);
+                    self.levels_read = Some((id, sides | if key == b"b" { 1 } else { 2 }));
+                    continue;
+                }
+            }
             let slot = match key {
                 b"e" => &mut self.e,
                 b"E" => &mut self.event_time,
@@ -93,7 +117,7 @@ impl<'a> Fields<'a> {
                 b"stream" => &mut self.stream,
                 b"data" if wrapped.is_some() && p.peek() == Some(b'{') => {
                     if let Some(inner) = wrapped.as_deref_mut() {
-                        inner.read_object(p, None)?;
+                        inner.read_object(p, None, sink.as_deref_mut())?;
                     }
                     has_data = true;
                     continue;
@@ -106,6 +130,19 @@ impl<'a> Fields<'a> {
             *slot = Some(p.raw()?);
         }
         Ok(has_data)
+    }
+
+    /// The diff's symbol id when its levels can be read in place: a `depthUpdate` whose
+    /// symbol came first (and, once one side was read, the same symbol for the other).
+    fn in_place_symbol(&self, instruments: &Instruments) -> Result<Option<SymbolId>, FeedError> {
+        if self.e != Some(br#""depthUpdate""#.as_slice()) {
+            return Ok(None);
+        }
+        match (self.s, self.levels_read) {
+            (_, Some((id, _))) => Ok(Some(id)),
+            (Some(s), None) => Ok(Some(instruments.id(Parser::new(s).string()?)?)),
+            (None, None) => Ok(None),
+        }
     }
 }
 
@@ -209,7 +246,34 @@ impl BinanceFeed {
                     last_id: u64_field(f.u, "u")?,
                     exch_ts_ns: Some(ms_field(f.event_time, "E")?),
                 };
-                self.read_levels(id, f.b, f.a)?;
+                match f.levels_read {
+                    None => self.read_levels(id, f.b, f.a)?,
+                    Some((read, _)) if read != id => return Err(FeedError::BadField("s")),
+                    // Both arrays must be there: each read in place or kept as text.
+                    Some((_, sides)) => {
+                        let bids = if sides & 1 == 0 {
+                            Some(required(f.b, "b")?)
+                        } else {
+                            None
+                        };
+                        let asks = if sides & 2 == 0 {
+                            Some(required(f.a, "a")?)
+                        } else {
+                            None
+                        };
+                        for (side, raw) in [(BookSide::Bid, bids), (BookSide::Ask, asks)] {
+                            if let Some(raw) = raw {
+                                read_level_pairs(
+                                    raw,
+                                    side,
+                                    &self.instruments,
+                                    id,
+                                    &mut self.changes,
+                                )?;
+                            }
+                        }
+                    }
+                }
                 Ok(self.books[id as usize].on_diff(header, &self.changes, recv_ns))
             }
             Some(kind @ (b"trade" | b"aggTrade")) => {
@@ -331,7 +395,12 @@ impl MarketFeed for BinanceFeed {
         }
         let (mut outer, mut inner) = (Fields::default(), Fields::default());
         let mut p = Parser::new(payload);
-        let wrapped = outer.read_object(&mut p, Some(&mut inner))?;
+        self.changes.clear();
+        let mut sink = LevelSink {
+            instruments: &self.instruments,
+            changes: &mut self.changes,
+        };
+        let wrapped = outer.read_object(&mut p, Some(&mut inner), Some(&mut sink))?;
         p.end()?;
         if wrapped {
             self.on_event(inner, outer.stream, recv_ns)

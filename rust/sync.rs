@@ -327,20 +327,30 @@ pub fn read_level_pairs(
     symbol: SymbolId,
     out: &mut Vec<LevelChange>,
 ) -> Result<(), FeedError> {
-    let mut p = Parser::new(raw);
+    read_level_pairs_at(&mut Parser::new(raw), side, instruments, symbol, out)
+}
+
+/// `read_level_pairs` from where the parser stands (the array's opening bracket).
+pub fn read_level_pairs_at(
+    p: &mut Parser<'_>,
+    side: BookSide,
+    instruments: &Instruments,
+    symbol: SymbolId,
+    out: &mut Vec<LevelChange>,
+) -> Result<(), FeedError> {
     let mut levels = p.array()?;
-    while levels.next(&mut p)? {
+    while levels.next(p)? {
         let mut pair = p.array()?;
-        if !pair.next(&mut p)? {
+        if !pair.next(p)? {
             return Err(FeedError::BadField("level"));
         }
         let price = instruments.price(symbol, "price", p.decimal()?)?;
-        if !pair.next(&mut p)? {
+        if !pair.next(p)? {
             return Err(FeedError::BadField("level"));
         }
         let qty = instruments.qty(symbol, "qty", p.decimal()?)?;
         // Anything after [price, qty] is not part of the level.
-        while pair.next(&mut p)? {
+        while pair.next(p)? {
             p.skip()?;
         }
         out.push(LevelChange { side, price, qty });
