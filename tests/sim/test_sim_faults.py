@@ -75,16 +75,23 @@ async def test_malformed_frame(sim: Simulator, ws: WsClient) -> None:
 
 async def test_stored_faults_clear_faults_and_bad_names(sim: Simulator) -> None:
     sim.inject("kraken", "book_checksum", rate=0.01)
-    sim.inject("kraken", "skip_sequence", rate=0.5)
-    assert sim.kraken.fault_rates == {"book_checksum": 0.01, "skip_sequence": 0.5}
+    sim.inject("kraken", "skip_sequence", count=2)
+    assert sim.kraken.market.checksum_fault.rate == 0.01
+    assert sim.kraken.skip_private.count == 2
     sim.inject("kraken", "maintenance")
     sim.inject("kraken", "stall", seconds=10)
+    sim.inject("binance", "stall", seconds=10)
     sim.clear_faults()
-    assert sim.kraken.fault_rates == {}
+    assert not sim.kraken.market.checksum_fault.armed and not sim.kraken.skip_private.armed
+    assert not sim.binance.stalled()
     assert sim.kraken.system == "online" and not sim.kraken.stalled()
     with pytest.raises(ValueError, match="unknown kraken fault"):
         sim.inject("kraken", "explode")
     with pytest.raises(ValueError, match="no parameter"):
         sim.inject("kraken", "stall", minutes=1)
-    with pytest.raises(ValueError, match="not simulated yet"):
-        sim.inject("binance", "stall")
+    with pytest.raises(ValueError, match="not simulated"):
+        sim.inject("bitmex", "stall")
+    with pytest.raises(ValueError, match="unknown upbit fault"):
+        sim.inject("upbit", "skip_sequence")
+    with pytest.raises(ValueError, match="unknown binance fault"):
+        sim.inject("binance", "book_checksum")

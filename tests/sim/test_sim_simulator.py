@@ -15,8 +15,9 @@ import aiohttp
 import pytest
 
 from hftpy.sim import DEFAULT_PORTS, Simulator
-from hftpy.sim.cli import add_arguments, parse_fault, run
+from hftpy.sim.cli import add_arguments, parse_fault, parse_replay, run
 from hftpy.sim.engine import Instrument, Trade
+from hftpy.sim.replay import parse_rate
 
 KRAKEN_VARS = {
     "HFTPY_KRAKEN_REST_URL",
@@ -25,11 +26,26 @@ KRAKEN_VARS = {
     "HFTPY_KRAKEN_API_KEY",
     "HFTPY_KRAKEN_API_SECRET",
 }
+OTHER_VARS = {
+    "HFTPY_BINANCE_REST_URL",
+    "HFTPY_BINANCE_STREAM_URL",
+    "HFTPY_BINANCE_WS_API_URL",
+    "HFTPY_BACKPACK_REST_URL",
+    "HFTPY_BACKPACK_WS_URL",
+    "HFTPY_UPBIT_REST_URL",
+    "HFTPY_UPBIT_WS_URL",
+    "HFTPY_UPBIT_WS_PRIVATE_URL",
+}
+ALL_VARS = KRAKEN_VARS | OTHER_VARS
 
 
 def test_default_env_and_fixed_credentials() -> None:
     env = Simulator().env
-    assert set(env) == KRAKEN_VARS
+    assert set(env) == ALL_VARS
+    assert env["HFTPY_BINANCE_STREAM_URL"] == "ws://127.0.0.1:8801/stream"
+    assert env["HFTPY_BINANCE_REST_URL"] == "http://127.0.0.1:8800"
+    assert env["HFTPY_BACKPACK_WS_URL"] == "ws://127.0.0.1:8811"
+    assert env["HFTPY_UPBIT_WS_URL"] == "ws://127.0.0.1:8821/websocket/v1"
     assert env["HFTPY_KRAKEN_REST_URL"] == "http://127.0.0.1:8790"
     assert env["HFTPY_KRAKEN_WS_URL"] == "ws://127.0.0.1:8791/v2"
     assert env["HFTPY_KRAKEN_WS_AUTH_URL"] == "ws://127.0.0.1:8792/v2"
@@ -45,10 +61,10 @@ async def test_free_ports_env_lines_and_restartable() -> None:
     sim = Simulator(ports="free", synthetic_flow=False)
     await sim.start()
     ports = {int(v.rsplit(":", 1)[1].split("/")[0]) for k, v in sim.env.items() if "URL" in k}
-    assert len(ports) == 3 and not ports & set(DEFAULT_PORTS.values())
+    assert len(ports) == len(DEFAULT_PORTS) and not ports & set(DEFAULT_PORTS.values())
     lines = sim.env_lines()
     assert lines[0] == f"export HFTPY_KRAKEN_REST_URL='{sim.env['HFTPY_KRAKEN_REST_URL']}'"
-    assert len(lines) == len(KRAKEN_VARS)
+    assert len(lines) == len(ALL_VARS)
     await sim.stop()
     await sim.stop()  # idempotent
 
@@ -79,10 +95,13 @@ def test_parse_fault() -> None:
     assert parse_fault("kraken.book_checksum=0.01") == ("kraken", "book_checksum", {"rate": 0.01})
     assert parse_fault("kraken.rate_limit=3") == ("kraken", "rate_limit", {"count": 3})
     assert parse_fault("kraken.maintenance") == ("kraken", "maintenance", {})
+    assert parse_fault("binance.skip_sequence=2") == ("binance", "skip_sequence", {"count": 2})
+    assert parse_fault("upbit.stall=1.5") == ("upbit", "stall", {"seconds": 1.5})
     for bad in (
         "kraken",
         "kraken.nope=1",
-        "binance.stall=1",
+        "bitmex.stall=1",
+        "upbit.skip_sequence",
         "kraken.reject_auth=1",
         "kraken.stall=x",
     ):
@@ -100,8 +119,10 @@ async def test_print_env_and_refusals(capsys: pytest.CaptureFixture[str]) -> Non
     assert await run(parse_args("--print-env")) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == Simulator().env_lines()
-    assert await run(parse_args("--replay", "binance=capture.gz", "--rate", "10")) == 2
-    assert "not implemented yet" in capsys.readouterr().err
+    assert await run(parse_args("--replay", "binance=no-such-capture.gz", "--rate", "10")) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert await run(parse_args("--replay", "backpack=x.gz")) == 2
+    assert "no capture format" in capsys.readouterr().err
     assert await run(parse_args("--fault", "kraken.bogus")) == 2
 
 
@@ -138,7 +159,7 @@ async def test_serves_until_sigterm() -> None:
         assert line, "exited before ready"
         lines.append(line)
     exported = dict(line.removeprefix("export ").split("=", 1) for line in lines)
-    assert set(exported) == KRAKEN_VARS
+    assert set(exported) == ALL_VARS
     rest_url = exported["HFTPY_KRAKEN_REST_URL"].strip("'")
     async with (
         aiohttp.ClientSession() as http,
@@ -161,3 +182,17 @@ def test_simulator_imports_nothing_from_the_client_side() -> None:
             else:
                 continue
             assert not any(n == "hftpy" or n.startswith("hftpy.") for n in names), path
+
+
+def test_parse_replay_and_rate() -> None:
+    assert parse_replay(["binance=a.gz", "binance=b.gz", "upbit=u"]) == {
+        "binance": ["a.gz", "b.gz"],
+        "upbit": ["u"],
+    }
+    assert parse_rate("max") == 0.0 and parse_rate("0") == 0.0 and parse_rate("10") == 10.0
+    assert parse_args("--rate", "max").rate == 0.0
+    for bad in (["binance"], ["binance="], ["backpack=x"]):
+        with pytest.raises(ValueError):
+            parse_replay(bad)
+    with pytest.raises(ValueError):
+        parse_rate("-1")

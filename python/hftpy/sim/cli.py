@@ -12,10 +12,10 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
-from .kraken import FAULTS
-from .simulator import SERVED_VENUES, Simulator
+from .replay import parse_rate
+from .simulator import REPLAY_VENUES, SERVED_VENUES, VENUE_FAULTS, Simulator
 
-__all__ = ["add_arguments", "parse_fault", "run"]
+__all__ = ["add_arguments", "parse_fault", "parse_replay", "run"]
 
 # How the `=VALUE` of `--fault venue.fault=VALUE` is read, by the fault's first parameter.
 _PARAM_TYPES: Final[dict[str, Callable[[str], Any]]] = {
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="VENUE.FAULT[=VALUE]",
         help="start a fault once serving, e.g. kraken.book_checksum=0.01; faults: "
-        + ", ".join(FAULTS),
+        + "; ".join(f"{venue}: {', '.join(faults)}" for venue, faults in VENUE_FAULTS.items()),
     )
     parser.add_argument("--no-flow", action="store_true", help="no synthetic order flow")
     parser.add_argument("--seed", type=int, default=0, help="seed of ids and synthetic flow")
@@ -54,9 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="VENUE=FILE",
-        help="replay a market-data capture (not implemented yet)",
+        help="serve a recorded capture instead of synthetic flow for that venue ("
+        + ", ".join(REPLAY_VENUES)
+        + "); repeat for several Binance files, in order",
     )
-    parser.add_argument("--rate", type=float, default=1.0, help="replay speed multiplier")
+    parser.add_argument(
+        "--rate",
+        type=parse_rate,
+        default=1.0,
+        help="replay speed multiplier over the recorded timing; 0 or max: as fast as possible",
+    )
 
 
 def parse_fault(spec: str) -> tuple[str, str, dict[str, Any]]:
@@ -66,12 +73,13 @@ def parse_fault(spec: str) -> tuple[str, str, dict[str, Any]]:
     if not venue or not fault:
         raise ValueError(f"--fault {spec!r}: expected VENUE.FAULT[=VALUE]")
     if venue not in SERVED_VENUES:
-        raise ValueError(f"--fault {spec!r}: venue {venue!r} is not simulated yet")
-    if fault not in FAULTS:
-        raise ValueError(f"--fault {spec!r}: unknown fault; known: {', '.join(FAULTS)}")
+        raise ValueError(f"--fault {spec!r}: venue {venue!r} is not simulated")
+    faults = VENUE_FAULTS[venue]
+    if fault not in faults:
+        raise ValueError(f"--fault {spec!r}: unknown {venue} fault; known: {', '.join(faults)}")
     params: dict[str, Any] = {}
     if has_value:
-        names = FAULTS[fault]
+        names = faults[fault]
         if not names:
             raise ValueError(f"--fault {spec!r}: {fault} takes no value")
         try:
@@ -81,18 +89,34 @@ def parse_fault(spec: str) -> tuple[str, str, dict[str, Any]]:
     return venue, fault, params
 
 
+def parse_replay(specs: list[str]) -> dict[str, list[str]]:
+    """`["binance=a.gz", "binance=b.gz"]` -> {"binance": ["a.gz", "b.gz"]}; ValueError if bad."""
+    replay: dict[str, list[str]] = {}
+    for spec in specs:
+        venue, sep, path = spec.partition("=")
+        if not sep or not path:
+            raise ValueError(f"--replay {spec!r}: expected VENUE=FILE")
+        if venue not in REPLAY_VENUES:
+            raise ValueError(f"--replay {spec!r}: no capture format for {venue!r}")
+        replay.setdefault(venue, []).append(path)
+    return replay
+
+
 async def run(args: argparse.Namespace) -> int:
-    if args.replay:
-        print("hftpy sim: --replay is not implemented yet", file=sys.stderr)
-        return 2
     try:
         faults = [parse_fault(spec) for spec in args.fault]
-    except ValueError as exc:
+        replay = parse_replay(args.replay)
+        sim = Simulator(
+            ports=args.ports,
+            synthetic_flow=not args.no_flow,
+            seed=args.seed,
+            host=args.host,
+            replay=replay,
+            replay_rate=args.rate,
+        )
+    except (ValueError, OSError) as exc:
         print(f"hftpy sim: {exc}", file=sys.stderr)
         return 2
-    sim = Simulator(
-        ports=args.ports, synthetic_flow=not args.no_flow, seed=args.seed, host=args.host
-    )
     if args.print_env:
         if args.ports != "default":
             print("hftpy sim: --print-env shows the default ports only", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from typing import Final
 
 from .engine import Account, Engine, Order, OrderRejected, Side
@@ -22,6 +23,10 @@ TRADE_EVERY: Final = 3  # steps per taker trade: ~8 trades/s
 WALK_PROBABILITY: Final = 0.05  # chance per step that the mid moves one ladder step
 WALK_LIMIT_PPM: Final = 5_000  # the mid wanders within ±0.5 % of the configured mid
 TAKER_BAND_PPM: Final = 20_000  # the taker trades only within ±2 % of the configured mid
+
+
+def _never() -> bool:
+    return False
 
 
 class SyntheticFlow:
@@ -38,6 +43,7 @@ class SyntheticFlow:
         self.mid = self.anchor
         self.quotes: dict[tuple[Side, int], Order] = {}
         self.steps = 0
+        self.paused: Callable[[], bool] = _never  # the venue is in maintenance: no steps
         inst = self.instrument
         # Size unit: 20x the larger of the minimum cost and the minimum quantity's value.
         unit_notional = max(inst.min_cost, inst.mid * inst.min_qty) * 20
@@ -47,7 +53,8 @@ class SyntheticFlow:
 
     async def run(self) -> None:
         while True:
-            self.step()
+            if not self.paused():
+                self.step()
             await asyncio.sleep(STEP_SECONDS)
 
     def step(self) -> None:

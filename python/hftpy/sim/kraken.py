@@ -4,10 +4,9 @@ REST (aiohttp): `POST /0/private/GetWebSocketsToken` checks `API-Key`/`API-Sign`
 Kraken does; `GET /0/public/Time`, `SystemStatus` and `AssetPairs` serve reference data.
 
 WebSocket v2 (picows): the auth endpoint answers every trading method and streams the private
-`executions` and `balances` channels; the public endpoint shares the connection code and, for
-now, serves only the control messages (market-data channels come with the market-data
-front-end). Envelopes, field names and error strings follow Kraken's (see
-shared/reference/kraken.md).
+`executions` and `balances` channels; the public endpoint shares the connection code and
+serves the market-data channels (`kraken_public.py`). Envelopes, field names and error strings
+follow Kraken's (see shared/reference/kraken.md).
 
 Fault injection (`KrakenVenue.inject`) drives the failure modes client code must survive.
 """
@@ -30,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 from aiohttp import web
@@ -59,6 +58,7 @@ from .engine import (
     TimeInForce,
     kraken_id,
 )
+from .market import FrameFault
 from .wire import (
     decode_json,
     encode_json,
@@ -68,6 +68,9 @@ from .wire import (
     rfc3339_s,
     rfc3339_us,
 )
+
+if TYPE_CHECKING:
+    from .kraken_public import KrakenMarketData
 
 __all__ = ["FAULTS", "KrakenConnection", "KrakenVenue", "RequestError"]
 
@@ -105,8 +108,8 @@ FAULTS: Final[dict[str, tuple[str, ...]]] = {
     "maintenance": (),
     "online": (),
     "malformed_frame": ("text",),
-    "book_checksum": ("rate",),
-    "skip_sequence": ("rate",),
+    "book_checksum": ("rate", "count"),  # public book messages
+    "skip_sequence": ("count", "rate"),  # private channel `sequence` numbers
 }
 
 _PRIVATE_CHANNELS: Final = frozenset({"executions", "balances"})
@@ -325,6 +328,7 @@ class KrakenConnection(WSListener):
         self.executions: Account | None = None
         self.balances: Account | None = None
         self.active = False  # sent something since the last heartbeat tick
+        self.held: list[bytes] = []  # market data produced during a stall
 
     # picows callbacks
 
@@ -353,6 +357,22 @@ class KrakenConnection(WSListener):
         self.transport.send(WSMsgType.TEXT, data)
         self.active = True
 
+    def send_md(self, data: bytes) -> None:
+        """Market data: held during a stall and delivered when it ends, so books stay valid."""
+        if self.transport is None:
+            return
+        if self.venue.stalled():
+            self.held.append(data)
+            self.venue.release_later()
+            return
+        self.transport.send(WSMsgType.TEXT, data)
+        self.active = True
+
+    def release(self) -> None:
+        held, self.held = self.held, []
+        for data in held:
+            self.send_md(data)
+
     def reply(self, req: _Request, result: Any) -> None:
         self.send(_envelope(req, result=result))
 
@@ -361,7 +381,7 @@ class KrakenConnection(WSListener):
 
     def push_private(self, channel: bytes, kind: bytes, items: bytes) -> None:
         """Queue a private channel message; `items` is the encoded `data` array."""
-        self.sequence += 1
+        self.sequence += 2 if self.venue.skip_private.hit() else 1
         self.venue.push(
             self,
             b'{"channel":"%s","type":"%s","data":%s,"sequence":%d}'
@@ -388,7 +408,8 @@ class KrakenVenue:
         self._deferred: list[tuple[KrakenConnection, bytes]] | None = None
         self._stalled_until = 0.0
         self._forced_rate_limits = 0
-        self.fault_rates: dict[str, float] = {}  # stored for the market-data front-end
+        self.skip_private = FrameFault()
+        self._release: asyncio.TimerHandle | None = None
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.Server] = []
         self._heartbeat: asyncio.Task[None] | None = None
@@ -405,6 +426,9 @@ class KrakenVenue:
             "batch_add": self._batch_add,
             "batch_cancel": self._batch_cancel,
         }
+        from .kraken_public import KrakenMarketData  # it builds on this module
+
+        self.market: KrakenMarketData = KrakenMarketData(self)
 
     # ----- setup -----
 
@@ -438,6 +462,9 @@ class KrakenVenue:
         self._heartbeat = asyncio.create_task(self._heartbeats())
 
     async def stop(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             self._heartbeat = None
@@ -468,6 +495,7 @@ class KrakenVenue:
 
     def forget(self, conn: KrakenConnection) -> None:
         self.connections.discard(conn)
+        self.market.forget(conn)
         for subs in (self._exec_subs, self._balance_subs):
             for conns in subs.values():
                 conns.discard(conn)
@@ -496,17 +524,38 @@ class KrakenVenue:
             garbage = str(params.get("text", _CLOUDFLARE_RESTART)).encode()
             for conn in list(self.connections):
                 conn.send(garbage)
-        else:  # book_checksum, skip_sequence: applied by the market-data front-end
-            self.fault_rates[fault] = float(params.get("rate", 1.0))
+        elif fault == "book_checksum":
+            self.market.checksum_fault.arm(params)
+        else:  # skip_sequence
+            self.skip_private.arm(params)
 
     def clear_faults(self) -> None:
         self._stalled_until = 0.0
         self._forced_rate_limits = 0
-        self.fault_rates.clear()
+        self.market.checksum_fault.clear()
+        self.skip_private.clear()
         self._set_system("online")
+        self._release_held()
 
     def stalled(self) -> bool:
         return self._stalled_until != 0.0 and time.monotonic() < self._stalled_until
+
+    def paused(self) -> bool:
+        """Maintenance freezes the engine: the synthetic flow of Kraken's pairs skips steps."""
+        return self.system == "maintenance"
+
+    def release_later(self) -> None:
+        if self._release is None:
+            delay = max(0.0, self._stalled_until - time.monotonic())
+            self._release = asyncio.get_running_loop().call_later(delay, self._release_held)
+
+    def _release_held(self) -> None:
+        self._release = None
+        if self.stalled():
+            self.release_later()
+            return
+        for conn in list(self.connections):
+            conn.release()
 
     def _set_system(self, system: str) -> None:
         if system == self.system:
@@ -582,10 +631,13 @@ class KrakenVenue:
         if wanted:
             selected = {}
             for name in wanted.split(","):
-                found = _find_pair(pairs.values(), name.strip())
+                name = name.strip()
+                found = _find_pair(pairs.values(), name)
                 if found is None:
                     return self._rest_json([E_UNKNOWN_PAIR])
-                selected[_pair_key(found)] = found
+                # Kraken keys a pair asked for in its slash form by that name (python-kraken-sdk's
+                # order book reads `result["BTC/USD"]`), other names by the pair key.
+                selected[name if "/" in name else _pair_key(found)] = found
             pairs = selected
         return self._rest_json([], {key: _asset_pair_info(inst) for key, inst in pairs.items()})
 
@@ -646,7 +698,11 @@ class KrakenVenue:
         while True:
             await asyncio.sleep(1.0)
             for conn in list(self.connections):
-                subscribed = conn.executions is not None or conn.balances is not None
+                subscribed = (
+                    conn.executions is not None
+                    or conn.balances is not None
+                    or self.market.has_subscriptions(conn)
+                )
                 if subscribed and not conn.active:
                     conn.send(_HEARTBEAT)
                 conn.active = False
@@ -1006,6 +1062,10 @@ class KrakenVenue:
     # ----- private channels -----
 
     def _subscribe(self, conn: KrakenConnection, req: _Request) -> None:
+        public = self._public_channel(conn, req)
+        if public is not None:
+            self.market.subscribe(conn, req, public)
+            return
         channel = self._channel(conn, req)
         account = self._session(req.params)
         params = req.params
@@ -1048,6 +1108,10 @@ class KrakenVenue:
                 conn.push_private(b"balances", b"snapshot", encode_json(items))
 
     def _unsubscribe(self, conn: KrakenConnection, req: _Request) -> None:
+        public = self._public_channel(conn, req)
+        if public is not None:
+            self.market.unsubscribe(conn, req, public)
+            return
         channel = self._channel(conn, req)
         self._session(req.params)
         account = conn.executions if channel == "executions" else conn.balances
@@ -1060,6 +1124,15 @@ class KrakenVenue:
             conn.balances = None
             self._balance_subs[account.name].discard(conn)
         conn.reply(req, {"channel": channel})
+
+    @staticmethod
+    def _public_channel(conn: KrakenConnection, req: _Request) -> str | None:
+        """The market-data channel of a subscribe on the public endpoint, else None."""
+        channel = req.params.get("channel")
+        if conn.private or channel not in _PUBLIC_CHANNELS or channel == "level3":
+            return None
+        assert isinstance(channel, str)
+        return channel
 
     @staticmethod
     def _channel(conn: KrakenConnection, req: _Request) -> str:

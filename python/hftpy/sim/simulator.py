@@ -5,23 +5,34 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal
 
+from . import backpack, binance, kraken, upbit
+from .backpack import BackpackVenue
+from .binance import BinanceVenue
 from .engine import DEFAULT_INSTRUMENTS, Account, Engine, Instrument
 from .flow import SyntheticFlow
 from .kraken import MAKER_FEE, TAKER_FEE, KrakenVenue
+from .market import MarketVenue
+from .replay import KrakenBookCapture, parse_rate
+from .upbit import UpbitVenue
 
 __all__ = [
     "DEFAULT_PORTS",
     "KRAKEN_API_KEY",
     "KRAKEN_API_SECRET",
+    "REPLAY_VENUES",
     "SERVED_VENUES",
+    "VENUE_FAULTS",
     "Simulator",
 ]
 
-# One fixed loopback port per endpoint; only the Kraken ones are served so far.
+# One fixed loopback port per endpoint (binance_ws_api and upbit_ws_private are reserved: bound,
+# answering 404, until those APIs are simulated).
 DEFAULT_PORTS: Final[Mapping[str, int]] = MappingProxyType(
     {
         "kraken_rest": 8790,
@@ -37,7 +48,20 @@ DEFAULT_PORTS: Final[Mapping[str, int]] = MappingProxyType(
         "upbit_ws_private": 8822,
     }
 )
-SERVED_VENUES: Final = ("kraken",)
+SERVED_VENUES: Final = ("kraken", "binance", "backpack", "upbit")
+# venue -> fault name -> accepted keyword parameters (the first is the CLI's `=value`)
+VENUE_FAULTS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = MappingProxyType(
+    {
+        "kraken": kraken.FAULTS,
+        "binance": binance.FAULTS,
+        "backpack": backpack.FAULTS,
+        "upbit": upbit.FAULTS,
+    }
+)
+# Venues with a recorded capture format (shared/data/README.md).
+REPLAY_VENUES: Final = ("binance", "kraken", "upbit")
+
+ReplayPath = str | os.PathLike[str]
 
 
 def _derived_b64(label: str, size: int) -> str:
@@ -57,6 +81,10 @@ class Simulator:
 
     `ports="default"` binds the fixed DEFAULT_PORTS, `ports="free"` lets the OS pick (tests).
     `env` maps the HFTPY_* variables to this simulator's URLs and demo credentials.
+    `replay={"binance": path}` serves that venue's market data from a recorded capture instead
+    of synthetic flow (Binance: one or more `.gz` files in order; Kraken: `orderbook-v2.json`;
+    Upbit: `UPBIT.ws.62.0`), each connection paced at `replay_rate` times the recorded speed
+    (`0` or `"max"`: as fast as the socket takes it).
     """
 
     def __init__(
@@ -66,9 +94,13 @@ class Simulator:
         seed: int = 0,
         host: str = "127.0.0.1",
         instruments: Iterable[Instrument] = DEFAULT_INSTRUMENTS,
+        replay: Mapping[str, ReplayPath | Sequence[ReplayPath]] | None = None,
+        replay_rate: float | str = 1.0,
     ) -> None:
         if ports not in ("free", "default"):
             raise ValueError(f"ports must be 'free' or 'default', not {ports!r}")
+        rate = parse_rate(replay_rate)
+        replays = {venue: _replay_paths(venue, paths) for venue, paths in (replay or {}).items()}
         self.ports_mode = ports
         self.host = host
         self.engine = Engine(instruments, seed)
@@ -77,14 +109,36 @@ class Simulator:
         )
         self.kraken = KrakenVenue(self.engine, host=host, seed=seed)
         self.kraken.add_api_key(KRAKEN_API_KEY, KRAKEN_API_SECRET, self.kraken_account)
+        if "kraken" in replays:
+            self.kraken.market.replay = KrakenBookCapture.load(replays["kraken"][0])
+            self.kraken.market.replay_rate = rate
+        self.binance = BinanceVenue(
+            self.engine, host=host, replay=replays.get("binance", ()), replay_rate=rate
+        )
+        self.backpack = BackpackVenue(self.engine, host=host)
+        upbit_replay = replays.get("upbit")
+        self.upbit = UpbitVenue(
+            self.engine,
+            host=host,
+            replay=upbit_replay[0] if upbit_replay else None,
+            replay_rate=rate,
+        )
+        self.venues: dict[str, MarketVenue] = {
+            "binance": self.binance,
+            "backpack": self.backpack,
+            "upbit": self.upbit,
+        }
         self.flows: list[SyntheticFlow] = []
         if synthetic_flow:
             maker = self.engine.add_account("flow-maker", unlimited=True)
             taker = self.engine.add_account("flow-taker", unlimited=True)
-            self.flows = [
-                SyntheticFlow(self.engine, symbol, maker, taker, seed)
-                for symbol in self.engine.instruments
-            ]
+            for symbol, inst in self.engine.instruments.items():
+                if inst.venue in replays:
+                    continue  # the capture stands in for this venue's flow
+                flow = SyntheticFlow(self.engine, symbol, maker, taker, seed)
+                venue = self.venues.get(inst.venue)
+                flow.paused = venue.paused if venue is not None else self.kraken.paused
+                self.flows.append(flow)
         self._tasks: list[asyncio.Task[None]] = []
         self.running = False
 
@@ -109,8 +163,11 @@ class Simulator:
 
         try:
             await self.kraken.start(port("kraken_rest"), port("kraken_ws"), port("kraken_ws_auth"))
+            for name, venue in self.venues.items():
+                endpoints = ["rest", *(e for e, _, _ in venue.WS_ENDPOINTS)]
+                await venue.start({e: port(f"{name}_{e}") for e in endpoints})
         except BaseException:
-            await self.kraken.stop()
+            await self._stop_venues()
             raise
         for flow in self.flows:
             flow.step()  # books are populated before anyone connects
@@ -126,7 +183,7 @@ class Simulator:
             task.cancel()
         outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        await self.kraken.stop()
+        await self._stop_venues()
         self.running = False
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(
@@ -134,11 +191,18 @@ class Simulator:
             ):
                 raise outcome
 
+    async def _stop_venues(self) -> None:
+        await self.kraken.stop()
+        for venue in self.venues.values():
+            await venue.stop()
+
     @property
     def env(self) -> dict[str, str]:
         """HFTPY_* variables pointing client code at this simulator."""
         if self.running:
             ports = {f"kraken_{name}": port for name, port in self.kraken.ports.items()}
+            for venue_name, venue in self.venues.items():
+                ports.update({f"{venue_name}_{n}": p for n, p in venue.ports.items()})
         elif self.ports_mode == "default":
             ports = dict(DEFAULT_PORTS)
         else:
@@ -150,6 +214,14 @@ class Simulator:
             "HFTPY_KRAKEN_WS_AUTH_URL": f"ws://{host}:{ports['kraken_ws_auth']}/v2",
             "HFTPY_KRAKEN_API_KEY": KRAKEN_API_KEY,
             "HFTPY_KRAKEN_API_SECRET": KRAKEN_API_SECRET,
+            "HFTPY_BINANCE_REST_URL": f"http://{host}:{ports['binance_rest']}",
+            "HFTPY_BINANCE_STREAM_URL": f"ws://{host}:{ports['binance_stream']}/stream",
+            "HFTPY_BINANCE_WS_API_URL": f"ws://{host}:{ports['binance_ws_api']}/ws-api/v3",
+            "HFTPY_BACKPACK_REST_URL": f"http://{host}:{ports['backpack_rest']}",
+            "HFTPY_BACKPACK_WS_URL": f"ws://{host}:{ports['backpack_ws']}",
+            "HFTPY_UPBIT_REST_URL": f"http://{host}:{ports['upbit_rest']}",
+            "HFTPY_UPBIT_WS_URL": f"ws://{host}:{ports['upbit_ws']}/websocket/v1",
+            "HFTPY_UPBIT_WS_PRIVATE_URL": f"ws://{host}:{ports['upbit_ws_private']}/websocket/v1/private",
         }
 
     def env_lines(self) -> list[str]:
@@ -157,10 +229,28 @@ class Simulator:
         return [f"export {name}='{value}'" for name, value in self.env.items()]
 
     def inject(self, venue: str, fault: str, **params: Any) -> None:
-        """Start a fault on one venue, e.g. `inject("kraken", "stall", seconds=2)`."""
+        """Start a fault on one venue, e.g. `inject("binance", "skip_sequence", count=1)`."""
         if venue not in SERVED_VENUES:
-            raise ValueError(f"venue {venue!r} is not simulated yet; served: {SERVED_VENUES}")
-        self.kraken.inject(fault, **params)
+            raise ValueError(f"venue {venue!r} is not simulated; served: {SERVED_VENUES}")
+        if venue == "kraken":
+            self.kraken.inject(fault, **params)
+        else:
+            self.venues[venue].inject(fault, **params)
 
     def clear_faults(self) -> None:
         self.kraken.clear_faults()
+        for venue in self.venues.values():
+            venue.clear_faults()
+
+
+def _replay_paths(venue: str, paths: ReplayPath | Sequence[ReplayPath]) -> tuple[Path, ...]:
+    if venue not in REPLAY_VENUES:
+        raise ValueError(f"no capture format for {venue!r}; replayable: {REPLAY_VENUES}")
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    resolved = tuple(Path(p) for p in items)
+    if not resolved:
+        raise ValueError(f"replay of {venue}: no file given")
+    for path in resolved:
+        if not path.is_file():
+            raise FileNotFoundError(f"replay of {venue}: no such file {path}")
+    return resolved

@@ -1,0 +1,392 @@
+"""Backpack market data on loopback: the public WS streams and REST depth (reference A1-A3).
+
+WS (`backpack_ws` port, path `/`): `{"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[...]}` with
+streams `depth.<sym>` (real time, coalesced per loop tick), `depth.200ms|600ms|1000ms.<sym>`,
+`trade.<sym>`, `bookTicker.<sym>`, `ticker.<sym>` (about once a second). Every frame is
+wrapped as `{"stream","data"}`; `E`/`T` are microseconds, prices and sizes decimal strings at
+the market's precision. No ack on success (none is documented); a bad stream name gets
+`{"id":…,"error":{"code":4006,"message":"Invalid stream"}}`. The server pings every 60 s and
+closes a peer that has not answered within two minutes.
+
+REST (`backpack_rest` port): `/api/v1/depth` (`lastUpdateId` a string, both sides ascending),
+`/api/v1/markets`, `/api/v1/time`. Update ids work as on Binance (see `DepthFeed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+
+import msgspec
+from aiohttp import web
+from picows import WSUpgradeRequest
+
+from .engine import Engine, Instrument, Trade
+from .market import COMMON_FAULTS, DepthFeed, MarketVenue, StreamConnection, call_soon_once
+from .wire import decode_json, encode_json, fixed_text
+
+__all__ = ["FAULTS", "BackpackVenue"]
+
+FAULTS: Final = {**COMMON_FAULTS, "skip_sequence": ("count", "rate")}
+_SPEEDS: Final = ("rt", "200ms", "600ms", "1000ms")
+_KINDS: Final = ("depth", "trade", "bookTicker", "ticker")
+DEPTH_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)
+_ORDER_ID_BASE: Final = 111_063_114_000_000_000
+
+
+def _us() -> int:
+    return time.time_ns() // 1000
+
+
+class BackpackConnection(StreamConnection):
+    def __init__(self, venue: BackpackVenue, path: str) -> None:
+        super().__init__(venue, path)
+        self.bvenue = venue
+        self.streams: dict[str, None] = {}
+
+    def closed(self) -> None:
+        self.bvenue.unsubscribe(self, list(self.streams))
+
+    def on_message(self, payload: bytes) -> None:
+        self.bvenue.control(self, payload)
+
+
+class _Ticker:
+    __slots__ = ("count", "high", "last", "low", "open", "quote_volume", "volume")
+
+    def __init__(self, mid: int) -> None:
+        self.open = self.last = self.low = self.high = mid
+        self.volume = 0  # lots
+        self.quote_volume = 0  # price units x lots
+        self.count = 0
+
+
+class BackpackVenue(MarketVenue):
+    name: ClassVar[str] = "backpack"
+    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = FAULTS
+    WS_ENDPOINTS: ClassVar[tuple[tuple[str, float, float], ...]] = (("ws", 60.0, 60.0),)
+
+    def __init__(self, engine: Engine, *, host: str = "127.0.0.1") -> None:
+        super().__init__(engine, host=host)
+        self.feeds = {i.symbol: DepthFeed(_SPEEDS) for i in self.instruments}
+        self.subs: dict[str, dict[BackpackConnection, None]] = {}
+        self.bbo: dict[str, tuple[int, int, int, int]] = {}
+        self.tickers = {i.symbol: _Ticker(engine.mids[i.symbol]) for i in self.instruments}
+        self._dirty: set[str] = set()
+        self._trades: list[Trade] = []
+        self._tick_scheduled = False
+        engine.level_listeners.append(self._on_level)
+        engine.trade_listeners.append(self._on_trade)
+
+    # ----- engine events -----
+
+    def _on_level(self, inst: Instrument, side: str, price: int, qty: int) -> None:
+        feed = self.feeds.get(inst.symbol)
+        if feed is not None and inst.venue == self.name:
+            feed.change(side, price, qty)
+            self._dirty.add(inst.symbol)
+            call_soon_once(self, "_tick_scheduled", self._tick)
+
+    def _on_trade(self, trade: Trade) -> None:
+        inst = trade.instrument
+        if inst.venue != self.name:
+            return
+        ticker = self.tickers[inst.symbol]
+        ticker.last = trade.price
+        ticker.low = min(ticker.low, trade.price)
+        ticker.high = max(ticker.high, trade.price)
+        ticker.volume += trade.qty
+        ticker.quote_volume += trade.price * trade.qty
+        ticker.count += 1
+        self._trades.append(trade)
+        call_soon_once(self, "_tick_scheduled", self._tick)
+
+    def _tick(self) -> None:
+        self._tick_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        for symbol in dirty:
+            self._publish_depth(symbol, "rt")
+        trades, self._trades = self._trades, []
+        for trade in trades:
+            self._publish_trade(trade)
+        for symbol in dirty:
+            self._publish_bbo(symbol)
+
+    def _publish_depth(self, symbol: str, speed: str) -> None:
+        taken = self.feeds[symbol].take(speed)
+        name = f"depth.{symbol}" if speed == "rt" else f"depth.{speed}.{symbol}"
+        subs = self.subs.get(name)
+        if taken is None or not subs:
+            return
+        first, last, bids, asks = taken
+        inst = self.engine.instrument(symbol)
+        now = _us()
+        data = b'{"e":"depth","E":%d,"s":"%s","a":%s,"b":%s,"U":%d,"u":%d,"T":%d}' % (
+            now,
+            symbol.encode(),
+            _levels(inst, sorted(asks)),
+            _levels(inst, sorted(bids)),
+            first,
+            last,
+            now,
+        )
+        frame = _wrap(name, data)
+        for conn in list(subs):
+            if not self.skip.hit():  # skip_sequence: this client never sees these ids
+                conn.send(frame)
+
+    def _publish_trade(self, trade: Trade) -> None:
+        inst = trade.instrument
+        name = f"trade.{inst.symbol}"
+        if not self.subs.get(name):
+            return
+        stamp = trade.ts_ns // 1000
+        maker_id = _ORDER_ID_BASE + 2 * trade.trade_id
+        buyer, seller = (
+            (maker_id + 1, maker_id)
+            if trade.taker_side == "buy"
+            else (
+                maker_id,
+                maker_id + 1,
+            )
+        )
+        data = (
+            b'{"e":"trade","E":%d,"s":"%s","p":"%s","q":"%s","b":"%d","a":"%d","t":%d,'
+            b'"T":%d,"m":%s}'
+            % (
+                _us(),
+                inst.symbol.encode(),
+                fixed_text(trade.price, inst.price_decimals).encode(),
+                fixed_text(trade.qty, inst.qty_decimals).encode(),
+                buyer,
+                seller,
+                trade.trade_id,
+                stamp,
+                b"true" if trade.taker_side == "sell" else b"false",
+            )
+        )
+        self._fan_out(name, data)
+
+    def _publish_bbo(self, symbol: str) -> None:
+        book = self.engine.book(symbol)
+        bid = (book.bids.depth(1) or [(0, 0)])[0]
+        ask = (book.asks.depth(1) or [(0, 0)])[0]
+        bbo = (*bid, *ask)
+        if bbo == self.bbo.get(symbol):
+            return
+        self.bbo[symbol] = bbo
+        name = f"bookTicker.{symbol}"
+        if not self.subs.get(name):
+            return
+        inst = self.engine.instrument(symbol)
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        now = _us()
+        data = (
+            b'{"e":"bookTicker","E":%d,"s":"%s","a":"%s","A":"%s","b":"%s","B":"%s",'
+            b'"u":"%d","T":%d}'
+            % (
+                now,
+                symbol.encode(),
+                fixed_text(bbo[2], pd).encode(),
+                fixed_text(bbo[3], qd).encode(),
+                fixed_text(bbo[0], pd).encode(),
+                fixed_text(bbo[1], qd).encode(),
+                self.feeds[symbol].update_id,
+                now,
+            )
+        )
+        self._fan_out(name, data)
+
+    def _fan_out(self, name: str, data: bytes) -> None:
+        frame = _wrap(name, data)
+        for conn in list(self.subs.get(name, ())):
+            conn.send(frame)
+
+    def background(self) -> list[Any]:
+        return [self._periodic()]
+
+    async def _periodic(self) -> None:
+        """Buffered depth streams on 200/600/1000 ms, tickers every second."""
+        ticks = 0
+        while True:
+            await asyncio.sleep(0.2)
+            ticks += 1
+            for symbol in self.feeds:
+                self._publish_depth(symbol, "200ms")
+                if ticks % 3 == 0:
+                    self._publish_depth(symbol, "600ms")
+                if ticks % 5 == 0:
+                    self._publish_depth(symbol, "1000ms")
+                    self._publish_ticker(symbol)
+
+    def _publish_ticker(self, symbol: str) -> None:
+        name = f"ticker.{symbol}"
+        if not self.subs.get(name):
+            return
+        inst = self.engine.instrument(symbol)
+        t = self.tickers[symbol]
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        data = encode_json(
+            {
+                "e": "ticker",
+                "E": _us(),
+                "s": symbol,
+                "o": fixed_text(t.open, pd),
+                "c": fixed_text(t.last, pd),
+                "h": fixed_text(t.high, pd),
+                "l": fixed_text(t.low, pd),
+                "v": fixed_text(t.volume, qd),
+                "V": fixed_text(t.quote_volume, pd + qd),
+                "n": t.count,
+            }
+        )
+        self._fan_out(name, data)
+
+    # ----- connections -----
+
+    def listener(self, endpoint: str, request: WSUpgradeRequest) -> StreamConnection | None:
+        path = request.path.decode("latin-1").partition("?")[0]
+        if path.rstrip("/"):
+            return None
+        return BackpackConnection(self, path)
+
+    def _valid_stream(self, name: Any) -> bool:
+        if not isinstance(name, str):
+            return False
+        kind, _, rest = name.partition(".")
+        if kind not in _KINDS:
+            return False
+        speed, dot, symbol = rest.partition(".")
+        if not dot:
+            symbol = rest
+        elif kind != "depth" or speed not in _SPEEDS[1:]:
+            return False
+        return self.instrument(symbol) is not None
+
+    def control(self, conn: BackpackConnection, payload: bytes) -> None:
+        try:
+            message = decode_json(payload)
+        except msgspec.DecodeError:
+            message = None
+        req_id = message.get("id") if isinstance(message, dict) else None
+        method = message.get("method") if isinstance(message, dict) else None
+        params = message.get("params") if isinstance(message, dict) else None
+        if method not in ("SUBSCRIBE", "UNSUBSCRIBE") or not isinstance(params, list):
+            error = {"code": 4000, "message": "Invalid request"}
+            conn.send(encode_json({"id": req_id, "error": error}))
+            return
+        if not all(self._valid_stream(p) for p in params):
+            error = {"code": 4006, "message": "Invalid stream"}
+            conn.send(encode_json({"id": req_id, "error": error}))
+            return
+        if method == "SUBSCRIBE":
+            for name in params:
+                conn.streams[name] = None
+                self.subs.setdefault(name, {})[conn] = None
+        else:
+            self.unsubscribe(conn, params)
+
+    def unsubscribe(self, conn: BackpackConnection, names: list[str]) -> None:
+        for name in names:
+            conn.streams.pop(name, None)
+            subs = self.subs.get(name)
+            if subs is not None:
+                subs.pop(conn, None)
+                if not subs:
+                    del self.subs[name]
+
+    # ----- REST -----
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/api/v1/depth", self._rest_depth)
+        app.router.add_get("/api/v1/markets", self._rest_markets)
+        app.router.add_get("/api/v1/time", self._rest_time)
+
+    @staticmethod
+    def _json(body: Any, status: int = 200) -> web.Response:
+        return web.Response(body=encode_json(body), status=status, content_type="application/json")
+
+    def _unavailable(self) -> web.Response | None:
+        if self.system == "online":
+            return None
+        return self._json({"code": "SERVICE_UNAVAILABLE", "message": "Service unavailable"}, 503)
+
+    async def _rest_depth(self, request: web.Request) -> web.Response:
+        if (down := self._unavailable()) is not None:
+            return down
+        inst = self.instrument(request.query.get("symbol", ""))
+        if inst is None:
+            return self._json({"code": "INVALID_CLIENT_REQUEST", "message": "Invalid market"}, 400)
+        try:
+            limit = int(request.query.get("limit", "1000"))
+        except ValueError:
+            limit = 0
+        if limit not in DEPTH_LIMITS:
+            return self._json({"code": "INVALID_CLIENT_REQUEST", "message": "Invalid limit"}, 400)
+        book = self.engine.book(inst.symbol)
+        body = b'{"asks":%s,"bids":%s,"lastUpdateId":"%d","timestamp":%d}' % (
+            _levels(inst, book.asks.depth(limit)),
+            _levels(inst, sorted(book.bids.depth(limit))),
+            self.feeds[inst.symbol].update_id,
+            _us(),
+        )
+        return web.Response(body=body, content_type="application/json")
+
+    async def _rest_markets(self, request: web.Request) -> web.Response:
+        if (down := self._unavailable()) is not None:
+            return down
+        return self._json([_market(i) for i in self.instruments])
+
+    async def _rest_time(self, request: web.Request) -> web.Response:
+        return web.Response(text=str(time.time_ns() // 1_000_000), content_type="text/plain")
+
+
+def _wrap(name: str, data: bytes) -> bytes:
+    return b'{"stream":"%s","data":%s}' % (name.encode(), data)
+
+
+def _levels(inst: Instrument, levels: Sequence[tuple[int, int]]) -> bytes:
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    return (
+        b"["
+        + b",".join(
+            b'["%s","%s"]' % (fixed_text(p, pd).encode(), fixed_text(q, qd).encode())
+            for p, q in levels
+        )
+        + b"]"
+    )
+
+
+def _market(inst: Instrument) -> dict[str, Any]:
+    tick = Decimal(inst.tick_units).scaleb(-inst.price_decimals)
+    step = Decimal(1).scaleb(-inst.qty_decimals)
+    return {
+        "symbol": inst.symbol,
+        "baseSymbol": inst.base,
+        "quoteSymbol": inst.quote,
+        "marketType": "SPOT",
+        "filters": {
+            "price": {
+                "minPrice": f"{tick:f}",
+                "maxPrice": None,
+                "tickSize": f"{tick:f}",
+                "maxMultiplier": "1.25",
+                "minMultiplier": "0.75",
+            },
+            "quantity": {
+                "minQuantity": f"{inst.min_qty:f}",
+                "maxQuantity": None,
+                "stepSize": f"{step:f}",
+            },
+        },
+        "imfFunction": None,
+        "mmfFunction": None,
+        "fundingInterval": None,
+        "openInterestLimit": "0",
+        "orderBookState": "Open",
+        "createdAt": "2024-01-01T00:00:00",
+        "visible": True,
+    }

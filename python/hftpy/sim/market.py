@@ -1,0 +1,404 @@
+"""Plumbing shared by the market-data front-ends: fault gates, WS connections, venue lifecycle.
+
+A `MarketVenue` owns one aiohttp REST app and a few picows WebSocket servers; its connections
+are `StreamConnection`s. Faults common to every venue live here: `drop_connection` (cut every
+socket, no close frame), `stall` (the venue freezes for `seconds`: requests are ignored and
+outgoing market data is held, then delivered in order, so books stay valid while the client's
+watchdog fires), `malformed_frame` (one non-JSON frame), `maintenance`/`online` (the venue's
+synthetic flow pauses and REST answers the venue's unavailable error) and, where the venue has
+update ids, `skip_sequence` (the next `count` diff frames, or a fraction `rate` of them, are
+never sent, so the client sees `U != previous u + 1`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+
+from aiohttp import web
+from picows import (
+    WSAutoPingStrategy,
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
+    ws_create_server,
+)
+
+from .engine import Engine, Instrument
+
+__all__ = [
+    "COMMON_FAULTS",
+    "FrameFault",
+    "MarketVenue",
+    "StreamConnection",
+    "decimal_text",
+    "json_decimal",
+]
+
+COMMON_FAULTS: Final[dict[str, tuple[str, ...]]] = {
+    "drop_connection": (),
+    "stall": ("seconds",),
+    "malformed_frame": ("text",),
+    "maintenance": (),
+    "online": (),
+}
+
+
+def decimal_text(units: int, decimals: int) -> str:
+    """Plain decimal text without trailing zeros (`150000, 3` -> `150`, `1500, 4` -> `0.15`)."""
+    value = Decimal(units).scaleb(-decimals).normalize()
+    return f"{value:f}"
+
+
+def json_decimal(units: int, decimals: int) -> str:
+    """A JSON number as a float-printing venue shows it: `127.0`, `0.00533827`."""
+    text = decimal_text(units, decimals)
+    return text if "." in text else text + ".0"
+
+
+class FrameFault:
+    """Which frames a fault hits: the next `count` ones, or a fraction `rate` spread evenly.
+
+    The rate is applied deterministically (every 1/rate-th frame), so a test gets exactly
+    `floor(n * rate)` hits out of `n` frames.
+    """
+
+    __slots__ = ("_acc", "count", "rate")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.rate = 0.0
+        self._acc = 0.0
+
+    def arm(self, params: Mapping[str, Any]) -> None:
+        """`count=n` and/or `rate=r`; neither means the next frame only."""
+        if "count" in params or "rate" not in params:
+            self.count = int(params.get("count", 1))
+        if "rate" in params:
+            rate = float(params["rate"])
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"rate must lie in [0, 1], not {rate}")
+            self.rate = rate
+            self._acc = 0.0
+
+    def hit(self) -> bool:
+        if self.count > 0:
+            self.count -= 1
+            return True
+        if self.rate > 0.0:
+            self._acc += self.rate
+            if self._acc >= 1.0 - 1e-9:
+                self._acc -= 1.0
+                return True
+        return False
+
+    @property
+    def armed(self) -> bool:
+        return self.count > 0 or self.rate > 0.0
+
+    def clear(self) -> None:
+        self.count = 0
+        self.rate = 0.0
+        self._acc = 0.0
+
+
+class StreamConnection(WSListener):
+    """One client socket of a market-data venue; subclasses handle the venue's requests."""
+
+    binary: ClassVar[bool] = False  # Upbit pushes binary frames
+
+    def __init__(self, venue: MarketVenue, path: str) -> None:
+        super().__init__()
+        self.venue = venue
+        self.path = path
+        self.transport: WSTransport | None = None
+        self.held: list[bytes] = []
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    # picows callbacks
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.venue.connections.add(self)
+        self.connected()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.venue.connections.discard(self)
+        self.transport = None
+        for task in self.tasks:
+            task.cancel()
+        self.closed()
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            if not self.venue.stalled():
+                self.on_message(frame.get_payload_as_bytes())
+        elif frame.msg_type == WSMsgType.CLOSE:
+            for task in self.tasks:
+                task.cancel()  # a replay must not keep the close handshake waiting
+            self.held.clear()
+            transport.send_close(frame.get_close_code(), frame.get_close_message())
+            transport.disconnect()
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    # hooks
+
+    def connected(self) -> None:
+        """The socket is up."""
+
+    def closed(self) -> None:
+        """The socket is gone: forget its subscriptions."""
+
+    def on_message(self, payload: bytes) -> None:
+        """One text or binary frame from the client."""
+
+    # output
+
+    def send(self, data: bytes) -> None:
+        if self.transport is None:
+            return
+        if self.venue.stalled():
+            self.held.append(data)
+            self.venue.release_later()
+            return
+        self.transport.send(WSMsgType.BINARY if self.binary else WSMsgType.TEXT, data)
+
+    def send_text(self, data: bytes) -> None:
+        """A text frame whatever the venue's data frames are (control replies, garbage)."""
+        if self.transport is not None and not self.venue.stalled():
+            self.transport.send(WSMsgType.TEXT, data)
+
+    def release(self) -> None:
+        held, self.held = self.held, []
+        for data in held:
+            self.send(data)
+
+    def spawn(self, coro: Any, name: str) -> None:
+        """Run a per-connection task (replay), cancelled when the socket goes."""
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+class MarketVenue:
+    """Lifecycle, connections and common faults of one market-data venue."""
+
+    name: ClassVar[str] = ""
+    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = COMMON_FAULTS
+    # (port name, auto-ping interval s or 0, pong deadline s) per WebSocket endpoint
+    WS_ENDPOINTS: ClassVar[tuple[tuple[str, float, float], ...]] = ()
+    MALFORMED_DEFAULT: ClassVar[str] = "<html><body>502 Bad Gateway</body></html>"
+
+    def __init__(self, engine: Engine, *, host: str = "127.0.0.1") -> None:
+        self.engine = engine
+        self.host = host
+        self.ports: dict[str, int] = {}
+        self.connections: set[StreamConnection] = set()
+        self.system = "online"
+        self.skip = FrameFault()
+        self._stalled_until = 0.0
+        self._release: asyncio.TimerHandle | None = None
+        self._runner: web.AppRunner | None = None
+        self._servers: list[asyncio.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def instruments(self) -> list[Instrument]:
+        return [i for i in self.engine.instruments.values() if i.venue == self.name]
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        inst = self.engine.instruments.get(symbol)
+        return inst if inst is not None and inst.venue == self.name else None
+
+    # ----- lifecycle -----
+
+    def routes(self, app: web.Application) -> None:
+        """Add the REST routes."""
+
+    def listener(self, endpoint: str, request: WSUpgradeRequest) -> StreamConnection | None:
+        """The connection for an upgrade request on `endpoint`, or None (404)."""
+        return None
+
+    def background(self) -> list[Any]:
+        """Coroutines that run while serving (periodic publishers)."""
+        return []
+
+    async def start(self, ports: Mapping[str, int]) -> None:
+        """Listen on `ports[rest]` and each WS endpoint's port; 0 picks a free one."""
+        try:
+            app = web.Application()
+            self.routes(app)
+            self._runner = web.AppRunner(app, access_log=None)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, self.host, ports["rest"]).start()
+            self.ports["rest"] = self._runner.addresses[0][1]
+            for endpoint, ping_every, pong_within in self.WS_ENDPOINTS:
+                server = await ws_create_server(
+                    self._factory(endpoint),
+                    self.host,
+                    ports[endpoint],
+                    enable_auto_ping=ping_every > 0,
+                    auto_ping_idle_timeout=ping_every or 20,
+                    auto_ping_reply_timeout=pong_within or 20,
+                    auto_ping_strategy=WSAutoPingStrategy.PING_PERIODICALLY,
+                )
+                self._servers.append(server)
+                self.ports[endpoint] = server.sockets[0].getsockname()[1]
+            loop = asyncio.get_running_loop()
+            self._tasks = [
+                loop.create_task(coro, name=f"hftpy-sim-{self.name}") for coro in self.background()
+            ]
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.send_close(WSCloseCode.GOING_AWAY)
+                conn.transport.disconnect()
+        for server in self._servers:
+            server.close()
+            await server.wait_closed()
+        self._servers.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _factory(
+        self, endpoint: str
+    ) -> Callable[[WSUpgradeRequest], StreamConnection | WSUpgradeResponseWithListener | None]:
+        def factory(
+            request: WSUpgradeRequest,
+        ) -> StreamConnection | WSUpgradeResponseWithListener | None:
+            if self.system != "online":
+                response = WSUpgradeResponse.create_error_response(503, b"Service Unavailable")
+                return WSUpgradeResponseWithListener(response, None)
+            return self.listener(endpoint, request)
+
+        return factory
+
+    # ----- faults -----
+
+    def inject(self, fault: str, **params: Any) -> None:
+        if fault not in self.FAULTS:
+            known = ", ".join(self.FAULTS)
+            raise ValueError(f"unknown {self.name} fault {fault!r}; known: {known}")
+        unknown = set(params) - set(self.FAULTS[fault])
+        if unknown:
+            raise ValueError(f"{self.name} fault {fault!r} takes no parameter {sorted(unknown)}")
+        if fault == "drop_connection":
+            for conn in list(self.connections):
+                if conn.transport is not None:
+                    conn.transport.disconnect(graceful=False)
+        elif fault == "stall":
+            self._stalled_until = time.monotonic() + float(params.get("seconds", 5.0))
+        elif fault == "malformed_frame":
+            garbage = str(params.get("text", self.MALFORMED_DEFAULT)).encode()
+            for conn in list(self.connections):
+                conn.send(garbage)
+        elif fault in ("maintenance", "online"):
+            self.system = fault
+        elif fault == "skip_sequence":
+            self.skip.arm(params)
+        else:
+            self.inject_other(fault, params)
+
+    def inject_other(self, fault: str, params: Mapping[str, Any]) -> None:
+        raise ValueError(f"{self.name} fault {fault!r} is not handled")
+
+    def clear_faults(self) -> None:
+        self._stalled_until = 0.0
+        self.system = "online"
+        self.skip.clear()
+        self._release_held()
+
+    def stalled(self) -> bool:
+        return self._stalled_until != 0.0 and time.monotonic() < self._stalled_until
+
+    def paused(self) -> bool:
+        """True while the venue's engine is frozen (maintenance): synthetic flow skips steps."""
+        return self.system != "online"
+
+    def release_later(self) -> None:
+        if self._release is not None:
+            return
+        delay = max(0.0, self._stalled_until - time.monotonic())
+        self._release = asyncio.get_running_loop().call_later(delay, self._release_held)
+
+    def _release_held(self) -> None:
+        self._release = None
+        if self.stalled():
+            self.release_later()
+            return
+        for conn in list(self.connections):
+            conn.release()
+
+
+class DepthFeed:
+    """One symbol's update-id counter and the level changes each diff stream has yet to send.
+
+    Every engine level change takes the next id; a diff event of speed `s` covers the ids since
+    the previous event of that speed (`U` = previous `u` + 1) with the final quantity of every
+    level changed in between, so snapshot + diffs rebuild the book exactly.
+    """
+
+    __slots__ = ("last_u", "pending", "update_id")
+
+    def __init__(self, speeds: tuple[str, ...], first_id: int = 1_000_000) -> None:
+        self.update_id = first_id
+        self.pending: dict[str, dict[tuple[str, int], int]] = {s: {} for s in speeds}
+        self.last_u = dict.fromkeys(speeds, first_id)
+
+    def change(self, side: str, price: int, qty: int) -> None:
+        self.update_id += 1
+        for pending in self.pending.values():
+            pending[(side, price)] = qty
+
+    def take(
+        self, speed: str
+    ) -> tuple[int, int, list[tuple[int, int]], list[tuple[int, int]]] | None:
+        """(U, u, bid changes best first, ask changes best first), or None when nothing moved."""
+        pending = self.pending[speed]
+        if not pending:
+            return None
+        first = self.last_u[speed] + 1
+        self.last_u[speed] = self.update_id
+        self.pending[speed] = {}
+        bids = sorted(((p, q) for (s, p), q in pending.items() if s == "bid"), reverse=True)
+        asks = sorted((p, q) for (s, p), q in pending.items() if s == "ask")
+        return first, self.update_id, bids, asks
+
+
+def call_soon_once(flag_owner: Any, attr: str, callback: Callable[[], None]) -> None:
+    """Schedule `callback` for the end of this loop tick unless `flag_owner.<attr>` says so."""
+    if getattr(flag_owner, attr):
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    setattr(flag_owner, attr, True)
+    loop.call_soon(callback)
