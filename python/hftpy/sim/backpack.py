@@ -303,6 +303,7 @@ class BackpackVenue(MarketVenue):
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/api/v1/depth", self._rest_depth)
         app.router.add_get("/api/v1/markets", self._rest_markets)
+        app.router.add_get("/api/v1/market", self._rest_market)
         app.router.add_get("/api/v1/time", self._rest_time)
 
     @staticmethod
@@ -339,6 +340,14 @@ class BackpackVenue(MarketVenue):
         if (down := self._unavailable()) is not None:
             return down
         return self._json([_market(i) for i in self.instruments])
+
+    async def _rest_market(self, request: web.Request) -> web.Response:
+        if (down := self._unavailable()) is not None:
+            return down
+        inst = self.instrument(request.query.get("symbol", ""))
+        if inst is None:
+            return self._json({"code": "INVALID_CLIENT_REQUEST", "message": "Invalid market"}, 400)
+        return self._json(_market(inst))
 
     async def _rest_time(self, request: web.Request) -> web.Response:
         return web.Response(text=str(time.time_ns() // 1_000_000), content_type="text/plain")
