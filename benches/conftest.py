@@ -29,6 +29,7 @@ def ack_server() -> Iterator[tuple[int, int]]:
     assert proc.stdin is not None
     proc.stdin.close()
     proc.wait(timeout=10)
+    proc.stdout.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,19 @@
 """Order round trip: `place_order` → venue ack, over loopback to a minimal server in another
 process. Side by side in one run: hftpy's Kraken WS API, a raw picows client sending the
-identical bytes, and a `websockets` client. Each benchmark round is a batch of sequential
-round trips; per-request p50/p99 go to `extra_info`. Target: hftpy ≤ 1.2× raw picows.
+identical bytes, and a `websockets` client.
+
+Each client has its own benchmark (a round is a batch of sequential round trips;
+per-request p50/p99 go to `extra_info`), and `test_rtt_interleaved` alternates short
+batches of all three so that load from other processes hits them alike: its `extra_info`
+holds the per-client medians and the ratios to raw picows. Target: hftpy ≤ 1.2× raw picows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +28,8 @@ from hftpy.exchange.kraken import KrakenRestApi, KrakenWsApi
 BATCH = 200
 ROUNDS = 15
 CL_ORD_ID = "636a0574df7c4aa09c3b119a97f7c58b"
+
+RoundTrip = Callable[[], Awaitable[None]]
 
 
 def frame_bytes(req_id: int) -> bytes:
@@ -45,38 +53,36 @@ def frame_bytes(req_id: int) -> bytes:
     )
 
 
-def run_batches(benchmark: Any, loop: asyncio.AbstractEventLoop, one_rtt: Any) -> None:
-    samples: list[int] = []
+class _RawListener(WSListener):
+    def __init__(self) -> None:
+        self.waiter: asyncio.Future[bytes] | None = None
 
-    async def batch() -> None:
-        for _ in range(BATCH):
-            start = time.monotonic_ns()
-            await one_rtt()
-            samples.append(time.monotonic_ns() - start)
-
-    loop.run_until_complete(batch())  # warm-up: connections, caches
-    samples.clear()
-    benchmark.pedantic(lambda: loop.run_until_complete(batch()), rounds=ROUNDS, iterations=1)
-    benchmark.extra_info.update(percentiles(samples))
-    benchmark.extra_info["round_trips_per_round"] = BATCH
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.TEXT and self.waiter is not None:
+            self.waiter.set_result(frame.get_payload_as_bytes())
 
 
-@pytest.mark.benchmark(group="order-rtt")
-def test_rtt_hftpy_kraken(benchmark: Any, loop: asyncio.AbstractEventLoop, ack_server: Any) -> None:
+@pytest.fixture(scope="session")
+def clients(loop: asyncio.AbstractEventLoop, ack_server: Any) -> Iterator[dict[str, RoundTrip]]:
+    """One connected client of each kind, as a function doing one order round trip."""
     ws_port, http_port = ack_server
+    url = f"ws://127.0.0.1:{ws_port}/v2"
 
-    async def setup() -> tuple[KrakenWsApi, asyncio.Task[None]]:
+    async def connect() -> tuple[Any, ...]:
         rest = KrakenRestApi(
             api_key="benchkey", api_secret="c2VjcmV0", url=f"http://127.0.0.1:{http_port}"
         )
-        api = KrakenWsApi(url=f"ws://127.0.0.1:{ws_port}/v2", rest_api=rest, executions=False)
-        task = asyncio.ensure_future(api.start())
+        api = KrakenWsApi(url=url, rest_api=rest, executions=False)
+        runner = asyncio.ensure_future(api.start())
         await api.wait_ready(10)
-        return api, task
+        transport, listener = await ws_connect(_RawListener, url)
+        conn = await websockets.connect(url, compression=None)
+        return api, runner, transport, listener, conn
 
-    api, task = loop.run_until_complete(setup())
+    api, runner, transport, listener, conn = loop.run_until_complete(connect())
+    req_ids = iter(range(1, 10**9))
 
-    async def one_rtt() -> None:
+    async def hftpy_rtt() -> None:
         reply = await api.place_order(
             symbol=CurrencyPair.BTC_USD,
             side=Side.BUY,
@@ -89,56 +95,90 @@ def test_rtt_hftpy_kraken(benchmark: Any, loop: asyncio.AbstractEventLoop, ack_s
         )
         assert reply.ok
 
-    try:
-        run_batches(benchmark, loop, one_rtt)
-    finally:
-        loop.run_until_complete(api.close())
-        loop.run_until_complete(task)
-
-
-class _RawListener(WSListener):
-    def __init__(self) -> None:
-        self.waiter: asyncio.Future[bytes] | None = None
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.TEXT and self.waiter is not None:
-            self.waiter.set_result(frame.get_payload_as_bytes())
-
-
-@pytest.mark.benchmark(group="order-rtt")
-def test_rtt_raw_picows(benchmark: Any, loop: asyncio.AbstractEventLoop, ack_server: Any) -> None:
-    ws_port, _ = ack_server
-    transport, listener = loop.run_until_complete(
-        ws_connect(_RawListener, f"ws://127.0.0.1:{ws_port}/v2")
-    )
-    req_ids = iter(range(1, 10**9))
-
-    async def one_rtt() -> None:
+    async def raw_rtt() -> None:
         listener.waiter = loop.create_future()
         transport.send(WSMsgType.TEXT, frame_bytes(next(req_ids)))
         reply = await listener.waiter
         assert reply.startswith(b'{"method":"add_order"')
 
-    try:
-        run_batches(benchmark, loop, one_rtt)
-    finally:
-        transport.disconnect()
-
-
-@pytest.mark.benchmark(group="order-rtt")
-def test_rtt_websockets(benchmark: Any, loop: asyncio.AbstractEventLoop, ack_server: Any) -> None:
-    ws_port, _ = ack_server
-    conn = loop.run_until_complete(
-        websockets.connect(f"ws://127.0.0.1:{ws_port}/v2", compression=None)
-    )
-    req_ids = iter(range(1, 10**9))
-
-    async def one_rtt() -> None:
+    async def websockets_rtt() -> None:
         await conn.send(frame_bytes(next(req_ids)).decode())
         reply = await conn.recv()
         assert reply.startswith('{"method":"add_order"')
 
-    try:
-        run_batches(benchmark, loop, one_rtt)
-    finally:
-        loop.run_until_complete(conn.close())
+    yield {"hftpy": hftpy_rtt, "raw_picows": raw_rtt, "websockets": websockets_rtt}
+
+    async def disconnect() -> None:
+        await api.close()
+        await runner
+        await api._rest.close()
+        transport.disconnect()
+        await transport.wait_disconnected()
+        await conn.close()
+
+    loop.run_until_complete(disconnect())
+
+
+def batch_of(
+    loop: asyncio.AbstractEventLoop, one_rtt: RoundTrip, size: int, samples: list[int]
+) -> None:
+    async def batch() -> None:
+        for _ in range(size):
+            start = time.monotonic_ns()
+            await one_rtt()
+            samples.append(time.monotonic_ns() - start)
+
+    loop.run_until_complete(batch())
+
+
+def run_client(benchmark: Any, loop: asyncio.AbstractEventLoop, one_rtt: RoundTrip) -> None:
+    samples: list[int] = []
+    batch_of(loop, one_rtt, BATCH, samples)  # warm-up
+    samples.clear()
+    benchmark.pedantic(lambda: batch_of(loop, one_rtt, BATCH, samples), rounds=ROUNDS, iterations=1)
+    benchmark.extra_info.update(percentiles(samples))
+    benchmark.extra_info["round_trips_per_round"] = BATCH
+
+
+@pytest.mark.benchmark(group="order-rtt")
+def test_rtt_hftpy_kraken(
+    benchmark: Any, loop: asyncio.AbstractEventLoop, clients: dict[str, RoundTrip]
+) -> None:
+    run_client(benchmark, loop, clients["hftpy"])
+
+
+@pytest.mark.benchmark(group="order-rtt")
+def test_rtt_raw_picows(
+    benchmark: Any, loop: asyncio.AbstractEventLoop, clients: dict[str, RoundTrip]
+) -> None:
+    run_client(benchmark, loop, clients["raw_picows"])
+
+
+@pytest.mark.benchmark(group="order-rtt")
+def test_rtt_websockets(
+    benchmark: Any, loop: asyncio.AbstractEventLoop, clients: dict[str, RoundTrip]
+) -> None:
+    run_client(benchmark, loop, clients["websockets"])
+
+
+@pytest.mark.benchmark(group="order-rtt-interleaved")
+def test_rtt_interleaved(
+    benchmark: Any, loop: asyncio.AbstractEventLoop, clients: dict[str, RoundTrip]
+) -> None:
+    """One round = a batch of 50 round trips per client, in turn; ratios of medians."""
+    samples: dict[str, list[int]] = {name: [] for name in clients}
+
+    def cycle() -> None:
+        for name, one_rtt in clients.items():
+            batch_of(loop, one_rtt, 50, samples[name])
+
+    cycle()  # warm-up
+    for values in samples.values():
+        values.clear()
+    benchmark.pedantic(cycle, rounds=40, iterations=1)
+    medians = {name: statistics.median(values) / 1000 for name, values in samples.items()}
+    for name, values in samples.items():
+        for key, value in percentiles(values).items():
+            benchmark.extra_info[f"{name}_{key}"] = value
+    for name, median in medians.items():
+        benchmark.extra_info[f"{name}_vs_raw_picows"] = round(median / medians["raw_picows"], 3)
