@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import ClassVar
 
@@ -46,6 +47,8 @@ async def test_frames_arrive_stamped_and_fragments_reassembled() -> None:
     conn = WsConnection(url, lambda p, ns, mono: received.append((bytes(p), ns, mono)))
     task = asyncio.create_task(conn.run())
     await conn.wait_ready(5)
+    sock = conn._transport.underlying_transport.get_extra_info("socket")  # type: ignore[union-attr]
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     before = time.time_ns()
     conn.send(b"hello")
     conn.send(b"split")
