@@ -28,6 +28,7 @@ from hftpy.errors import (
     RequestTimeoutError,
 )
 from hftpy.net import WsConnection
+from hftpy.net.connection import Headers
 
 log = logging.getLogger("hftpy.ws_api")
 
@@ -106,6 +107,7 @@ class WsApiBase:
         account: str = "default",
         request_timeout: float = 10.0,
         connection_name: str | None = None,
+        extra_headers: Headers | None = None,
     ) -> None:
         if request_timeout <= 0:
             raise ValueError("request_timeout must be positive")
@@ -119,12 +121,14 @@ class WsApiBase:
             name=connection_name or f"{self.exchange.value}.ws_api",
             on_connected=self._on_connected,
             on_disconnected=self._on_disconnected,
+            extra_headers=extra_headers,
         )
         self._sweeper: asyncio.Task[None] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
-        #: Seam for the process-wide rate limiter (a later issue): called with the method
-        #: and the request params before a frame is sent; returns False to refuse.
+        #: Seam for the process-wide rate limiter: called with the method and the request
+        #: params before a frame is sent; returns False to refuse (then `_rate_limit_wait`
+        #: decides between waiting and `hftpy:rate_limited`).
         self.rate_limiter: Callable[[str, dict[str, Any]], bool] | None = None
 
     def __repr__(self) -> str:
@@ -187,6 +191,11 @@ class WsApiBase:
         """The frame for `params` in the venue's request envelope."""
         raise NotImplementedError
 
+    async def _rate_limit_wait(self, method: str, timeout: float | None) -> bool:
+        """The limiter refused `method`: True once it may go after all (a venue API that
+        waits for its budget overrides this), False to fail it with `hftpy:rate_limited`."""
+        return False
+
     def _request_view(self, params: dict[str, Any]) -> dict[str, Any]:
         """The `request` dict callbacks see: the params as sent (secrets as `Secret`)."""
         return params
@@ -214,7 +223,12 @@ class WsApiBase:
             raise InvalidOrderError(f"req_id {req_id} is already pending")
         limiter = self.rate_limiter
         local_error = None
-        if limiter is not None and not limiter(method, params):
+        sent_ns = sent_mono = 0
+        if (
+            limiter is not None
+            and not limiter(method, params)
+            and not await self._rate_limit_wait(method, timeout)
+        ):
             local_error = RATE_LIMITED
         elif not self._conn.ready:
             local_error = DISCONNECTED
@@ -226,6 +240,39 @@ class WsApiBase:
                 self._conn.send(payload)
             except DisconnectedError:
                 local_error = DISCONNECTED
+        future = self._track(
+            req_id,
+            method,
+            params,
+            callback,
+            wait,
+            timeout,
+            replies,
+            local_error,
+            sent_ns,
+            sent_mono,
+        )
+        if future is not None:
+            return await future
+        return req_id
+
+    def _track(
+        self,
+        req_id: int,
+        method: str,
+        params: dict[str, Any],
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        replies: int,
+        local_error: str | None,
+        sent_ns: int = 0,
+        sent_mono: int = 0,
+    ) -> asyncio.Future[WsResponse] | None:
+        """The bookkeeping after a send, shared with transports other than this socket
+        (REST-backed venues): registers the request as pending until `replies` venue replies
+        or its deadline, or ends it at once with `local_error`. Returns the future of a
+        `wait=True` request."""
         future: asyncio.Future[WsResponse] | None = (
             asyncio.get_running_loop().create_future() if wait else None
         )
@@ -247,9 +294,7 @@ class WsApiBase:
                 req_id, method, self._request_view(params), callback, future, 0, 0, 0, replies
             )
             self._finish_locally(pending, local_error)
-        if future is not None:
-            return await future
-        return req_id
+        return future
 
     def _complete(
         self, req_id: int, response: dict[str, Any], recv_ns: int, recv_mono: int

@@ -33,6 +33,9 @@ log = logging.getLogger("hftpy.net")
 #: `on_frame(payload, recv_ns, recv_mono_ns)`: payload is a memoryview valid only during the
 #: call (zero copy out of picows' read buffer), or bytes for reassembled fragmented messages.
 FrameHandler = Callable[[memoryview | bytes, int, int], None]
+#: Extra handshake headers, or a function called before every connect for fresh ones (a
+#: venue that authenticates the upgrade with a one-use token).
+Headers = dict[str, str] | Callable[[], dict[str, str]]
 
 _time_ns = time.time_ns
 _monotonic_ns = time.monotonic_ns
@@ -107,7 +110,7 @@ class WsConnection:
         ping_idle_timeout: float = 10.0,
         ping_reply_timeout: float = 10.0,
         handshake_timeout: float = 10.0,
-        extra_headers: dict[str, str] | None = None,
+        extra_headers: Headers | None = None,
     ) -> None:
         self.url = url
         self.name = name
@@ -195,8 +198,11 @@ class WsConnection:
 
     async def _connect(self) -> WSTransport:
         kwargs: dict[str, Any] = {}
-        if self._extra_headers:
-            kwargs["extra_headers"] = self._extra_headers
+        headers = self._extra_headers
+        if callable(headers):
+            headers = headers()
+        if headers:
+            kwargs["extra_headers"] = headers
         transport, _ = await ws_connect(
             lambda: _Listener(self),
             self.url,
