@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import hftpy.exchange as exchange_module
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError, NotCreatedError
 from hftpy.exchange import (
@@ -82,8 +83,10 @@ async def test_defaults_are_the_real_venue() -> None:
     assert ws._rest.url == "https://api.kraken.com"
 
 
-async def test_unknown_exchange_and_unsupported_venue() -> None:
+async def test_unknown_exchange_and_unsupported_venue(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="unknown exchange"):
         create_exchange_ws_api(exchange="ftx")
+    # every venue has a WS API now: take one away to see the message
+    monkeypatch.delitem(exchange_module._WS_CLASSES, Exchange.UPBIT)
     with pytest.raises(ConfigError, match="not available"):
         create_exchange_ws_api(exchange=Exchange.UPBIT)

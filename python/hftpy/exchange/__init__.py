@@ -16,12 +16,15 @@ from typing import Any
 
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError, NotCreatedError
+from hftpy.exchange.backpack import BackpackRestApi, BackpackWsApi
 from hftpy.exchange.backpack.stream import BackpackStream
+from hftpy.exchange.binance import BinanceRestApi, BinanceWsApi
 from hftpy.exchange.binance.stream import BinanceStream
 from hftpy.exchange.kraken import KrakenRestApi, KrakenWsApi
 from hftpy.exchange.kraken.stream import KrakenStream
 from hftpy.exchange.rest_api import RestApiBase
 from hftpy.exchange.stream import StreamBase
+from hftpy.exchange.upbit import UpbitRestApi, UpbitWsApi
 from hftpy.exchange.upbit.stream import UpbitStream
 from hftpy.exchange.ws_api import WsApiBase, WsResponse
 
@@ -39,8 +42,18 @@ __all__ = [
     "get_exchange_ws_api",
 ]
 
-_REST_CLASSES: dict[Exchange, type[Any]] = {Exchange.KRAKEN: KrakenRestApi}
-_WS_CLASSES: dict[Exchange, type[Any]] = {Exchange.KRAKEN: KrakenWsApi}
+_REST_CLASSES: dict[Exchange, type[Any]] = {
+    Exchange.KRAKEN: KrakenRestApi,
+    Exchange.BINANCE: BinanceRestApi,
+    Exchange.BACKPACK: BackpackRestApi,
+    Exchange.UPBIT: UpbitRestApi,
+}
+_WS_CLASSES: dict[Exchange, type[Any]] = {
+    Exchange.KRAKEN: KrakenWsApi,
+    Exchange.BINANCE: BinanceWsApi,
+    Exchange.BACKPACK: BackpackWsApi,
+    Exchange.UPBIT: UpbitWsApi,
+}
 _STREAM_CLASSES: dict[Exchange, type[Any]] = {
     Exchange.KRAKEN: KrakenStream,
     Exchange.BINANCE: BinanceStream,

@@ -11,15 +11,20 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal
 
-from . import backpack, binance, kraken, upbit
-from .backpack import BackpackVenue
-from .binance import BinanceVenue
+from . import backpack_private, binance_api, kraken, upbit_private
+from .backpack_private import BACKPACK_API_KEY, BACKPACK_API_SECRET, BackpackPrivateVenue
+from .binance_api import (
+    BINANCE_API_KEY,
+    BINANCE_API_SECRET,
+    BINANCE_ED25519_KEY,
+    BinanceTradingVenue,
+)
 from .engine import DEFAULT_INSTRUMENTS, Account, Engine, Instrument
 from .flow import SyntheticFlow
 from .kraken import MAKER_FEE, TAKER_FEE, KrakenVenue
 from .market import MarketVenue
 from .replay import KrakenBookCapture, parse_rate
-from .upbit import UpbitVenue
+from .upbit_private import UPBIT_API_KEY, UPBIT_API_SECRET, UpbitPrivateVenue
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -31,8 +36,7 @@ __all__ = [
     "Simulator",
 ]
 
-# One fixed loopback port per endpoint (binance_ws_api and upbit_ws_private are reserved: bound,
-# answering 404, until those APIs are simulated).
+# One fixed loopback port per endpoint.
 DEFAULT_PORTS: Final[Mapping[str, int]] = MappingProxyType(
     {
         "kraken_rest": 8790,
@@ -53,9 +57,9 @@ SERVED_VENUES: Final = ("kraken", "binance", "backpack", "upbit")
 VENUE_FAULTS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = MappingProxyType(
     {
         "kraken": kraken.FAULTS,
-        "binance": binance.FAULTS,
-        "backpack": backpack.FAULTS,
-        "upbit": upbit.FAULTS,
+        "binance": binance_api.VENUE_FAULTS,
+        "backpack": backpack_private.FAULTS,
+        "upbit": upbit_private.FAULTS,
     }
 )
 # Venues with a recorded capture format (shared/data/README.md).
@@ -112,12 +116,12 @@ class Simulator:
         if "kraken" in replays:
             self.kraken.market.replay = KrakenBookCapture.load(replays["kraken"][0])
             self.kraken.market.replay_rate = rate
-        self.binance = BinanceVenue(
-            self.engine, host=host, replay=replays.get("binance", ()), replay_rate=rate
+        self.binance = BinanceTradingVenue(
+            self.engine, host=host, seed=seed, replay=replays.get("binance", ()), replay_rate=rate
         )
-        self.backpack = BackpackVenue(self.engine, host=host)
+        self.backpack = BackpackPrivateVenue(self.engine, host=host)
         upbit_replay = replays.get("upbit")
-        self.upbit = UpbitVenue(
+        self.upbit = UpbitPrivateVenue(
             self.engine,
             host=host,
             replay=upbit_replay[0] if upbit_replay else None,
@@ -217,11 +221,18 @@ class Simulator:
             "HFTPY_BINANCE_REST_URL": f"http://{host}:{ports['binance_rest']}",
             "HFTPY_BINANCE_STREAM_URL": f"ws://{host}:{ports['binance_stream']}/stream",
             "HFTPY_BINANCE_WS_API_URL": f"ws://{host}:{ports['binance_ws_api']}/ws-api/v3",
+            "HFTPY_BINANCE_API_KEY": BINANCE_API_KEY,
+            "HFTPY_BINANCE_API_SECRET": BINANCE_API_SECRET,
+            "HFTPY_BINANCE_ED25519_KEY": BINANCE_ED25519_KEY,
             "HFTPY_BACKPACK_REST_URL": f"http://{host}:{ports['backpack_rest']}",
             "HFTPY_BACKPACK_WS_URL": f"ws://{host}:{ports['backpack_ws']}",
+            "HFTPY_BACKPACK_API_KEY": BACKPACK_API_KEY,
+            "HFTPY_BACKPACK_API_SECRET": BACKPACK_API_SECRET,
             "HFTPY_UPBIT_REST_URL": f"http://{host}:{ports['upbit_rest']}",
             "HFTPY_UPBIT_WS_URL": f"ws://{host}:{ports['upbit_ws']}/websocket/v1",
             "HFTPY_UPBIT_WS_PRIVATE_URL": f"ws://{host}:{ports['upbit_ws_private']}/websocket/v1/private",
+            "HFTPY_UPBIT_API_KEY": UPBIT_API_KEY,
+            "HFTPY_UPBIT_API_SECRET": UPBIT_API_SECRET,
         }
 
     def env_lines(self) -> list[str]:

@@ -1,0 +1,739 @@
+"""Upbit's exchange side on loopback: JWT-authenticated REST orders and the private WS
+(`myOrder`, `myAsset`), on top of the quotation venue in `upbit.py` (reference B4, B6).
+
+Authentication (stdlib only): `Authorization: Bearer <JWT>`, HS256 or HS512 with the secret
+key's UTF-8 bytes, payload `{"access_key", "nonce"}` (nonces are single use) and, when the
+request has parameters, `query_hash` = SHA-512 hex of the unencoded `k=v&...` string as sent
+(for POST built from the JSON body's keys and values in order) with `query_hash_alg`
+`SHA512`. Failures are HTTP 401 `{"error":{"name","message"}}`: `no_authorization_token`,
+`jwt_verification` (malformed, bad signature, unknown algorithm), `invalid_access_key`,
+`nonce_used`, `invalid_query_payload` (missing or wrong query hash).
+
+REST (`upbit_rest` port): `POST /v1/orders` (201 with the order), `DELETE /v1/order?uuid=`
+or `identifier=` (200 with the order as it was, cancellation accepted), `GET /v1/order`,
+`GET /v1/accounts`. Order errors are 400 (`validation_error`, `invalid_volume`,
+`invalid_price`, `under_min_total_bid|ask`, `insufficient_funds_bid|ask`,
+`post_only_order_would_match`), 404 `order_not_found`.
+
+Private WS (`upbit_ws_private` port, `/websocket/v1/private`): the JWT (no query hash) is
+checked on the upgrade; a refusal is the same 401 body as REST. Requests are
+`[{"ticket"},{"type":"myOrder","codes":[..]?},{"type":"myAsset"},{"format"}?]`; each replaces
+the connection's subscription; `myAsset` with `codes` is `WRONG_FORMAT`. Pushes are binary
+frames (DEFAULT or SIMPLE keys), REALTIME only. `PING` is answered with `{"status":"UP"}`.
+
+Faults beyond the public ones: `reject_auth` (the next `count` JWTs fail verification),
+`drop_request` (the next `count` REST requests lose their connection without a reply);
+`stall` also freezes REST replies until it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, Final
+from urllib.parse import unquote
+
+import msgspec
+from aiohttp import web
+from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
+
+from .engine import (
+    Account,
+    BalanceEvent,
+    Engine,
+    Instrument,
+    Order,
+    OrderEvent,
+    OrderRejected,
+    RejectReason,
+)
+from .market import StreamConnection, call_soon_once, json_decimal
+from .upbit import FAULTS as PUBLIC_FAULTS
+from .upbit import STATUS_UP, UpbitVenue
+from .wire import decode_json, encode_json
+
+__all__ = ["FAULTS", "UPBIT_API_KEY", "UPBIT_API_SECRET", "UpbitPrivateVenue", "query_string"]
+
+FAULTS: Final = {**PUBLIC_FAULTS, "reject_auth": ("count",), "drop_request": ("count",)}
+PRIVATE_PATH: Final = "/websocket/v1/private"
+
+
+def _derived(label: str) -> str:
+    # Upbit keys are 40 characters of letters and digits.
+    digest = base64.b64encode(hashlib.sha512(label.encode()).digest()).decode()
+    return "".join(c for c in digest if c.isalnum())[:40]
+
+
+#: Demo credentials: the access key and the secret key.
+UPBIT_API_KEY: Final = _derived("hftpy sim upbit demo access key")
+UPBIT_API_SECRET: Final = _derived("hftpy sim upbit demo secret key")
+_DEMO_BALANCES: Final = {"KRW": "100000000000", "BTC": "100", "ETH": "1000"}
+
+_ALGS: Final = {"HS256": hashlib.sha256, "HS512": hashlib.sha512}
+_PRIVATE_TYPES: Final = ("myOrder", "myAsset")
+_STATES: Final = {"new": "wait", "canceled": "cancel", "expired": "cancel", "filled": "done"}
+
+SIMPLE_KEYS: Final[dict[str, dict[str, str]]] = {
+    "myOrder": {
+        "type": "ty",
+        "code": "cd",
+        "uuid": "uid",
+        "ask_bid": "ab",
+        "order_type": "ot",
+        "state": "s",
+        "trade_uuid": "tuid",
+        "price": "p",
+        "avg_price": "ap",
+        "volume": "v",
+        "remaining_volume": "rv",
+        "executed_volume": "ev",
+        "trades_count": "tc",
+        "reserved_fee": "rsf",
+        "remaining_fee": "rmf",
+        "paid_fee": "pf",
+        "locked": "l",
+        "executed_funds": "ef",
+        "time_in_force": "tif",
+        "trade_fee": "tf",
+        "is_maker": "im",
+        "identifier": "id",
+        "smp_type": "smpt",
+        "prevented_volume": "pv",
+        "prevented_locked": "pl",
+        "trade_timestamp": "ttms",
+        "order_timestamp": "otms",
+        "timestamp": "tms",
+        "stream_type": "st",
+    },
+    "myAsset": {
+        "type": "ty",
+        "asset_uuid": "astuid",
+        "assets": "ast",
+        "currency": "cu",
+        "balance": "b",
+        "locked": "l",
+        "asset_timestamp": "asttms",
+        "timestamp": "tms",
+        "stream_type": "st",
+    },
+}
+
+
+def query_string(params: Mapping[str, Any]) -> str:
+    """The unencoded `k=v&...` text Upbit hashes (lists as `k[]=v`), in the order given."""
+    parts: list[str] = []
+    for key, value in params.items():
+        if isinstance(value, list):
+            name = key if key.endswith("[]") else f"{key}[]"
+            parts.extend(f"{name}={_text(v)}" for v in value)
+        else:
+            parts.append(f"{key}={_text(value)}")
+    return "&".join(parts)
+
+
+def _text(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class UpbitApiError(Exception):
+    def __init__(self, status: int, name: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.name = name
+        self.message = message
+
+    def body(self) -> bytes:
+        return encode_json({"error": {"name": self.name, "message": self.message}})
+
+
+def _auth_error(name: str, message: str) -> UpbitApiError:
+    return UpbitApiError(401, name, message)
+
+
+class UpbitPrivateConnection(StreamConnection):
+    binary: ClassVar[bool] = True
+
+    def __init__(self, venue: UpbitPrivateVenue, path: str, account: Account) -> None:
+        super().__init__(venue, path)
+        self.pvenue = venue
+        self.account = account
+        self.types: dict[str, list[str] | None] = {}  # type -> codes (None: all)
+        self.format = "DEFAULT"
+
+    def connected(self) -> None:
+        self.pvenue.private_conns.add(self)
+
+    def closed(self) -> None:
+        self.pvenue.private_conns.discard(self)
+        self.pvenue.connections_up.discard(self)
+
+    def on_message(self, payload: bytes) -> None:
+        if payload.strip() == b"PING":
+            self.send(STATUS_UP)
+            self.pvenue.connections_up.add(self)  # type: ignore[arg-type]
+            return
+        try:
+            self._request(payload)
+        except UpbitApiError as exc:
+            self.send(exc.body())
+
+    def _request(self, payload: bytes) -> None:
+        try:
+            message = decode_json(payload)
+        except msgspec.DecodeError:
+            raise UpbitApiError(400, "WRONG_FORMAT", "요청 형식이 올바르지 않습니다.") from None
+        if not isinstance(message, list) or not all(isinstance(m, dict) for m in message):
+            raise UpbitApiError(400, "WRONG_FORMAT", "요청 형식이 올바르지 않습니다.")
+        if not any(isinstance(m.get("ticket"), str) and m["ticket"] for m in message):
+            raise UpbitApiError(400, "NO_TICKET", "티켓이 존재하지 않습니다.")
+        fmt = self.format
+        types: dict[str, list[str] | None] = {}
+        for item in message:
+            if "format" in item:
+                fmt = str(item["format"]).upper()
+                if fmt not in ("DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST"):
+                    raise UpbitApiError(400, "WRONG_FORMAT", f"지원하지 않는 포맷입니다: {fmt}")
+            elif "type" in item:
+                kind = item["type"]
+                if kind not in _PRIVATE_TYPES:
+                    raise UpbitApiError(400, "INVALID_PARAM", f"지원하지 않는 타입입니다: {kind}")
+                codes = item.get("codes")
+                if kind == "myAsset":
+                    if codes is not None:
+                        raise UpbitApiError(400, "WRONG_FORMAT", "myAsset은 codes를 받지 않습니다.")
+                    types[kind] = None
+                elif codes is None or codes == []:
+                    types[kind] = None
+                elif isinstance(codes, list) and all(
+                    isinstance(c, str) and c == c.upper() for c in codes
+                ):
+                    types[kind] = list(codes)
+                else:
+                    raise UpbitApiError(400, "INVALID_PARAM", f"잘못된 코드입니다: {codes}")
+        if not types:
+            raise UpbitApiError(400, "NO_TYPE", "type 필드가 존재하지 않습니다.")
+        self.types = types
+        self.format = fmt
+
+    def push(self, kind: str, message: dict[str, Any]) -> None:
+        if self.format in ("SIMPLE", "SIMPLE_LIST"):
+            message = _rename(message, SIMPLE_KEYS[kind])
+        data = encode_json(message)
+        self.send(b"[" + data + b"]" if self.format.endswith("_LIST") else data)
+
+
+def _rename(message: Any, table: Mapping[str, str]) -> Any:
+    if isinstance(message, dict):
+        return {table.get(k, k): _rename(v, table) for k, v in message.items()}
+    if isinstance(message, list):
+        return [_rename(v, table) for v in message]
+    return message
+
+
+class UpbitPrivateVenue(UpbitVenue):
+    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = FAULTS
+
+    def __init__(self, engine: Engine, **kwargs: Any) -> None:
+        super().__init__(engine, **kwargs)
+        self.keys: dict[str, tuple[bytes, Account]] = {}
+        self.nonces: set[tuple[str, str]] = set()
+        self.private_conns: set[UpbitPrivateConnection] = set()
+        self._uuids: dict[str, str] = {}  # engine order id -> uuid
+        self._orders: dict[str, Order] = {}  # uuid -> order
+        self._identifiers: dict[tuple[str, str], str] = {}  # (account, identifier) -> uuid
+        self._meta: dict[str, tuple[str, str | None]] = {}  # engine id -> (ord_type, tif)
+        self._identifier_of: dict[str, str] = {}  # engine id -> identifier
+        self._placing: tuple[str, str, str, str | None] | None = None
+        self._assets: dict[Account, set[str]] = {}
+        self._assets_scheduled = False
+        self.reject_auth = 0
+        self.drop_requests = 0
+        #: Every private WS connect accepted: (account name, nonce).
+        self.connect_log: list[tuple[str, str]] = []
+        self.demo_account = engine.add_account("upbit-demo", _DEMO_BALANCES)
+        self.add_api_key(UPBIT_API_KEY, UPBIT_API_SECRET, self.demo_account)
+
+    def add_api_key(self, access_key: str, secret_key: str, account: Account) -> None:
+        self.keys[access_key] = (secret_key.encode(), account)
+        account.order_listeners.append(self._on_order)
+        account.balance_listeners.append(self._on_balance)
+
+    # ----- faults -----
+
+    def inject_other(self, fault: str, params: Mapping[str, Any]) -> None:
+        if fault == "reject_auth":
+            self.reject_auth = int(params.get("count", 1))
+        elif fault == "drop_request":
+            self.drop_requests = int(params.get("count", 1))
+        else:
+            super().inject_other(fault, params)
+
+    def clear_faults(self) -> None:
+        super().clear_faults()
+        self.reject_auth = 0
+        self.drop_requests = 0
+
+    # ----- JWT -----
+
+    def verify(self, authorization: str | None, query: str | None) -> tuple[Account, str]:
+        """(account, nonce) of a valid `Bearer` token for a request hashing `query`."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise _auth_error("no_authorization_token", "인증 정보가 없습니다.")
+        token = authorization[len("Bearer ") :].strip()
+        try:
+            head_b64, payload_b64, sig_b64 = token.split(".")
+            header = json.loads(_b64url(head_b64))
+            payload = json.loads(_b64url(payload_b64))
+            signature = _b64url(sig_b64)
+        except (ValueError, binascii.Error):
+            raise _auth_error("jwt_verification", "Jwt 토큰 검증에 실패했습니다.") from None
+        if not isinstance(header, dict) or not isinstance(payload, dict):
+            raise _auth_error("jwt_verification", "Jwt 토큰 검증에 실패했습니다.")
+        digest = _ALGS.get(header.get("alg", ""))
+        if digest is None:
+            raise _auth_error("jwt_verification", "Jwt 토큰 검증에 실패했습니다.")
+        entry = self.keys.get(payload.get("access_key", ""))
+        if entry is None:
+            raise _auth_error("invalid_access_key", "잘못된 엑세스 키입니다.")
+        secret, account = entry
+        expected = hmac.new(secret, f"{head_b64}.{payload_b64}".encode(), digest).digest()
+        if self.reject_auth > 0:
+            self.reject_auth -= 1
+            expected = b""
+        if not hmac.compare_digest(expected, signature):
+            raise _auth_error("jwt_verification", "Jwt 토큰 검증에 실패했습니다.")
+        nonce = payload.get("nonce")
+        if not isinstance(nonce, str) or not nonce:
+            raise _auth_error("jwt_verification", "Jwt 토큰 검증에 실패했습니다.")
+        if query:
+            expected_hash = hashlib.sha512(query.encode()).hexdigest()
+            if (
+                payload.get("query_hash") != expected_hash
+                or payload.get("query_hash_alg", "SHA512") != "SHA512"
+            ):
+                raise _auth_error(
+                    "invalid_query_payload", "Jwt 토큰의 쿼리 정보가 올바르지 않습니다."
+                )
+        key = (payload["access_key"], nonce)
+        if key in self.nonces:
+            raise _auth_error("nonce_used", "이미 요청한 nonce값이 다시 사용되었습니다.")
+        self.nonces.add(key)
+        return account, nonce
+
+    # ----- private WS -----
+
+    def listener(self, endpoint: str, request: WSUpgradeRequest) -> Any:
+        if endpoint != "ws_private":
+            return super().listener(endpoint, request)
+        path = request.path.decode("latin-1").partition("?")[0].rstrip("/")
+        if path != PRIVATE_PATH:
+            return None
+        try:
+            account, nonce = self.verify(request.headers.get("Authorization"), None)
+        except UpbitApiError as exc:
+            response = WSUpgradeResponse.create_error_response(
+                exc.status, exc.body(), extra_headers={"Content-Type": "application/json"}
+            )
+            return WSUpgradeResponseWithListener(response, None)
+        self.connect_log.append((account.name, nonce))
+        return UpbitPrivateConnection(self, path, account)
+
+    def _subscribers(self, account: Account, kind: str, code: str | None) -> list[Any]:
+        out = []
+        for conn in self.private_conns:
+            if conn.account is not account or kind not in conn.types:
+                continue
+            codes = conn.types[kind]
+            if codes is None or code in codes:
+                out.append(conn)
+        return out
+
+    def _on_order(self, event: OrderEvent) -> None:
+        order = event.order
+        if event.kind == "new" and self._placing is not None:
+            order_uuid, ord_type, identifier, tif = self._placing
+            self._placing = None
+            self._uuids[order.order_id] = order_uuid
+            self._orders[order_uuid] = order
+            self._identifiers[(order.account.name, identifier)] = order_uuid
+            self._meta[order.order_id] = (ord_type, tif)
+            self._identifier_of[order.order_id] = identifier
+        if event.kind in ("new", "canceled", "expired"):
+            self._asset_changed(order.account, order.instrument, order.side)
+        if event.kind == "amended":
+            return
+        conns = self._subscribers(order.account, "myOrder", order.instrument.symbol)
+        if not conns:
+            return
+        message = self._my_order(event)
+        for conn in conns:
+            conn.push("myOrder", message)
+
+    def _on_balance(self, event: BalanceEvent) -> None:
+        self._assets.setdefault(event.account, set()).add(event.asset)
+        call_soon_once(self, "_assets_scheduled", self._publish_assets)
+
+    def _asset_changed(self, account: Account, inst: Instrument, side: str) -> None:
+        asset = inst.quote if side == "buy" else inst.base
+        self._assets.setdefault(account, set()).add(asset)
+        call_soon_once(self, "_assets_scheduled", self._publish_assets)
+
+    def _publish_assets(self) -> None:
+        self._assets_scheduled = False
+        changed, self._assets = self._assets, {}
+        for account, assets in changed.items():
+            conns = self._subscribers(account, "myAsset", None)
+            if not conns:
+                continue
+            now = time.time_ns() // 1_000_000
+            message = {
+                "type": "myAsset",
+                "asset_uuid": str(uuid.uuid4()),
+                "assets": [
+                    {
+                        "currency": asset,
+                        "balance": _money(account.balance(asset).available),
+                        "locked": _money(account.balance(asset).held),
+                    }
+                    for asset in sorted(assets)
+                ],
+                "asset_timestamp": now,
+                "timestamp": now,
+                "stream_type": "REALTIME",
+            }
+            for conn in conns:
+                conn.push("myAsset", message)
+
+    def _my_order(self, event: OrderEvent) -> dict[str, Any]:
+        order = event.order
+        inst = order.instrument
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        ord_type, tif = self._meta.get(order.order_id, (order.order_type, None))
+        fill = event.fill
+        state = "trade" if fill is not None else _STATES.get(event.kind, "wait")
+        now = time.time_ns() // 1_000_000
+        avg = order.cum_cost * 10**pd // (order.filled * 10 ** (18 - qd)) if order.filled else 0
+        return {
+            "type": "myOrder",
+            "code": inst.symbol,
+            "uuid": self._uuids.get(order.order_id, order.order_id),
+            "ask_bid": "BID" if order.side == "buy" else "ASK",
+            "order_type": ord_type,
+            "state": state,
+            "trade_uuid": str(uuid.uuid4()) if fill is not None else None,
+            "price": _num(fill.price if fill else (order.price or 0), pd),
+            "avg_price": _num(avg, pd),
+            "volume": _num(fill.qty if fill else order.qty, qd),
+            "remaining_volume": _num(order.remaining, qd),
+            "executed_volume": _num(order.filled, qd),
+            "trades_count": 0 if not order.filled else 1,
+            "reserved_fee": 0,
+            "remaining_fee": 0,
+            "paid_fee": _money_num(order.fees),
+            "locked": _money_num(order.held),
+            "executed_funds": _money_num(order.cum_cost),
+            "time_in_force": tif,
+            "trade_fee": _money_num(fill.fee) if fill is not None else None,
+            "is_maker": fill.maker if fill is not None else None,
+            "identifier": self._identifier_of.get(order.order_id),
+            "smp_type": None,
+            "prevented_volume": 0,
+            "prevented_locked": 0,
+            "trade_timestamp": event.ts_ns // 1_000_000 if fill is not None else None,
+            "order_timestamp": order.created_ns // 1_000_000,
+            "timestamp": now,
+            "stream_type": "REALTIME",
+        }
+
+    # ----- REST -----
+
+    def routes(self, app: web.Application) -> None:
+        super().routes(app)
+        app.router.add_post("/v1/orders", self._rest_order)
+        app.router.add_delete("/v1/order", self._rest_cancel)
+        app.router.add_get("/v1/order", self._rest_get_order)
+        app.router.add_get("/v1/accounts", self._rest_accounts)
+
+    async def _authorized(self, request: web.Request, body: bool) -> tuple[Account, Any]:
+        while self.stalled():
+            await asyncio.sleep(0.02)
+        if self.drop_requests > 0:
+            self.drop_requests -= 1
+            if request.transport is not None:
+                request.transport.abort()
+            raise UpbitApiError(500, "server_error", "connection dropped")
+        if self._unavailable() is not None:
+            raise UpbitApiError(503, "server_maintenance", "서버 점검 중입니다.")
+        if body:
+            try:
+                raw = await request.read()
+            except ConnectionError:
+                raise UpbitApiError(499, "client_closed", "client closed the connection") from None
+            try:
+                params = decode_json(raw) if raw else {}
+            except msgspec.DecodeError:
+                raise UpbitApiError(400, "validation_error", "잘못된 요청입니다.") from None
+            if not isinstance(params, dict):
+                raise UpbitApiError(400, "validation_error", "잘못된 요청입니다.")
+            query = query_string(params)
+        else:
+            params = dict(request.query)
+            query = unquote(request.rel_url.raw_query_string)
+        account, _ = self.verify(request.headers.get("Authorization"), query or None)
+        return account, params
+
+    @staticmethod
+    def _error(exc: UpbitApiError) -> web.Response:
+        return web.Response(body=exc.body(), status=exc.status, content_type="application/json")
+
+    async def _rest_order(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._authorized(request, body=True)
+            order = self._place(account, params)
+            return _json(self._order_body(order), 201)
+        except UpbitApiError as exc:
+            return self._error(exc)
+
+    async def _rest_cancel(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._authorized(request, body=False)
+            order = self._find(account, params)
+            body = self._order_body(order)
+            if not order.is_open:
+                raise UpbitApiError(404, "order_not_found", "주문을 찾지 못했습니다.")
+            self.engine.cancel(order)
+            return _json(body)
+        except UpbitApiError as exc:
+            return self._error(exc)
+        except OrderRejected:
+            return self._error(UpbitApiError(404, "order_not_found", "주문을 찾지 못했습니다."))
+
+    async def _rest_get_order(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._authorized(request, body=False)
+            return _json(self._order_body(self._find(account, params)))
+        except UpbitApiError as exc:
+            return self._error(exc)
+
+    async def _rest_accounts(self, request: web.Request) -> web.Response:
+        try:
+            account, _ = await self._authorized(request, body=False)
+        except UpbitApiError as exc:
+            return self._error(exc)
+        rows = [
+            {
+                "currency": asset,
+                "balance": _money(bal.available),
+                "locked": _money(bal.held),
+                "avg_buy_price": "0",
+                "avg_buy_price_modified": False,
+                "unit_currency": "KRW",
+            }
+            for asset, bal in account.balances.items()
+        ]
+        return _json(rows)
+
+    def _find(self, account: Account, params: Mapping[str, Any]) -> Order:
+        order_uuid = params.get("uuid")
+        if order_uuid is None and params.get("identifier") is not None:
+            order_uuid = self._identifiers.get((account.name, str(params["identifier"])))
+        if order_uuid is None and "identifier" not in params and "uuid" not in params:
+            raise UpbitApiError(400, "validation_error", "uuid 또는 identifier가 필요합니다.")
+        order = self._orders.get(str(order_uuid)) if order_uuid is not None else None
+        if order is None or order.account is not account:
+            raise UpbitApiError(404, "order_not_found", "주문을 찾지 못했습니다.")
+        return order
+
+    def _place(self, account: Account, params: Mapping[str, Any]) -> Order:
+        market = params.get("market")
+        inst = self.instrument(market) if isinstance(market, str) else None
+        if inst is None:
+            raise UpbitApiError(400, "validation_error", "market이 올바르지 않습니다.")
+        side = {"bid": "buy", "ask": "sell"}.get(str(params.get("side")))
+        ord_type = params.get("ord_type")
+        if side is None or ord_type not in ("limit", "price", "market", "best"):
+            raise UpbitApiError(400, "validation_error", "side 또는 ord_type이 올바르지 않습니다.")
+        tif = params.get("time_in_force")
+        if tif is not None and tif not in ("ioc", "fok", "post_only"):
+            raise UpbitApiError(400, "validation_error", "time_in_force가 올바르지 않습니다.")
+        if tif == "post_only" and (ord_type != "limit" or params.get("smp_type") is not None):
+            raise UpbitApiError(400, "validation_error", "post_only 조건이 올바르지 않습니다.")
+        if ord_type == "best" and tif not in ("ioc", "fok"):
+            raise UpbitApiError(400, "validation_error", "best 주문은 ioc 또는 fok만 가능합니다.")
+        identifier = params.get("identifier")
+        if identifier is not None and (account.name, str(identifier)) in self._identifiers:
+            raise UpbitApiError(400, "validation_error", "identifier가 이미 사용되었습니다.")
+        suffix = "bid" if side == "buy" else "ask"
+        volume = params.get("volume")
+        price = params.get("price")
+        book = self.engine.book(inst.symbol)
+        limit: int | None = None
+        if ord_type == "limit":
+            lots = _units(volume, inst.qty_decimals)
+            limit = _units(price, inst.price_decimals)
+            if lots is None or lots <= 0:
+                raise UpbitApiError(400, "invalid_volume", "주문 수량이 올바르지 않습니다.")
+            if limit is None or limit <= 0 or limit % inst.tick_units:
+                raise UpbitApiError(
+                    400, f"invalid_price_{suffix}", "주문 가격 단위가 잘못되었습니다."
+                )
+            cost = inst.cost(limit, lots)
+        elif side == "buy":  # price / best bid: spend `price` KRW
+            if volume is not None:
+                raise UpbitApiError(
+                    400, "validation_error", "시장가 매수는 volume을 받지 않습니다."
+                )
+            budget = _units(price, inst.price_decimals)
+            if budget is None or budget <= 0:
+                raise UpbitApiError(
+                    400, f"invalid_price_{suffix}", "주문 금액이 올바르지 않습니다."
+                )
+            lots, cost = _lots_for(inst, book.asks.depth(len(book.asks.prices)), budget)
+            cost = max(cost, budget * 10 ** (18 - inst.price_decimals))
+        else:  # market / best ask: sell `volume`
+            if price is not None:
+                raise UpbitApiError(400, "validation_error", "시장가 매도는 price를 받지 않습니다.")
+            lots = _units(volume, inst.qty_decimals)
+            if lots is None or lots <= 0:
+                raise UpbitApiError(400, "invalid_volume", "주문 수량이 올바르지 않습니다.")
+            best = book.bids.best() or 0
+            cost = inst.cost(best, lots)
+        if cost < inst.min_cost_amount:
+            raise UpbitApiError(
+                400, f"under_min_total_{suffix}", "최소주문금액 이상으로 주문해주세요"
+            )
+        if lots <= 0:
+            raise UpbitApiError(400, "validation_error", "호가가 없습니다.")
+        if tif == "fok" and not _fillable(book, side, limit, lots):
+            raise UpbitApiError(400, "validation_error", "fok 주문이 전량 체결될 수 없습니다.")
+        order_uuid = str(uuid.uuid4())
+        identifier_text = str(identifier) if identifier is not None else order_uuid
+        self._placing = (order_uuid, str(ord_type), identifier_text, tif)
+        try:
+            return self.engine.place(
+                account,
+                inst.symbol,
+                side,  # type: ignore[arg-type]
+                lots,
+                price=limit,
+                order_type="limit" if ord_type == "limit" else "market",
+                time_in_force="ioc" if tif in ("ioc", "fok") else "gtc",
+                post_only=tif == "post_only",
+            )
+        except OrderRejected as exc:
+            if exc.reason is RejectReason.INSUFFICIENT_FUNDS:
+                raise UpbitApiError(
+                    400, f"insufficient_funds_{suffix}", "주문가능한 금액이 부족합니다."
+                ) from None
+            if exc.reason is RejectReason.POST_ONLY:
+                raise UpbitApiError(
+                    400, "post_only_order_would_match", "post_only 주문이 즉시 체결됩니다."
+                ) from None
+            raise UpbitApiError(400, "validation_error", exc.reason.value) from None
+        finally:
+            self._placing = None
+
+    def _order_body(self, order: Order) -> dict[str, Any]:
+        inst = order.instrument
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        ord_type, tif = self._meta.get(order.order_id, (order.order_type, None))
+        state = _STATES.get(order.status, "wait")
+        created = time.strftime(
+            "%Y-%m-%dT%H:%M:%S+09:00", time.gmtime(order.created_ns // 10**9 + 9 * 3600)
+        )
+        return {
+            "uuid": self._uuids.get(order.order_id, order.order_id),
+            "side": "bid" if order.side == "buy" else "ask",
+            "ord_type": ord_type,
+            "price": None if order.price is None else _plain(order.price, pd),
+            "state": state,
+            "market": inst.symbol,
+            "created_at": created,
+            "volume": _plain(order.qty, qd),
+            "remaining_volume": _plain(order.remaining, qd),
+            "reserved_fee": "0",
+            "remaining_fee": "0",
+            "paid_fee": _money(order.fees),
+            "locked": _money(order.held),
+            "executed_volume": _plain(order.filled, qd),
+            "trades_count": 1 if order.filled else 0,
+            "time_in_force": tif,
+            "identifier": self._identifier_of.get(order.order_id),
+        }
+
+
+def _lots_for(inst: Instrument, asks: list[tuple[int, int]], budget: int) -> tuple[int, int]:
+    """Lots a market buy of `budget` price units (KRW) takes from `asks`, and their cost."""
+    left = budget * 10 ** (18 - inst.price_decimals)
+    lots = cost = 0
+    for price, qty in asks:
+        per_lot = inst.cost(price, 1)
+        take = min(qty, left // per_lot)
+        lots += take
+        cost += take * per_lot
+        left -= take * per_lot
+        if take < qty:
+            break
+    return lots, cost
+
+
+def _fillable(book: Any, side: str, limit: int | None, lots: int) -> bool:
+    opposite = book.asks if side == "buy" else book.bids
+    available = 0
+    for price, qty in opposite.depth(len(opposite.prices)):
+        if limit is not None and (price > limit if side == "buy" else price < limit):
+            break
+        available += qty
+    return available >= lots
+
+
+def _units(value: Any, decimals: int) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    scaled = number.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        return None
+    return int(scaled)
+
+
+def _plain(units: int, decimals: int) -> str:
+    return f"{Decimal(units).scaleb(-decimals).normalize():f}"
+
+
+def _money(amount: int) -> str:
+    return f"{Decimal(amount).scaleb(-18).normalize():f}"
+
+
+def _num(units: int, decimals: int) -> msgspec.Raw:
+    return msgspec.Raw(json_decimal(units, decimals).encode())
+
+
+def _money_num(amount: int) -> msgspec.Raw:
+    text = _money(amount)
+    return msgspec.Raw((text if "." in text else text + ".0").encode())
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=encode_json(body), status=status, content_type="application/json")
