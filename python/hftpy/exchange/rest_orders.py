@@ -44,7 +44,6 @@ from hftpy.exchange.ws_api import (
     TIMEOUT,
     WsApiBase,
     WsCallback,
-    _next_id,
 )
 from hftpy.net.connection import Headers
 
@@ -200,7 +199,7 @@ class RestOrderApiBase(WsApiBase):
         replies: int = 1,
     ) -> Any:
         if req_id is None:
-            req_id = _next_id(self.exchange)
+            req_id = next(self._request_ids)
         elif req_id in self._pending:
             raise InvalidOrderError(f"req_id {req_id} is already pending")
         local_error = None

@@ -53,11 +53,11 @@ _LOCAL_ERRORS: dict[str, type[RequestError]] = {
 _REQUEST_IDS: dict[Exchange, Iterator[int]] = {}
 
 
-def _next_id(exchange: Exchange) -> int:
+def _request_ids(exchange: Exchange) -> Iterator[int]:
     counter = _REQUEST_IDS.get(exchange)
     if counter is None:
         counter = _REQUEST_IDS[exchange] = itertools.count(1)
-    return next(counter)
+    return counter
 
 
 @dataclass(slots=True)
@@ -115,6 +115,7 @@ class WsApiBase:
         self.account = account
         self.request_timeout = request_timeout
         self._pending: dict[int, _Pending] = {}
+        self._request_ids = _request_ids(self.exchange)
         self._conn = WsConnection(
             url,
             self._on_frame,
@@ -174,7 +175,7 @@ class WsApiBase:
                 pass
 
     def get_next_request_id(self) -> int:
-        return _next_id(self.exchange)
+        return next(self._request_ids)
 
     # -- hooks for subclasses ------------------------------------------------------------
     async def _on_connected(self) -> None:
@@ -218,7 +219,7 @@ class WsApiBase:
         while the frame is on the wire (no reply can be read before this coroutine yields).
         """
         if req_id is None:
-            req_id = _next_id(self.exchange)
+            req_id = next(self._request_ids)
         elif req_id in self._pending:
             raise InvalidOrderError(f"req_id {req_id} is already pending")
         limiter = self.rate_limiter
@@ -230,7 +231,7 @@ class WsApiBase:
             and not await self._rate_limit_wait(method, timeout)
         ):
             local_error = RATE_LIMITED
-        elif not self._conn.ready:
+        elif not self._conn.is_ready:
             local_error = DISCONNECTED
         else:
             payload = self._encode(method, params, req_id)
@@ -313,7 +314,10 @@ class WsApiBase:
             pending.replies.append(response)
             if pending.remaining <= 0 and not pending.future.done():
                 replies = tuple(pending.replies)
-                ok = all(self._reply_ok(r) for r in replies)
+                if len(replies) == 1:
+                    ok = self._reply_ok(response)
+                else:
+                    ok = all(self._reply_ok(r) for r in replies)
                 pending.future.set_result(
                     WsResponse(
                         req_id,

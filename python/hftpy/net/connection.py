@@ -124,6 +124,8 @@ class WsConnection:
         self._extra_headers = extra_headers
         self._transport: WSTransport | None = None
         self._ready = asyncio.Event()
+        #: `ready` as a plain attribute, for the send path (no method calls).
+        self.is_ready = False
         self._closed = False
         self._wake = asyncio.Event()
         #: Count of successful connects (1 after the first); tests and metrics read it.
@@ -171,10 +173,12 @@ class WsConnection:
                         await self._on_connected()
                     if not transport.is_disconnected:
                         self._ready.set()
+                        self.is_ready = True
                         log.info("%s: connected to %s", self.name, self.url)
                     await transport.wait_disconnected()
                 finally:
                     self._ready.clear()
+                    self.is_ready = False
                     if not transport.is_disconnected:
                         transport.disconnect(graceful=False)
                     self._transport = None
