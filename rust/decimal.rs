@@ -121,6 +121,69 @@ fn split(text: &[u8]) -> Result<Parts<'_>, DecimalError> {
 /// when the value does not fit in an `i64` at that scale.
 pub fn parse_fixed(text: &[u8], scale: u8) -> Result<i64, DecimalError> {
     debug_assert!(scale <= MAX_SCALE);
+    match parse_plain(text, scale) {
+        Some(result) => result,
+        None => parse_general(text, scale),
+    }
+}
+
+/// The common case in one pass: `[-]digits[.digits]` with at most 18 significant digits.
+/// None sends anything else (exponents, long runs, malformed text) to `parse_general`,
+/// which gives the same answers for everything this accepts.
+#[inline]
+fn parse_plain(text: &[u8], scale: u8) -> Option<Result<i64, DecimalError>> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let mut mantissa: u64 = 0;
+    let mut significant = 0u32;
+    let mut fraction = 0u32;
+    let mut seen_digit = false;
+    let mut seen_dot = false;
+    for &b in digits {
+        let digit = b.wrapping_sub(b'0');
+        if digit <= 9 {
+            seen_digit = true;
+            fraction += u32::from(seen_dot);
+            if mantissa != 0 || digit != 0 {
+                significant += 1;
+                if significant > 18 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + u64::from(digit);
+            }
+        } else if b == b'.' && !seen_dot {
+            seen_dot = true;
+        } else {
+            return None;
+        }
+    }
+    if !seen_digit {
+        return None;
+    }
+    let scale = u32::from(scale);
+    let value = if fraction <= scale {
+        let factor = 10u64.checked_pow(scale - fraction)?;
+        match mantissa.checked_mul(factor) {
+            Some(v) => v,
+            None => return Some(Err(DecimalError::Overflow(scale as u8))),
+        }
+    } else {
+        let divisor = 10u64.checked_pow(fraction - scale)?;
+        if mantissa % divisor != 0 {
+            return Some(Err(DecimalError::TooPrecise(scale as u8)));
+        }
+        mantissa / divisor
+    };
+    Some(match i64::try_from(value) {
+        Ok(v) if negative => Ok(-v),
+        Ok(v) => Ok(v),
+        Err(_) => Err(DecimalError::Overflow(scale as u8)),
+    })
+}
+
+fn parse_general(text: &[u8], scale: u8) -> Result<i64, DecimalError> {
     let parts = split(text)?;
     // Position of each digit relative to the scale: digit k of the combined run has weight
     // 10^(shift - k - 1) in mantissa units.
@@ -394,6 +457,19 @@ mod tests {
             .to_string(),
             "0.5660"
         );
+    }
+
+    proptest::proptest! {
+        // The one-pass reader must agree with the general one on every input it takes.
+        #[test]
+        fn plain_reader_agrees_with_the_general_one(
+            text in "-?[0-9]{0,22}(\\.[0-9]{0,22})?|[0-9.eE+-]{0,12}",
+            scale in 0u8..=18,
+        ) {
+            if let Some(fast) = parse_plain(text.as_bytes(), scale) {
+                proptest::prop_assert_eq!(fast, parse_general(text.as_bytes(), scale), "{}", text);
+            }
+        }
     }
 
     #[test]

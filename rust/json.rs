@@ -84,18 +84,30 @@ impl<'a> Parser<'a> {
     pub fn string(&mut self) -> Result<&'a [u8], JsonError> {
         self.expect(b'"', "a string")?;
         let start = self.pos;
+        let bytes = self.bytes;
+        let mut i = start;
         loop {
-            let rest = &self.bytes[self.pos..];
-            match rest.iter().position(|&b| b == b'"' || b == b'\\') {
-                Some(k) if rest[k] == b'"' => {
-                    let text = &self.bytes[start..self.pos + k];
-                    self.pos += k + 1;
-                    return Ok(text);
+            // Eight bytes at a time to the next quote or backslash (SWAR: the lowest flagged
+            // byte is always a true match, so `trailing_zeros` finds the first one).
+            while let Some(chunk) = bytes.get(i..i + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+                let hits = flag_byte(word, b'"') | flag_byte(word, b'\\');
+                if hits != 0 {
+                    i += (hits.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            match bytes.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(&bytes[start..i]);
                 }
                 // A backslash: step over it and the byte it escapes.
-                Some(k) => self.pos = (self.pos + k + 2).min(self.bytes.len()),
+                Some(b'\\') => i += 2,
+                Some(_) => i += 1,
                 None => {
-                    self.pos = self.bytes.len();
+                    self.pos = bytes.len();
                     return Err(self.error("closing '\"'"));
                 }
             }
@@ -265,6 +277,16 @@ impl Elements {
         }
         Ok(true)
     }
+}
+
+/// The high bit of every byte of `word` equal to `byte` (and possibly of bytes after the first
+/// match, which callers never look at).
+#[inline]
+fn flag_byte(word: u64, byte: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 fn parse_u64(digits: &[u8]) -> Option<u64> {

@@ -66,7 +66,8 @@ fn with_payload<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResu
 // Events
 
 /// A symbol's book changed and is valid.
-#[pyclass(frozen, get_all, module = "hftpy._core")]
+// A freelist recycles these per-message objects instead of a malloc/free each.
+#[pyclass(frozen, get_all, freelist = 64, module = "hftpy._core")]
 pub struct BookEvent {
     symbol: Py<PyString>,
     symbol_id: SymbolId,
@@ -94,7 +95,8 @@ impl BookEvent {
 }
 
 /// One public trade; `price` and `qty` are mantissas at `price_scale` / `qty_scale`.
-#[pyclass(frozen, get_all, module = "hftpy._core")]
+// A freelist recycles these per-message objects instead of a malloc/free each.
+#[pyclass(frozen, get_all, freelist = 64, module = "hftpy._core")]
 pub struct TradeEvent {
     symbol: Py<PyString>,
     symbol_id: SymbolId,
@@ -128,7 +130,8 @@ pub struct TradeBatchEvent {
 }
 
 /// Best bid and offer as the venue publishes it (`bookTicker`).
-#[pyclass(frozen, get_all, module = "hftpy._core")]
+// A freelist recycles these per-message objects instead of a malloc/free each.
+#[pyclass(frozen, get_all, freelist = 64, module = "hftpy._core")]
 pub struct QuoteEvent {
     symbol: Py<PyString>,
     symbol_id: SymbolId,
