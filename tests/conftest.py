@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from hftpy.exchange import close_all
+from hftpy.exchange.kraken.limits import reset_kraken_limits
+from hftpy.exchange.rest_orders import reset_limiters
 
 HFTPY_VARS = [name for name in os.environ if name.startswith("HFTPY_")]
 
@@ -23,5 +25,9 @@ def _clean_hftpy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 async def _forget_apis() -> AsyncIterator[None]:
+    # Rate limits are process-wide, as in production; each test's simulator starts its
+    # counters from zero, so the local ones must too.
+    reset_kraken_limits()
+    reset_limiters()
     yield
     await close_all()

@@ -328,3 +328,59 @@ async def test_every_method_relays_venue_errors(ws_api: KrakenWsApi, sim: Simula
         assert not reply.ok and reply.response["success"] is False
         assert reply.response["error"] == "EService:Unavailable", method
         assert reply.response["req_id"] == reply.request_id
+
+
+async def test_local_trading_counter_keeps_the_venue_from_refusing(sim: Simulator) -> None:
+    """The simulator enforces Kraken's Pro-tier counter (180, decaying 3.75/s). hftpy reads
+    the tier from the executions ack and refuses locally before the venue would."""
+    env = sim.env
+    api = create_exchange_ws_api(
+        **api_args(sim),
+        url=env["HFTPY_KRAKEN_WS_AUTH_URL"],
+        rest_url=env["HFTPY_KRAKEN_REST_URL"],
+        on_rate_limit="raise",
+    )
+    runner = asyncio.create_task(api.start())
+    await api.wait_ready(5)
+    assert api.max_rate_count == 180 and api.rate_limits is not None
+    assert api.rate_limits.tier == "pro"
+    replies = Replies()
+    for i in range(200):
+        await api.place_order(
+            symbol=BTC,
+            side=Side.BUY,
+            amount=0.001,
+            price=60000.0 + i,
+            validate=True,
+            callback=replies,
+        )
+    await replies.wait_for(200)
+    errors = [r.get("error") for r in replies.responses]
+    assert "EOrder:Rate limit exceeded" not in errors  # the venue never had to refuse
+    limited = errors.count("hftpy:rate_limited")
+    assert 15 <= limited <= 20  # 180 fit, plus what decayed meanwhile
+    assert errors.count(None) == 200 - limited
+    await api.close()
+    await runner
+
+
+async def test_waiting_for_the_counter_instead_of_failing(sim: Simulator) -> None:
+    env = sim.env
+    api = create_exchange_ws_api(
+        **api_args(sim),
+        url=env["HFTPY_KRAKEN_WS_AUTH_URL"],
+        rest_url=env["HFTPY_KRAKEN_REST_URL"],
+        rate_tier="pro",
+    )
+    runner = asyncio.create_task(api.start())
+    await api.wait_ready(5)
+    replies = [
+        await api.place_order(
+            symbol=BTC, side=Side.BUY, amount=0.001, price=60000.0 + i, validate=True, wait=True
+        )
+        for i in range(183)
+    ]
+    # Three orders past the threshold: sent without waiting, the venue would refuse them.
+    assert all(reply.ok for reply in replies)
+    await api.close()
+    await runner

@@ -192,7 +192,9 @@ class WsApiBase:
         """The frame for `params` in the venue's request envelope."""
         raise NotImplementedError
 
-    async def _rate_limit_wait(self, method: str, timeout: float | None) -> bool:
+    async def _rate_limit_wait(
+        self, method: str, params: dict[str, Any], timeout: float | None
+    ) -> bool:
         """The limiter refused `method`: True once it may go after all (a venue API that
         waits for its budget overrides this), False to fail it with `hftpy:rate_limited`."""
         return False
@@ -228,7 +230,7 @@ class WsApiBase:
         if (
             limiter is not None
             and not limiter(method, params)
-            and not await self._rate_limit_wait(method, timeout)
+            and not await self._rate_limit_wait(method, params, timeout)
         ):
             local_error = RATE_LIMITED
         elif not self._conn.is_ready:

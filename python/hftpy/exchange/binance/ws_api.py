@@ -441,7 +441,9 @@ class BinanceWsApi(WsApiBase):
         return queue
 
     # -- the request path ----------------------------------------------------------------
-    async def _rate_limit_wait(self, method: str, timeout: float | None) -> bool:
+    async def _rate_limit_wait(
+        self, method: str, params: dict[str, Any], timeout: float | None
+    ) -> bool:
         if self.on_rate_limit == "raise":
             return False
         budget = self.request_timeout if timeout is None else timeout

@@ -12,16 +12,17 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from hftpy._core import parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
-from hftpy.errors import AuthError, DecimalError, HftpyError, InvalidOrderError
+from hftpy.errors import AuthError, ConfigError, DecimalError, HftpyError, InvalidOrderError
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.ids import new_client_order_id
+from hftpy.exchange.kraken.limits import TIER_BY_MAX_RATE_COUNT, KrakenRateLimits
 from hftpy.exchange.kraken.rest import KrakenRestApi
 from hftpy.exchange.ws_api import WsApiBase, WsCallback
 from hftpy.redact import Secret
@@ -104,7 +105,14 @@ class KrakenWsApi(WsApiBase):
         rest_api: KrakenRestApi | None = None,
         executions: bool = True,
         snap_trades: bool = False,
+        rate_tier: str | None = "auto",
+        on_rate_limit: Literal["wait", "raise"] = "wait",
     ) -> None:
+        """`rate_tier` (`starter`, `intermediate`, `pro`) keeps Kraken's per-pair trading
+        counter locally; `"auto"` reads the tier from the `executions` ack, None turns the
+        local limit off. When a request would exceed it, `on_rate_limit` waits for the
+        counter to decay (within the request's timeout) or fails it at once as
+        `hftpy:rate_limited` (`RateLimitError` with `wait=True`)."""
         super().__init__(
             url=endpoint(self.exchange, "ws_auth", url),
             account=account,
@@ -120,6 +128,13 @@ class KrakenWsApi(WsApiBase):
         self._token_refresh: asyncio.Task[None] | None = None
         self._subscribe_executions = executions
         self._snap_trades = snap_trades
+        if on_rate_limit not in ("wait", "raise"):
+            raise ConfigError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
+        self.on_rate_limit = on_rate_limit
+        self._rate_tier = rate_tier
+        self.rate_limits: KrakenRateLimits | None = None
+        if rate_tier not in (None, "auto"):
+            self._use_rate_tier(rate_tier)
         self._internal: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._listeners: dict[str, list[ChannelListener]] = {}
         #: `system` of the last status message: online, maintenance, cancel_only, post_only.
@@ -148,6 +163,22 @@ class KrakenWsApi(WsApiBase):
         result = ack.get("result") or {}
         if "maxratecount" in result:
             self.max_rate_count = result["maxratecount"]
+            tier = TIER_BY_MAX_RATE_COUNT.get(result["maxratecount"])
+            if self._rate_tier == "auto" and tier is not None:
+                self._use_rate_tier(tier)
+
+    def _use_rate_tier(self, tier: str) -> None:
+        if self.rate_limits is None or self.rate_limits.tier != tier:
+            self.rate_limits = KrakenRateLimits(tier)
+            self.rate_limiter = self.rate_limits
+
+    async def _rate_limit_wait(
+        self, method: str, params: dict[str, Any], timeout: float | None
+    ) -> bool:
+        if self.on_rate_limit == "raise" or self.rate_limits is None:
+            return False
+        budget = self.request_timeout if timeout is None else timeout
+        return await self.rate_limits.acquire(method, params, budget)
 
     async def _internal_request(
         self, method: str, params: dict[str, Any] | None = None, timeout: float = 10.0
@@ -186,8 +217,13 @@ class KrakenWsApi(WsApiBase):
             req_id = msg.get("req_id")
             if req_id is None:
                 return
-            if msg.get("success") is False and str(msg.get("error")).startswith(_SESSION_ERRORS):
+            success = msg.get("success")
+            if success is False and str(msg.get("error")).startswith(_SESSION_ERRORS):
                 self._refresh_token()
+            elif success is True and self.rate_limits is not None:
+                pending = self._pending.get(req_id)
+                if pending is not None:  # learn the venue's order ids for cancel pricing
+                    self.rate_limits.on_reply(pending.method, pending.request, msg)
             if self._complete(req_id, msg, recv_ns, recv_mono):
                 return
             future = self._internal.get(req_id)
