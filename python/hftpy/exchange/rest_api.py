@@ -32,6 +32,11 @@ class RestApiBase:
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 headers={"User-Agent": USER_AGENT},
             )
+            # aiohttp silently re-sends an "idempotent" request (DELETE: a cancel) when a
+            # reused keep-alive connection drops; an order API must send each request once
+            # and report the drop instead. No public switch exists: tests/test_rest_api.py
+            # fails if this attribute stops having that effect.
+            self._session._retry_connection = False
         return self._session
 
     async def _send(
