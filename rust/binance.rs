@@ -215,6 +215,57 @@ impl BinanceFeed {
         )
     }
 
+    /// The most frequent frame, `{"stream":"<sym>@bookTicker","data":{"u","s","b","B","a","A"}}`,
+    /// read in one pass without the general field table. None (nothing consumed) for any
+    /// other frame, or a bookTicker laid out otherwise, which the general path reads.
+    fn combined_book_ticker(&self, payload: &[u8]) -> Result<Option<Event<'static>>, FeedError> {
+        const HEAD: &[u8] = br#"{"stream":""#;
+        const DATA: &[u8] = br#"@bookTicker","data":{"#;
+        let Some(rest) = payload.strip_prefix(HEAD) else {
+            return Ok(None);
+        };
+        let Some(name_end) = rest.iter().position(|&b| b == b'"') else {
+            return Ok(None);
+        };
+        if !rest[name_end.saturating_sub(11)..].starts_with(DATA) {
+            return Ok(None);
+        }
+        let data_at = HEAD.len() + name_end - 11 + DATA.len() - 1;
+        let mut p = Parser::new(&payload[data_at..]);
+        let (mut update_id, mut symbol, mut bid, mut bid_qty, mut ask, mut ask_qty) =
+            (None, None, None, None, None, None);
+        let mut fields = p.object()?;
+        while let Some(key) = fields.next(&mut p)? {
+            match key {
+                b"u" => update_id = Some(p.u64()?),
+                b"s" => symbol = Some(p.string()?),
+                b"b" => bid = Some(p.decimal()?),
+                b"B" => bid_qty = Some(p.decimal()?),
+                b"a" => ask = Some(p.decimal()?),
+                b"A" => ask_qty = Some(p.decimal()?),
+                _ => return Ok(None), // an event time or a new field: the general path
+            }
+        }
+        if !p.consume(b'}') {
+            return Ok(None);
+        }
+        p.end()?;
+        let (Some(symbol), Some(update_id)) = (symbol, update_id) else {
+            return Ok(None);
+        };
+        let id = self.instruments.id(symbol)?;
+        let inst = &self.instruments;
+        Ok(Some(Event::Quote(Quote {
+            symbol: id,
+            bid_price: inst.price(id, "b", bid.ok_or(FeedError::MissingField("b"))?)?,
+            bid_qty: inst.qty(id, "B", bid_qty.ok_or(FeedError::MissingField("B"))?)?,
+            ask_price: inst.price(id, "a", ask.ok_or(FeedError::MissingField("a"))?)?,
+            ask_qty: inst.qty(id, "A", ask_qty.ok_or(FeedError::MissingField("A"))?)?,
+            update_id: Some(update_id),
+            exch_ts_ns: None,
+        })))
+    }
+
     /// The symbol from the payload's `s`, else from the combined stream name, else the only one.
     fn symbol(&self, s: Option<&[u8]>, stream: Option<&[u8]>) -> Result<SymbolId, FeedError> {
         if let Some(raw) = s {
@@ -393,6 +444,9 @@ impl MarketFeed for BinanceFeed {
         if Parser::new(payload).peek() == Some(b'[') {
             return Ok(Some(Event::Unrecognized)); // `!ticker@arr`-style arrays
         }
+        if let Some(event) = self.combined_book_ticker(payload)? {
+            return Ok(Some(event));
+        }
         let (mut outer, mut inner) = (Fields::default(), Fields::default());
         let mut p = Parser::new(payload);
         self.changes.clear();
@@ -440,6 +494,28 @@ mod tests {
         };
         assert_eq!(feed.add_instrument(eth), Ok(1));
         feed
+    }
+
+    #[test]
+    fn book_ticker_fast_path_reads_what_the_general_path_reads() {
+        let mut feed = feed_with_btc();
+        let wrapped = br#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#;
+        let fast = feed.combined_book_ticker(wrapped).unwrap();
+        assert!(fast.is_some());
+        // The raw stream form has no wrapper and goes the general way.
+        let raw =
+            br#"{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}"#;
+        assert_eq!(feed.combined_book_ticker(raw).unwrap(), None);
+        let general = feed.feed(raw, 0).unwrap();
+        assert_eq!(fast, general);
+        assert_eq!(feed.feed(wrapped, 0).unwrap(), general);
+        // A field the fast path does not know: handed to the general path, same answer.
+        let with_time = br#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66","E":1}}"#;
+        assert_eq!(feed.combined_book_ticker(with_time).unwrap(), None);
+        assert!(matches!(
+            feed.feed(with_time, 0).unwrap(),
+            Some(Event::Quote(_))
+        ));
     }
 
     fn depth_update(symbol: &str, first: u64, last: u64, bids: &str, asks: &str) -> String {

@@ -58,6 +58,14 @@ impl<'a> Parser<'a> {
         None
     }
 
+    /// Consumes `byte` if it is the next non-whitespace byte.
+    #[inline]
+    pub fn consume(&mut self, byte: u8) -> bool {
+        let found = self.peek() == Some(byte);
+        self.pos += usize::from(found);
+        found
+    }
+
     #[inline]
     fn expect(&mut self, byte: u8, expected: &'static str) -> Result<(), JsonError> {
         if self.peek() == Some(byte) {
