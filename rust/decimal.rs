@@ -127,39 +127,46 @@ pub fn parse_fixed(text: &[u8], scale: u8) -> Result<i64, DecimalError> {
     }
 }
 
-/// The common case in one pass: `[-]digits[.digits]` with at most 18 significant digits.
-/// None sends anything else (exponents, long runs, malformed text) to `parse_general`,
-/// which gives the same answers for everything this accepts.
+/// The common case in one pass: `[-]digits[.digits]` whose digits fit a u64 (fraction
+/// digits eight at a time). None sends anything else (exponents, longer runs, malformed
+/// text) to `parse_general`, which gives the same answers for everything this accepts.
 #[inline]
 fn parse_plain(text: &[u8], scale: u8) -> Option<Result<i64, DecimalError>> {
-    let (negative, digits) = match text.split_first() {
+    let (negative, body) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
     };
+    let n = body.len();
     let mut mantissa: u64 = 0;
-    let mut significant = 0u32;
+    let mut i = 0;
+    while let Some(digit) = body
+        .get(i)
+        .map(|b| b.wrapping_sub(b'0'))
+        .filter(|d| *d <= 9)
+    {
+        mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(digit))?;
+        i += 1;
+    }
+    let int_len = i;
     let mut fraction = 0u32;
-    let mut seen_digit = false;
-    let mut seen_dot = false;
-    for &b in digits {
-        let digit = b.wrapping_sub(b'0');
-        if digit <= 9 {
-            seen_digit = true;
-            fraction += u32::from(seen_dot);
-            if mantissa != 0 || digit != 0 {
-                significant += 1;
-                if significant > 18 {
-                    return None;
-                }
-                mantissa = mantissa * 10 + u64::from(digit);
-            }
-        } else if b == b'.' && !seen_dot {
-            seen_dot = true;
-        } else {
-            return None;
+    if body.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(eight) = body.get(i..i + 8).and_then(eight_digits) {
+            mantissa = mantissa.checked_mul(100_000_000)?.checked_add(eight)?;
+            i += 8;
+            fraction += 8;
+        }
+        while let Some(digit) = body
+            .get(i)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|d| *d <= 9)
+        {
+            mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(digit))?;
+            i += 1;
+            fraction += 1;
         }
     }
-    if !seen_digit {
+    if i != n || (int_len == 0 && fraction == 0) {
         return None;
     }
     let scale = u32::from(scale);
@@ -181,6 +188,21 @@ fn parse_plain(text: &[u8], scale: u8) -> Option<Result<i64, DecimalError>> {
         Ok(v) => Ok(v),
         Err(_) => Err(DecimalError::Overflow(scale as u8)),
     })
+}
+
+/// Eight ASCII digits as their value (SWAR), or None if any byte is not a digit.
+#[inline]
+fn eight_digits(chunk: &[u8]) -> Option<u64> {
+    let word = u64::from_le_bytes(chunk.try_into().ok()?);
+    let low = word.wrapping_sub(0x3030_3030_3030_3030); // bytes below '0' set their top bit
+    let high = word.wrapping_add(0x4646_4646_4646_4646); // bytes above '9' set theirs
+    if (low | high) & 0x8080_8080_8080_8080 != 0 {
+        return None;
+    }
+    // The first character is the lowest byte: fold pairs, then quads, then the halves.
+    let pairs = (low.wrapping_mul(10) + (low >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let quads = (pairs.wrapping_mul(100) + (pairs >> 16)) & 0x0000_FFFF_0000_FFFF;
+    Some((quads.wrapping_mul(10_000) + (quads >> 32)) & 0xFFFF_FFFF)
 }
 
 fn parse_general(text: &[u8], scale: u8) -> Result<i64, DecimalError> {
@@ -469,6 +491,22 @@ mod tests {
             if let Some(fast) = parse_plain(text.as_bytes(), scale) {
                 proptest::prop_assert_eq!(fast, parse_general(text.as_bytes(), scale), "{}", text);
             }
+        }
+    }
+
+    #[test]
+    fn eight_digits_at_once() {
+        assert_eq!(eight_digits(b"12345678"), Some(12_345_678));
+        assert_eq!(eight_digits(b"00000001"), Some(1));
+        assert_eq!(eight_digits(b"99999999"), Some(99_999_999));
+        for bad in [
+            b"1234567.",
+            b"/2345678",
+            b"1234567:",
+            b"12 45678",
+            b"\xff2345678",
+        ] {
+            assert_eq!(eight_digits(bad), None, "{bad:?}");
         }
     }
 
