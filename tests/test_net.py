@@ -113,6 +113,21 @@ async def test_keeps_retrying_while_the_server_is_down() -> None:
     server.close()
 
 
+async def test_close_during_the_handshake_ends_run() -> None:
+    # close() before the handshake finished found no socket; run() must not then go on to
+    # use the connection it was opening and wait on it forever.
+    server, url = await serve()
+    conn = WsConnection(url, lambda *_: None)
+    task = asyncio.create_task(conn.run())
+    await asyncio.sleep(0)  # run() is inside the connect now
+    await conn.close()
+    await asyncio.wait_for(task, 1.0)
+    assert not conn.connected and not conn.ready and conn.connects == 0
+    await asyncio.sleep(0.05)
+    assert all(t.is_disconnected for t in EchoServer.connections)
+    server.close()
+
+
 def test_backoff_is_capped_and_jittered() -> None:
     policy = ReconnectPolicy(initial_delay=0.1, max_delay=2.0, jitter=0.5)
     delays = [policy.delay(n) for n in range(12)]

@@ -166,6 +166,11 @@ class WsConnection:
             up_since = 0.0
             try:
                 transport = await self._connect()
+                if self._closed:
+                    # close() ran during the handshake, before there was a socket to close.
+                    self._transport = None
+                    transport.disconnect()
+                    break
                 self.connects += 1
                 up_since = time.monotonic()
                 try:
