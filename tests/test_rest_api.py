@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from hftpy.common import Exchange
-from hftpy.errors import DisconnectedError
+from hftpy.errors import DisconnectedError, RequestTimeoutError
+from hftpy.exchange.binance import BinanceRestApi
 from hftpy.exchange.rest_api import RestApiBase
 
 
@@ -43,3 +44,35 @@ async def test_a_dropped_keep_alive_connection_does_not_resend_a_cancel() -> Non
         await api.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_transport_errors_do_not_carry_the_signed_query() -> None:
+    # Binance signs REST calls in the query string: a failed call's message must not print it.
+    writers: list[asyncio.StreamWriter] = []
+
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await reader.read()  # never answers
+        writer.close()
+
+    server = await asyncio.start_server(stall, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    api = BinanceRestApi(
+        api_key="key", api_secret="not-a-real-secret", url=f"http://127.0.0.1:{port}", timeout=0.2
+    )
+    try:
+        with pytest.raises(RequestTimeoutError) as timed_out:
+            await api.account_info()
+        for writer in writers:
+            writer.close()
+            await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+        with pytest.raises(DisconnectedError) as refused:  # nothing listens any more
+            await api.account_info()
+    finally:
+        await api.close()
+        server.close()
+    for exc in (timed_out.value, refused.value):
+        assert "/api/v3/account" in str(exc)
+        assert "signature" not in str(exc) and "timestamp=" not in str(exc)

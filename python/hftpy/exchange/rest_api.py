@@ -3,6 +3,7 @@ loop (so objects can be created before `asyncio.run`), with timeouts and JSON de
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import aiohttp
@@ -12,6 +13,9 @@ from hftpy.errors import DisconnectedError, RequestTimeoutError
 from hftpy.exchange.codec import DECODER
 
 USER_AGENT = "hftpy/0.1 (+https://pypi.org/project/hftpy)"
+
+# A query string inside an error text: a signed one carries the signature (Binance).
+_QUERY = re.compile(r"\?[^\s'\"]*")
 
 
 class RestApiBase:
@@ -48,7 +52,8 @@ class RestApiBase:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        """Returns (HTTP status, decoded JSON body). Transport failures raise typed errors."""
+        """Returns (HTTP status, decoded JSON body). Transport failures raise typed errors,
+        whose messages name the path without its query string (it may hold a signature)."""
         try:
             async with self._http().request(
                 method, self.url + path, data=data, headers=headers, params=params
@@ -56,9 +61,12 @@ class RestApiBase:
                 body = await resp.read()
                 status = resp.status
         except TimeoutError:
-            raise RequestTimeoutError(f"{method} {path}: no reply in {self.timeout}s") from None
+            where = f"{method} {path.partition('?')[0]}"
+            raise RequestTimeoutError(f"{where}: no reply in {self.timeout}s") from None
         except aiohttp.ClientError as exc:
-            raise DisconnectedError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
+            where = f"{method} {path.partition('?')[0]}"
+            detail = _QUERY.sub("?***", str(exc))
+            raise DisconnectedError(f"{where}: {type(exc).__name__}: {detail}") from None
         try:
             return status, DECODER.decode(body) if body else None
         except Exception:
