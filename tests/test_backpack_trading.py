@@ -370,6 +370,8 @@ async def test_secrets_never_printed(
     secret = sim.env["HFTPY_BACKPACK_API_SECRET"]
     assert secret not in out and secret not in repr(ws_api) and secret not in repr(ws_api.rest)
     assert secret not in repr(ws_api.rest.__dict__)
+    prepared = ws_api.rest.prepare("orderCancelAll", "DELETE", "/api/v1/orders", {"symbol": "X"})
+    assert prepared.headers["X-Signature"] not in repr(prepared)
 
 
 async def test_bad_input_is_refused_locally(ws_api: BackpackWsApi) -> None:

@@ -300,6 +300,8 @@ async def test_secrets_never_printed(
     secret = sim.env["HFTPY_UPBIT_API_SECRET"]
     assert secret not in out and secret not in repr(ws_api.rest.__dict__)
     assert "eyJ" not in out  # no JWT either
+    prepared = ws_api.rest.prepare("DELETE", "/v1/order", {"uuid": "abc"})
+    assert "eyJ" not in repr(prepared) and "uuid=abc" in repr(prepared)
 
 
 async def test_bad_input_is_refused_locally(ws_api: UpbitWsApi) -> None:

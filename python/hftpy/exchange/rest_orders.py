@@ -30,7 +30,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -107,12 +107,13 @@ def decimal_text(value: int | float | Decimal | str, name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """A signed request ready to send: `path` includes the encoded query string."""
+    """A signed request ready to send: `path` includes the encoded query string. The headers
+    carry the signature or JWT, so they stay out of the repr."""
 
     verb: str
     path: str
     body: bytes | None
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
 
 
 class SignedRestApi(RestApiBase):
