@@ -421,6 +421,31 @@ async def test_exhausted_limiter_raises_or_waits(sim: Simulator) -> None:
     await stop(patient, runner)
 
 
+async def test_a_req_id_taken_while_waiting_for_budget_is_refused(sim: Simulator) -> None:
+    # Two requests with the same req_id both wait for the limiter; the second must not
+    # replace the first's pending entry (the first would then never end, not even by timeout).
+    limiter = RateLimiter(
+        [("window", "ORDERS_10S", 20, 0.2, 2), ("window", "REQUEST_WEIGHT_1M", 6000, 60.0, 4800)]
+    )
+    api, runner = await start(hmac_args(sim, rate_limiter=limiter))
+    await api.wait_ready(5)
+    assert (await place(api)).ok and (await place(api)).ok  # the burst is used up
+    sim.inject("binance", "stall", seconds=2.0)  # the first stays pending
+    both = asyncio.gather(
+        place(api, req_id=777_000, timeout=0.3),
+        place(api, req_id=777_000, timeout=0.3),
+        return_exceptions=True,
+    )
+    outcomes = await asyncio.wait_for(both, 2.0)
+    # whichever got its budget first is sent (and times out); the other is refused
+    assert sorted(type(o).__name__ for o in outcomes) == [
+        "InvalidOrderError",
+        "RequestTimeoutError",
+    ]
+    assert not api._pending
+    await stop(api, runner)
+
+
 async def test_429_retry_after_blocks_the_limiter(sim: Simulator) -> None:
     strict, runner = await start(hmac_args(sim, on_rate_limit="raise"))
     await strict.wait_ready(5)

@@ -233,6 +233,8 @@ class WsApiBase:
             and not await self._rate_limit_wait(method, params, timeout)
         ):
             local_error = RATE_LIMITED
+        elif req_id in self._pending:  # taken while this request waited for its budget
+            raise InvalidOrderError(f"req_id {req_id} is already pending")
         elif not self._conn.is_ready:
             local_error = DISCONNECTED
         else:
