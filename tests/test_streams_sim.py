@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession, web
 
 from hftpy._core import ResyncEvent, TradeEvent
 from hftpy.common import Exchange
@@ -116,3 +117,39 @@ async def test_books_trades_fault_and_resync(sim: Simulator, exchange: Exchange)
         assert local_top(view, view.asks(depth)) == asks, symbol
     await stream.close()
     await runner
+
+
+async def test_an_unreadable_snapshot_is_fetched_again(sim: Simulator) -> None:
+    # A 200 reply whose body is not a snapshot (a proxy's error page, a cut-off body) is a
+    # failed fetch like any other: the resync retries instead of leaving the book invalid.
+    upstream = sim.env["HFTPY_BINANCE_REST_URL"].rstrip("/")
+    depth_requests = 0
+
+    async def proxy(request: web.Request) -> web.Response:
+        nonlocal depth_requests
+        if request.path == "/api/v3/depth":
+            depth_requests += 1
+            if depth_requests == 1:
+                return web.Response(body=b'{"lastUpdateId":', content_type="application/json")
+        async with ClientSession() as session, session.get(upstream + request.path_qs) as resp:
+            body = await resp.read()
+        return web.Response(body=body, status=resp.status, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    stream = create_exchange_stream(Exchange.BINANCE, rest_url=f"http://127.0.0.1:{port}")
+    task = asyncio.create_task(stream.start())
+    try:
+        await stream.wait_ready(10)
+        await stream.subscribe("book", "BTCUSDT")
+        await until(lambda: stream.book("BTCUSDT").valid)
+        assert depth_requests >= 2
+    finally:
+        await stream.close()
+        await task
+        await runner.cleanup()

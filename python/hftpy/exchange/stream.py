@@ -439,10 +439,10 @@ class StreamBase:
                 return
             try:
                 body = await self._get(self._snapshot_path(symbol))
-            except (aiohttp.ClientError, TimeoutError, HftpyError) as exc:
+                event = self._feed.apply_snapshot(symbol_id, body, time.time_ns())
+            except (aiohttp.ClientError, TimeoutError, HftpyError) as exc:  # FeedError too
                 log.warning("%s: %s snapshot fetch failed: %s", self, symbol, exc)
             else:
-                event = self._feed.apply_snapshot(symbol_id, body, time.time_ns())
                 if type(event) is BookEvent:
                     self._dispatch("book", symbol, event)
                     return
