@@ -7,6 +7,7 @@ import socket
 import time
 from typing import ClassVar
 
+import pytest
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_create_server
 
 from hftpy.net import ReconnectPolicy, WsConnection
@@ -135,3 +136,19 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert max(delays[8:]) > 0.99  # reaches the cap region
     assert min(delays[:1]) >= 0.05  # first retry: 0.1 minus at most half
     assert len({round(policy.delay(10), 6) for _ in range(20)}) > 1  # jitter varies
+
+
+async def test_handshake_headers_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """picows dumps the upgrade request below DEBUG; a JWT in it must not be logged."""
+    server, url = await serve()
+    caplog.set_level(1)  # everything, from every logger
+    conn = WsConnection(url, lambda *_: None, extra_headers={"Authorization": "Bearer jwt-SECRET"})
+    task = asyncio.create_task(conn.run())
+    await conn.wait_ready(5)
+    await conn.close()
+    await task
+    server.close()
+    # The client's records only: the test server's own picows logger may print what it got.
+    ours = [r for r in caplog.records if r.name.startswith(("hftpy", "picows.hftpy"))]
+    assert any("WS connection established" in r.getMessage() for r in ours)  # INFO still flows
+    assert not any("jwt-SECRET" in r.getMessage() for r in ours)

@@ -59,6 +59,15 @@ class ReconnectPolicy:
         return float(base * (1.0 - self.jitter * random.random()))
 
 
+class _PicowsLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """picows' logger for our connections, without its below-DEBUG level (9): there it logs
+    the whole upgrade request, headers and all, and a venue that authenticates the upgrade
+    (Upbit's JWT) would have its secret written out."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level >= logging.DEBUG and self.logger.isEnabledFor(level)
+
+
 class _Listener(WSListener):
     __slots__ = ("_conn", "_deliver", "_fragments")
 
@@ -220,7 +229,7 @@ class WsConnection:
             auto_ping_idle_timeout=self._ping_idle_timeout or 10.0,
             auto_ping_reply_timeout=self._ping_reply_timeout,
             auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
-            logger_name=f"hftpy.{self.name}",
+            logger_name=_PicowsLog(logging.getLogger(f"picows.hftpy.{self.name}"), {}),
             **kwargs,
         )
         self._transport = transport
