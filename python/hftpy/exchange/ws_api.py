@@ -217,8 +217,9 @@ class WsApiBase:
         a local outcome. Returns the req_id once the frame is on the socket, or with `wait`
         the `WsResponse`.
 
-        Only validation and encoding happen before the send; the bookkeeping runs after it,
-        while the frame is on the wire (no reply can be read before this coroutine yields).
+        Only validation, the rate limit (which may wait) and encoding happen before the
+        send; the bookkeeping runs after it, while the frame is on the wire (no reply can be
+        read before this coroutine yields).
         """
         if req_id is None:
             req_id = next(self._request_ids)

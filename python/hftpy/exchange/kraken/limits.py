@@ -130,7 +130,9 @@ class KrakenRateLimits:
         else:
             return
         for item in results:
-            order_id = item.get("order_id") if isinstance(item, dict) else None
+            if not isinstance(item, dict):
+                continue
+            order_id = item.get("order_id")
             client = item.get("cl_ord_id") or item.get("order_userref")
             placed = self._placed.get(str(client)) if client is not None else None
             if order_id and placed is not None:
