@@ -5,9 +5,12 @@ instead: python-kraken-sdk's `SpotOrderBookClient.on_message` (REST precision lo
 and cryptofeed's Binance `message_handler` (REST snapshot fetch stubbed with the capture's own
 snapshot). Nothing touches the network.
 
-Each round replays the whole message set; `extra_info["messages"]` gives the count, so
-per-message cost = round time / messages. Run with
-`pytest benches/test_market_data.py --benchmark-enable -o addopts=""`.
+Each contender has its own benchmark (a round replays the whole message set;
+`extra_info["messages"]` gives the count, so per-message cost = round time / messages), and
+`test_*_interleaved` runs one round of every contender in turn, so that load from other
+processes hits them alike: its `extra_info` holds each contender's per-message median and
+its cost relative to hftpy. Targets: hftpy cheaper than msgspec's bare decode; ≥ 25× faster
+than python-kraken-sdk, ≥ 20× faster than cryptofeed.
 """
 
 from __future__ import annotations
@@ -15,18 +18,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import statistics
 import sys
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from hftpy._core import BinanceFeed, BookEvent, KrakenFeed
 from replay_data import binance_day1, kraken_book_messages
 
 BINANCE_FRAMES = 5000
+
+#: A contender: `setup()` builds fresh state, `run(state)` replays every message once.
+Case = tuple[Callable[[], Any], Callable[[Any], None]]
 
 
 def drive(coro: Coroutine[Any, Any, Any]) -> None:
@@ -38,7 +47,42 @@ def drive(coro: Coroutine[Any, Any, Any]) -> None:
     raise AssertionError("the handler suspended")
 
 
+def decode_case(messages: list[bytes], decode: Callable[[bytes], Any]) -> Case:
+    def run(_: Any) -> None:
+        for message in messages:
+            decode(message)
+
+    return (lambda: None), run
+
+
+def bench(benchmark: Any, group: str, count: int, case: Case, rounds: int) -> None:
+    setup, run = case
+    benchmark.group = group
+    benchmark.extra_info["messages"] = count
+    benchmark.pedantic(run, setup=lambda: ((setup(),), {}), rounds=rounds)
+
+
+def interleave(benchmark: Any, count: int, cases: dict[str, Case], cycles: int) -> None:
+    """One round of each case per cycle; per-message medians and ratios to hftpy."""
+    seconds: dict[str, list[float]] = {name: [] for name in cases}
+
+    def cycle() -> None:
+        for name, (setup, run) in cases.items():
+            state = setup()
+            start = time.perf_counter()
+            run(state)
+            seconds[name].append(time.perf_counter() - start)
+
+    benchmark.pedantic(cycle, rounds=cycles, warmup_rounds=1)
+    per_message = {name: statistics.median(s) / count * 1e6 for name, s in seconds.items()}
+    for name, us in per_message.items():
+        benchmark.extra_info[f"{name}_us_per_message"] = round(us, 3)
+        benchmark.extra_info[f"{name}_vs_hftpy"] = round(us / per_message["hftpy"], 2)
+
+
 # -- Kraken: BTC/USD book snapshot + 509 checksummed updates ----------------------------------
+
+KRAKEN_GROUP = "kraken book: per round of 510 messages"
 
 
 def kraken_messages() -> list[bytes]:
@@ -46,47 +90,19 @@ def kraken_messages() -> list[bytes]:
     return [init, *updates]
 
 
-def test_kraken_hftpy(benchmark: Any) -> None:
-    messages = kraken_messages()
-    feed = KrakenFeed()
-    feed.add_instrument("BTC/USD", 1, 8, 10)
-    feed_one = feed.feed
+def kraken_hftpy_case(messages: list[bytes]) -> Case:
+    def setup() -> KrakenFeed:
+        feed = KrakenFeed()
+        feed.add_instrument("BTC/USD", 1, 8, 10)
+        return feed
 
-    def run() -> None:
+    def run(feed: KrakenFeed) -> None:
+        feed_one = feed.feed
         for message in messages:
             feed_one(message, 0)
+        assert feed.state(0).valid and feed.state(0).resyncs == 0
 
-    benchmark.group = "kraken book: per round of 510 messages"
-    benchmark.extra_info["messages"] = len(messages)
-    benchmark(run)
-    assert feed.state(0).valid and feed.state(0).resyncs == 0
-    assert type(feed.feed(messages[0], 0)) is BookEvent
-
-
-def test_kraken_json_loads(benchmark: Any) -> None:
-    messages = kraken_messages()
-    loads = json.loads
-
-    def run() -> None:
-        for message in messages:
-            loads(message)
-
-    benchmark.group = "kraken book: per round of 510 messages"
-    benchmark.extra_info["messages"] = len(messages)
-    benchmark(run)
-
-
-def test_kraken_msgspec_decode(benchmark: Any) -> None:
-    messages = kraken_messages()
-    decode = msgspec.json.Decoder().decode
-
-    def run() -> None:
-        for message in messages:
-            decode(message)
-
-    benchmark.group = "kraken book: per round of 510 messages"
-    benchmark.extra_info["messages"] = len(messages)
-    benchmark(run)
+    return setup, run
 
 
 class _StubMarket:
@@ -96,11 +112,12 @@ class _StubMarket:
         return {pair: {"pair_decimals": 1, "lot_decimals": 8}}
 
 
-def test_kraken_python_kraken_sdk(benchmark: Any) -> None:
+@pytest.fixture
+def kraken_sdk_case() -> Iterator[Callable[[list[bytes]], Case]]:
     from kraken.spot import SpotOrderBookClient
 
-    messages = kraken_messages()
-    loads = json.loads
+    loop = asyncio.new_event_loop()
+    clients: list[Any] = []
     invalid: list[str] = []
 
     def on_book(pair: str, message: dict[str, Any]) -> None:
@@ -110,34 +127,69 @@ def test_kraken_python_kraken_sdk(benchmark: Any) -> None:
     async def build() -> SpotOrderBookClient:
         return SpotOrderBookClient(depth=10, callback=on_book)
 
-    loop = asyncio.new_event_loop()
-    clients: list[Any] = []
-    try:
-
-        def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def make(messages: list[bytes]) -> Case:
+        def setup() -> Any:
             client = loop.run_until_complete(build())
             client._SpotOrderBookClient__market = _StubMarket()
             clients.append(client)
-            return (client,), {}
+            return client
 
         def run(client: Any) -> None:
             on_message = client.on_message
+            loads = json.loads
             for message in messages:
                 # The SDK's socket loop decodes with json.loads before on_message.
                 drive(on_message(loads(message)))
 
-        benchmark.group = "kraken book: per round of 510 messages"
-        benchmark.extra_info["messages"] = len(messages)
-        benchmark.pedantic(run, setup=setup, rounds=15)
-    finally:
-        for client in clients:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(client.close())
-        loop.close()
-    assert invalid == []
+        return setup, run
+
+    yield make
+    for client in clients:
+        # The SDK's close may complain about a socket it never opened.
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(client.close())
+    loop.close()
+    assert invalid == [], "python-kraken-sdk found checksum errors"
+
+
+def test_kraken_hftpy(benchmark: Any) -> None:
+    messages = kraken_messages()
+    bench(benchmark, KRAKEN_GROUP, len(messages), kraken_hftpy_case(messages), 200)
+    feed = kraken_hftpy_case(messages)[0]()
+    assert type(feed.feed(messages[0], 0)) is BookEvent
+
+
+def test_kraken_json_loads(benchmark: Any) -> None:
+    messages = kraken_messages()
+    bench(benchmark, KRAKEN_GROUP, len(messages), decode_case(messages, json.loads), 100)
+
+
+def test_kraken_msgspec_decode(benchmark: Any) -> None:
+    messages = kraken_messages()
+    decode = msgspec.json.Decoder().decode
+    bench(benchmark, KRAKEN_GROUP, len(messages), decode_case(messages, decode), 200)
+
+
+def test_kraken_python_kraken_sdk(benchmark: Any, kraken_sdk_case: Any) -> None:
+    messages = kraken_messages()
+    bench(benchmark, KRAKEN_GROUP, len(messages), kraken_sdk_case(messages), 15)
+
+
+def test_kraken_interleaved(benchmark: Any, kraken_sdk_case: Any) -> None:
+    messages = kraken_messages()
+    cases = {
+        "hftpy": kraken_hftpy_case(messages),
+        "msgspec": decode_case(messages, msgspec.json.Decoder().decode),
+        "json": decode_case(messages, json.loads),
+        "python_kraken_sdk": kraken_sdk_case(messages),
+    }
+    benchmark.group = "kraken book: interleaved"
+    interleave(benchmark, len(messages), cases, 15)
 
 
 # -- Binance: btcusdt depth@100ms + bookTicker frames, with the inline REST snapshot -----------
+
+BINANCE_GROUP = "binance depth+bookTicker: per round of 5000 messages"
 
 
 def binance_frames() -> tuple[bytes, list[bytes]]:
@@ -156,15 +208,11 @@ def binance_frames() -> tuple[bytes, list[bytes]]:
     return snapshot, frames
 
 
-def binance_feed() -> tuple[tuple[Any, ...], dict[str, Any]]:
-    feed = BinanceFeed()
-    feed.add_instrument("BTCUSDT", 2, 8)
-    return (feed,), {}
-
-
-def test_binance_hftpy(benchmark: Any) -> None:
-    snapshot, frames = binance_frames()
-    last: list[Any] = []
+def binance_hftpy_case(snapshot: bytes, frames: list[bytes]) -> Case:
+    def setup() -> BinanceFeed:
+        feed = BinanceFeed()
+        feed.add_instrument("BTCUSDT", 2, 8)
+        return feed
 
     def run(feed: BinanceFeed) -> None:
         feed_one = feed.feed
@@ -175,47 +223,17 @@ def test_binance_hftpy(benchmark: Any) -> None:
                 # The REST snapshot a stream fetches on the first diff (the capture's own).
                 feed.apply_snapshot(0, snapshot, 0)
                 applied = True
-        last[:] = [feed]
+        state = feed.state(0)
+        assert state.valid and state.resyncs == 0
 
-    benchmark.group = "binance depth+bookTicker: per round of 5000 messages"
-    benchmark.extra_info["messages"] = len(frames)
-    benchmark.pedantic(run, setup=binance_feed, rounds=40)
-    state = last[0].state(0)
-    assert state.valid and state.resyncs == 0
+    return setup, run
 
 
-def test_binance_json_loads(benchmark: Any) -> None:
-    _, frames = binance_frames()
-    loads = json.loads
-
-    def run() -> None:
-        for frame in frames:
-            loads(frame)
-
-    benchmark.group = "binance depth+bookTicker: per round of 5000 messages"
-    benchmark.extra_info["messages"] = len(frames)
-    benchmark(run)
-
-
-def test_binance_msgspec_decode(benchmark: Any) -> None:
-    _, frames = binance_frames()
-    decode = msgspec.json.Decoder().decode
-
-    def run() -> None:
-        for frame in frames:
-            decode(frame)
-
-    benchmark.group = "binance depth+bookTicker: per round of 5000 messages"
-    benchmark.extra_info["messages"] = len(frames)
-    benchmark(run)
-
-
-def test_binance_cryptofeed(benchmark: Any) -> None:
+def binance_cryptofeed_case(snapshot: bytes, frames: list[bytes]) -> Case:
     from cryptofeed.defines import BINANCE, L2_BOOK, TICKER
     from cryptofeed.exchanges import Binance
     from cryptofeed.symbols import Symbols
 
-    snapshot, frames = binance_frames()
     texts = [frame.decode() for frame in frames]
     # The symbol table cryptofeed would fetch from exchangeInfo, set locally.
     Symbols.set(
@@ -235,21 +253,53 @@ def test_binance_cryptofeed(benchmark: Any) -> None:
         async def read(self, address: str, **kwargs: Any) -> bytes:
             return snapshot
 
-    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def setup() -> Any:
         feed = Binance(
             symbols=["BTC-USDT"],
             channels=[L2_BOOK, TICKER],
             callbacks={L2_BOOK: on_book, TICKER: on_ticker},
         )
         feed.http_conn = StubHttp()
-        return (feed,), {}
+        return feed
 
     def run(feed: Any) -> None:
+        books.clear()
         handler = feed.message_handler
         for text in texts:
             drive(handler(text, None, 0.0))
+        assert books, "cryptofeed applied no book update"
 
-    benchmark.group = "binance depth+bookTicker: per round of 5000 messages"
-    benchmark.extra_info["messages"] = len(frames)
-    benchmark.pedantic(run, setup=setup, rounds=5)
-    assert books, "cryptofeed applied no book update"
+    return setup, run
+
+
+def test_binance_hftpy(benchmark: Any) -> None:
+    snapshot, frames = binance_frames()
+    bench(benchmark, BINANCE_GROUP, len(frames), binance_hftpy_case(snapshot, frames), 40)
+
+
+def test_binance_json_loads(benchmark: Any) -> None:
+    _, frames = binance_frames()
+    bench(benchmark, BINANCE_GROUP, len(frames), decode_case(frames, json.loads), 20)
+
+
+def test_binance_msgspec_decode(benchmark: Any) -> None:
+    _, frames = binance_frames()
+    decode = msgspec.json.Decoder().decode
+    bench(benchmark, BINANCE_GROUP, len(frames), decode_case(frames, decode), 40)
+
+
+def test_binance_cryptofeed(benchmark: Any) -> None:
+    snapshot, frames = binance_frames()
+    bench(benchmark, BINANCE_GROUP, len(frames), binance_cryptofeed_case(snapshot, frames), 5)
+
+
+def test_binance_interleaved(benchmark: Any) -> None:
+    snapshot, frames = binance_frames()
+    cases = {
+        "hftpy": binance_hftpy_case(snapshot, frames),
+        "msgspec": decode_case(frames, msgspec.json.Decoder().decode),
+        "json": decode_case(frames, json.loads),
+        "cryptofeed": binance_cryptofeed_case(snapshot, frames),
+    }
+    benchmark.group = "binance depth+bookTicker: interleaved"
+    interleave(benchmark, len(frames), cases, 10)
