@@ -29,7 +29,6 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
@@ -52,8 +51,6 @@ log = logging.getLogger("hftpy.rest_orders")
 _time_ns = time.time_ns
 _monotonic_ns = time.monotonic_ns
 
-#: `listener(message, recv_ns)` for a private stream message.
-ChannelListener = Callable[[dict[str, Any], int], None]
 #: A limit as `hftpy._core.RateLimiter` takes it.
 Limit = tuple[str, str, int, float] | tuple[str, str, int, float, int]
 RateLimitMode = Literal["wait", "raise"]
@@ -155,7 +152,6 @@ class RestOrderApiBase(WsApiBase):
         self.on_rate_limit: RateLimitMode = on_rate_limit
         self.limiter = shared_limiter(self.exchange, "rest", self.rest_limits)
         self._http_tasks: set[asyncio.Task[None]] = set()
-        self._listeners: dict[str, list[ChannelListener]] = {}
 
     @property
     def rest(self) -> SignedRestApi:
@@ -267,42 +263,6 @@ class RestOrderApiBase(WsApiBase):
     def _on_disconnected(self) -> None:
         # The WebSocket carries only streams here: REST requests in flight are unaffected.
         pass
-
-    # -- private streams -------------------------------------------------------------------
-    def add_listener(self, channel: str, listener: ChannelListener) -> None:
-        """Calls `listener(message, recv_ns)` for each message of a private `channel`."""
-        self._listeners.setdefault(channel, []).append(listener)
-
-    def remove_listener(self, channel: str, listener: ChannelListener) -> None:
-        self._listeners.get(channel, []).remove(listener)
-
-    def channel_queue(
-        self, channel: str, maxsize: int = 0
-    ) -> asyncio.Queue[tuple[dict[str, Any], int]]:
-        """An asyncio queue fed with `(message, recv_ns)` for every message of `channel`."""
-        queue: asyncio.Queue[tuple[dict[str, Any], int]] = asyncio.Queue(maxsize)
-
-        def put(message: dict[str, Any], recv_ns: int) -> None:
-            try:
-                queue.put_nowait((message, recv_ns))
-            except asyncio.QueueFull:
-                log.warning("%s %s queue full: dropping the oldest", self.exchange.value, channel)
-                queue.get_nowait()
-                queue.put_nowait((message, recv_ns))
-
-        self.add_listener(channel, put)
-        return queue
-
-    def _deliver(self, channel: str, message: dict[str, Any], recv_ns: int) -> bool:
-        listeners = self._listeners.get(channel)
-        if not listeners:
-            return False
-        for listener in listeners:
-            try:
-                listener(message, recv_ns)
-            except Exception:
-                log.exception("%s %s listener raised", self.exchange.value, channel)
-        return True
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def close(self) -> None:

@@ -37,6 +37,8 @@ _monotonic_ns = time.monotonic_ns
 
 #: `callback(request_id, method, request, response, latency_us)`, as in the seed documents.
 WsCallback = Callable[[int, str, dict[str, Any], dict[str, Any], int], None]
+#: `listener(message, recv_ns)` for a private channel message (orders, fills, balances).
+ChannelListener = Callable[[dict[str, Any], int], None]
 
 TIMEOUT = "hftpy:timeout"
 DISCONNECTED = "hftpy:disconnected"
@@ -99,6 +101,9 @@ class WsApiBase:
     to `_complete(req_id, response, recv_ns, recv_mono)`."""
 
     exchange: ClassVar[Exchange]
+    #: The private channel of order status and fills: what `on_execution` and
+    #: `channel_queue()` use when no channel is named.
+    execution_channel: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -115,6 +120,7 @@ class WsApiBase:
         self.account = account
         self.request_timeout = request_timeout
         self._pending: dict[int, _Pending] = {}
+        self._listeners: dict[str, list[ChannelListener]] = {}
         self._request_ids = _request_ids(self.exchange)
         self._conn = WsConnection(
             url,
@@ -176,6 +182,51 @@ class WsApiBase:
 
     def get_next_request_id(self) -> int:
         return next(self._request_ids)
+
+    # -- private channels ------------------------------------------------------------------
+    def add_listener(self, channel: str, listener: ChannelListener) -> None:
+        """Calls `listener(message, recv_ns)` for each message of a private `channel`."""
+        self._listeners.setdefault(channel, []).append(listener)
+
+    def remove_listener(self, channel: str, listener: ChannelListener) -> None:
+        self._listeners.get(channel, []).remove(listener)
+
+    def on_execution(self, listener: ChannelListener) -> None:
+        """Order status and fills: `listener(message, recv_ns)` per message of the venue's
+        execution channel."""
+        self.add_listener(self.execution_channel, listener)
+
+    def channel_queue(
+        self, channel: str | None = None, maxsize: int = 0
+    ) -> asyncio.Queue[tuple[dict[str, Any], int]]:
+        """An asyncio queue fed with `(message, recv_ns)` for every message of `channel`
+        (default: the execution channel). When a bounded queue is full the oldest message
+        is dropped, with a warning, so a slow consumer never stalls the socket."""
+        name = channel or self.execution_channel
+        queue: asyncio.Queue[tuple[dict[str, Any], int]] = asyncio.Queue(maxsize)
+
+        def put(message: dict[str, Any], recv_ns: int) -> None:
+            try:
+                queue.put_nowait((message, recv_ns))
+            except asyncio.QueueFull:
+                log.warning("%s %s queue full: dropping the oldest", self.exchange.value, name)
+                queue.get_nowait()
+                queue.put_nowait((message, recv_ns))
+
+        self.add_listener(name, put)
+        return queue
+
+    def _deliver(self, channel: str, message: dict[str, Any], recv_ns: int) -> bool:
+        """Hands `message` to `channel`'s listeners; False when it has none."""
+        listeners = self._listeners.get(channel)
+        if not listeners:
+            return False
+        for listener in listeners:
+            try:
+                listener(message, recv_ns)
+            except Exception:  # one listener's bug must not cost the others their message
+                log.exception("%s %s listener raised", self.exchange.value, channel)
+        return True
 
     # -- hooks for subclasses ------------------------------------------------------------
     async def _on_connected(self) -> None:

@@ -30,7 +30,6 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -52,14 +51,12 @@ from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.ws_api import WsApiBase, WsCallback, _Pending
 from hftpy.redact import Secret
 
-__all__ = ["BinanceWsApi", "EventListener"]
+__all__ = ["BinanceWsApi"]
 
 log = logging.getLogger("hftpy.binance")
 
 Number = int | float | Decimal | str
 
-#: `listener(event, recv_ns)` for one user data stream event (the `event` object).
-EventListener = Callable[[dict[str, Any], int], None]
 
 _time_ns = time.time_ns
 _INF = math.inf
@@ -150,6 +147,9 @@ class BinanceWsApi(WsApiBase):
     """Binance WS API trading. Create through `hftpy.exchange.create_exchange_ws_api`."""
 
     exchange = Exchange.BINANCE
+    #: User data events are delivered by their `e`: `executionReport`,
+    #: `outboundAccountPosition`, `balanceUpdate`, `listStatus`, `eventStreamTerminated`, ...
+    execution_channel = "executionReport"
 
     def __init__(
         self,
@@ -200,7 +200,6 @@ class BinanceWsApi(WsApiBase):
         #: Server time minus local time in ms, added to every `timestamp`.
         self.time_offset_ms = 0
         self._internal: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._listeners: dict[str, list[EventListener]] = {}
         # client order id / order id -> symbol, oldest first (bounded, O(1) eviction)
         self._symbols: OrderedDict[str, str] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -387,13 +386,8 @@ class BinanceWsApi(WsApiBase):
             self.subscription_id = None
         elif kind == "serverShutdown":
             log.warning("binance: serverShutdown announced; the connection will be replaced")
-        listeners = self._listeners.get(kind) if isinstance(kind, str) else None
-        if listeners:
-            for listener in listeners:
-                try:
-                    listener(event, recv_ns)
-                except Exception:
-                    log.exception("binance %s listener raised", kind)
+        if isinstance(kind, str):
+            self._deliver(kind, event, recv_ns)
 
     def _remember(self, report: dict[str, Any]) -> None:
         order_id = str(report.get("i"))
@@ -408,37 +402,6 @@ class BinanceWsApi(WsApiBase):
         if len(symbols) >= _SYMBOL_MEMORY:
             symbols.popitem(last=False)
         symbols[key] = symbol
-
-    # -- user data stream ----------------------------------------------------------------
-    def add_listener(self, event_type: str, listener: EventListener) -> None:
-        """Calls `listener(event, recv_ns)` for each user data event of `event_type`
-        (`executionReport`, `outboundAccountPosition`, `balanceUpdate`, `listStatus`,
-        `eventStreamTerminated`, `serverShutdown`, ...)."""
-        self._listeners.setdefault(event_type, []).append(listener)
-
-    def remove_listener(self, event_type: str, listener: EventListener) -> None:
-        self._listeners.get(event_type, []).remove(listener)
-
-    def on_execution(self, listener: EventListener) -> None:
-        """Order updates and fills: `listener(executionReport, recv_ns)`."""
-        self.add_listener("executionReport", listener)
-
-    def channel_queue(
-        self, event_type: str = "executionReport", maxsize: int = 0
-    ) -> asyncio.Queue[tuple[dict[str, Any], int]]:
-        """An asyncio queue fed with `(event, recv_ns)` for every event of `event_type`."""
-        queue: asyncio.Queue[tuple[dict[str, Any], int]] = asyncio.Queue(maxsize)
-
-        def put(event: dict[str, Any], recv_ns: int) -> None:
-            try:
-                queue.put_nowait((event, recv_ns))
-            except asyncio.QueueFull:
-                log.warning("binance %s queue full: dropping the oldest event", event_type)
-                queue.get_nowait()
-                queue.put_nowait((event, recv_ns))
-
-        self.add_listener(event_type, put)
-        return queue
 
     # -- the request path ----------------------------------------------------------------
     async def _rate_limit_wait(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -30,9 +30,6 @@ from hftpy.redact import Secret
 log = logging.getLogger("hftpy.kraken")
 
 Number = int | float | Decimal | str
-
-#: `listener(message, recv_ns)` for a private channel message (`executions`, `balances`).
-ChannelListener = Callable[[dict[str, Any], int], None]
 
 # Canonical plain-str spellings; StrEnum members hash like their values, so both look up.
 _SIDES = {"buy": "buy", "sell": "sell"}
@@ -92,6 +89,8 @@ class KrakenWsApi(WsApiBase):
     """Kraken WS v2 trading. Create through `hftpy.exchange.create_exchange_ws_api`."""
 
     exchange = Exchange.KRAKEN
+    #: `message["data"]` holds execution reports; `message["type"]` is snapshot or update.
+    execution_channel = "executions"
 
     def __init__(
         self,
@@ -136,7 +135,6 @@ class KrakenWsApi(WsApiBase):
         if rate_tier not in (None, "auto"):
             self._use_rate_tier(rate_tier)
         self._internal: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._listeners: dict[str, list[ChannelListener]] = {}
         #: `system` of the last status message: online, maintenance, cancel_only, post_only.
         self.system_status: str | None = None
         #: The trading-counter ceiling from the executions ack (tier dependent).
@@ -235,13 +233,7 @@ class KrakenWsApi(WsApiBase):
         elif channel == "status":
             data = msg.get("data") or [{}]
             self.system_status = data[0].get("system")
-        listeners = self._listeners.get(channel)
-        if listeners:
-            for listener in listeners:
-                try:
-                    listener(msg, recv_ns)
-                except Exception:
-                    log.exception("kraken %s listener raised", channel)
+        self._deliver(channel, msg, recv_ns)
 
     def _set_token(self, token: Secret | None) -> None:
         self._token = token
@@ -264,36 +256,6 @@ class KrakenWsApi(WsApiBase):
         self._token_refresh = asyncio.create_task(refresh())
 
     # -- private channels ----------------------------------------------------------------
-    def add_listener(self, channel: str, listener: ChannelListener) -> None:
-        """Calls `listener(message, recv_ns)` for each message of `channel` (`executions`,
-        `status`, `heartbeat`, ...)."""
-        self._listeners.setdefault(channel, []).append(listener)
-
-    def remove_listener(self, channel: str, listener: ChannelListener) -> None:
-        self._listeners.get(channel, []).remove(listener)
-
-    def on_execution(self, listener: ChannelListener) -> None:
-        """Order status and fills: `listener(message, recv_ns)`; `message["data"]` holds the
-        execution reports, `message["type"]` is `snapshot` or `update`."""
-        self.add_listener("executions", listener)
-
-    def channel_queue(
-        self, channel: str = "executions", maxsize: int = 0
-    ) -> asyncio.Queue[tuple[dict[str, Any], int]]:
-        """An asyncio queue fed with `(message, recv_ns)` for every message of `channel`."""
-        queue: asyncio.Queue[tuple[dict[str, Any], int]] = asyncio.Queue(maxsize)
-
-        def put(message: dict[str, Any], recv_ns: int) -> None:
-            try:
-                queue.put_nowait((message, recv_ns))
-            except asyncio.QueueFull:
-                log.warning("kraken %s queue full: dropping the oldest message", channel)
-                queue.get_nowait()
-                queue.put_nowait((message, recv_ns))
-
-        self.add_listener(channel, put)
-        return queue
-
     async def subscribe_balances(self) -> None:
         await self._subscribe_private("balances")
 
