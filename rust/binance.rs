@@ -232,35 +232,35 @@ impl BinanceFeed {
         }
         let data_at = HEAD.len() + name_end - 11 + DATA.len() - 1;
         let mut p = Parser::new(&payload[data_at..]);
-        let (mut update_id, mut symbol, mut bid, mut bid_qty, mut ask, mut ask_qty) =
+        let inst = &self.instruments;
+        let (mut update_id, mut id, mut bid, mut bid_qty, mut ask, mut ask_qty) =
             (None, None, None, None, None, None);
         let mut fields = p.object()?;
         while let Some(key) = fields.next(&mut p)? {
-            match key {
-                b"u" => update_id = Some(p.u64()?),
-                b"s" => symbol = Some(p.string()?),
-                b"b" => bid = Some(p.decimal()?),
-                b"B" => bid_qty = Some(p.decimal()?),
-                b"a" => ask = Some(p.decimal()?),
-                b"A" => ask_qty = Some(p.decimal()?),
-                _ => return Ok(None), // an event time or a new field: the general path
+            match (key, id) {
+                (b"u", _) => update_id = Some(p.u64()?),
+                (b"s", _) => id = Some(inst.id(p.string()?)?),
+                (b"b", Some(id)) => bid = Some(inst.read_price(id, "b", &mut p)?),
+                (b"B", Some(id)) => bid_qty = Some(inst.read_qty(id, "B", &mut p)?),
+                (b"a", Some(id)) => ask = Some(inst.read_price(id, "a", &mut p)?),
+                (b"A", Some(id)) => ask_qty = Some(inst.read_qty(id, "A", &mut p)?),
+                // An event time, a new field, or prices before the symbol: the general path.
+                _ => return Ok(None),
             }
         }
         if !p.consume(b'}') {
             return Ok(None);
         }
         p.end()?;
-        let (Some(symbol), Some(update_id)) = (symbol, update_id) else {
+        let (Some(id), Some(update_id)) = (id, update_id) else {
             return Ok(None);
         };
-        let id = self.instruments.id(symbol)?;
-        let inst = &self.instruments;
         Ok(Some(Event::Quote(Quote {
             symbol: id,
-            bid_price: inst.price(id, "b", bid.ok_or(FeedError::MissingField("b"))?)?,
-            bid_qty: inst.qty(id, "B", bid_qty.ok_or(FeedError::MissingField("B"))?)?,
-            ask_price: inst.price(id, "a", ask.ok_or(FeedError::MissingField("a"))?)?,
-            ask_qty: inst.qty(id, "A", ask_qty.ok_or(FeedError::MissingField("A"))?)?,
+            bid_price: bid.ok_or(FeedError::MissingField("b"))?,
+            bid_qty: bid_qty.ok_or(FeedError::MissingField("B"))?,
+            ask_price: ask.ok_or(FeedError::MissingField("a"))?,
+            ask_qty: ask_qty.ok_or(FeedError::MissingField("A"))?,
             update_id: Some(update_id),
             exch_ts_ns: None,
         })))

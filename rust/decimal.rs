@@ -132,11 +132,21 @@ pub fn parse_fixed(text: &[u8], scale: u8) -> Result<i64, DecimalError> {
 /// text) to `parse_general`, which gives the same answers for everything this accepts.
 #[inline]
 fn parse_plain(text: &[u8], scale: u8) -> Option<Result<i64, DecimalError>> {
+    match parse_plain_prefix(text, scale)? {
+        (value, used) if used == text.len() => Some(value),
+        _ => None,
+    }
+}
+
+/// `parse_plain` over the start of `text`: the value and how many bytes it took, stopping
+/// at the first byte that cannot continue the number (the caller checks what follows).
+/// None when the start is not a plain number that fits, or when an exponent follows.
+#[inline]
+pub fn parse_plain_prefix(text: &[u8], scale: u8) -> Option<(Result<i64, DecimalError>, usize)> {
     let (negative, body) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
     };
-    let n = body.len();
     let mut mantissa: u64 = 0;
     let mut i = 0;
     while let Some(digit) = body
@@ -166,28 +176,30 @@ fn parse_plain(text: &[u8], scale: u8) -> Option<Result<i64, DecimalError>> {
             fraction += 1;
         }
     }
-    if i != n || (int_len == 0 && fraction == 0) {
+    if (int_len == 0 && fraction == 0) || matches!(body.get(i), Some(b'e' | b'E' | b'.')) {
         return None;
     }
+    let used = i + usize::from(negative);
     let scale = u32::from(scale);
     let value = if fraction <= scale {
         let factor = 10u64.checked_pow(scale - fraction)?;
         match mantissa.checked_mul(factor) {
             Some(v) => v,
-            None => return Some(Err(DecimalError::Overflow(scale as u8))),
+            None => return Some((Err(DecimalError::Overflow(scale as u8)), used)),
         }
     } else {
         let divisor = 10u64.checked_pow(fraction - scale)?;
         if mantissa % divisor != 0 {
-            return Some(Err(DecimalError::TooPrecise(scale as u8)));
+            return Some((Err(DecimalError::TooPrecise(scale as u8)), used));
         }
         mantissa / divisor
     };
-    Some(match i64::try_from(value) {
+    let value = match i64::try_from(value) {
         Ok(v) if negative => Ok(-v),
         Ok(v) => Ok(v),
         Err(_) => Err(DecimalError::Overflow(scale as u8)),
-    })
+    };
+    Some((value, used))
 }
 
 /// Eight ASCII digits as their value (SWAR), or None if any byte is not a digit.

@@ -10,6 +10,8 @@
 
 use std::borrow::Cow;
 
+use crate::decimal::{parse_fixed, parse_plain_prefix, DecimalError};
+
 /// Where a document stopped being what the decoder expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("malformed JSON at byte {offset}: expected {expected}")]
@@ -144,6 +146,32 @@ impl<'a> Parser<'a> {
             Some(_) => self.number_token(),
             None => Err(self.error("a number")),
         }
+    }
+
+    /// A decimal given as a JSON number or a quoted string (venues send both), read straight
+    /// into a mantissa at `scale` in the same pass that finds its end. The outer error is
+    /// malformed JSON; the inner one a well-formed number that does not fit the scale.
+    pub fn fixed(&mut self, scale: u8) -> Result<Result<i64, DecimalError>, JsonError> {
+        let quoted = match self.peek() {
+            Some(b'"') => true,
+            Some(_) => false,
+            None => return Err(self.error("a number")),
+        };
+        let start = self.pos + usize::from(quoted);
+        if let Some((value, used)) = parse_plain_prefix(&self.bytes[start..], scale) {
+            let end = start + used;
+            let next = self.bytes.get(end).copied();
+            if quoted && next == Some(b'"') {
+                self.pos = end + 1;
+                return Ok(value);
+            }
+            if !quoted && !matches!(next, Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')) {
+                self.pos = end;
+                return Ok(value);
+            }
+        }
+        let text = self.decimal()?; // exponents, escapes, long runs: the general reader
+        Ok(parse_fixed(text, scale))
     }
 
     /// An unsigned integer given as a number or as a quoted string of digits (`"lastUpdateId":"123"`).
@@ -380,6 +408,26 @@ fn hex4(raw: &[u8], at: usize) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_reads_numbers_and_quoted_decimals_in_one_pass() {
+        let mut p = Parser::new(
+            br#"["61837.63000000", 0.00100000, -1.5, "1e-3", "2\u0030", 7e2, "1.234"]"#,
+        );
+        let mut items = p.array().unwrap();
+        let mut read = |scale| {
+            assert!(items.next(&mut p).unwrap());
+            p.fixed(scale).unwrap()
+        };
+        assert_eq!(read(2), Ok(6_183_763));
+        assert_eq!(read(8), Ok(100_000));
+        assert_eq!(read(1), Ok(-15));
+        assert_eq!(read(3), Ok(1)); // exponent: the general reader
+        assert!(read(0).is_err()); // an escape inside: the general reader refuses it
+        assert_eq!(read(0), Ok(700));
+        assert_eq!(read(2), Err(DecimalError::TooPrecise(2)));
+        assert!(!items.next(&mut p).unwrap());
+    }
 
     #[test]
     fn walks_nested_objects_and_arrays() {

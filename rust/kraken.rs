@@ -397,19 +397,15 @@ fn read_levels(
         let mut fields = p.object()?;
         while let Some(key) = fields.next(p)? {
             match key {
-                b"price" => price = Some(p.decimal()?),
-                b"qty" => qty = Some(p.decimal()?),
+                b"price" => price = Some(instruments.read_price(symbol, "price", p)?),
+                b"qty" => qty = Some(instruments.read_qty(symbol, "qty", p)?),
                 _ => p.skip()?,
             }
         }
         out.push(LevelChange {
             side,
-            price: instruments.price(
-                symbol,
-                "price",
-                price.ok_or(FeedError::MissingField("price"))?,
-            )?,
-            qty: instruments.qty(symbol, "qty", qty.ok_or(FeedError::MissingField("qty"))?)?,
+            price: price.ok_or(FeedError::MissingField("price"))?,
+            qty: qty.ok_or(FeedError::MissingField("qty"))?,
         });
     }
     Ok(())

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::book::Book;
 use crate::decimal::{parse_fixed, DecimalError};
-use crate::json::JsonError;
+use crate::json::{JsonError, Parser};
 
 /// A registered instrument's index on its feed, in registration order.
 pub type SymbolId = u32;
@@ -109,6 +109,37 @@ impl Instruments {
     #[inline]
     pub fn qty(&self, id: SymbolId, field: &'static str, text: &[u8]) -> Result<i64, FeedError> {
         let qty = decimal_field(field, text, self.get(id).qty_scale)?;
+        if qty < 0 {
+            return Err(FeedError::BadField(field));
+        }
+        Ok(qty)
+    }
+}
+
+impl Instruments {
+    /// `price` read where the parser stands (number or quoted string), in one pass.
+    #[inline]
+    pub fn read_price(
+        &self,
+        id: SymbolId,
+        field: &'static str,
+        p: &mut Parser<'_>,
+    ) -> Result<i64, FeedError> {
+        p.fixed(self.get(id).price_scale)?
+            .map_err(|error| FeedError::Decimal { field, error })
+    }
+
+    /// `qty` read where the parser stands, in one pass; sizes are never negative.
+    #[inline]
+    pub fn read_qty(
+        &self,
+        id: SymbolId,
+        field: &'static str,
+        p: &mut Parser<'_>,
+    ) -> Result<i64, FeedError> {
+        let qty = p
+            .fixed(self.get(id).qty_scale)?
+            .map_err(|error| FeedError::Decimal { field, error })?;
         if qty < 0 {
             return Err(FeedError::BadField(field));
         }

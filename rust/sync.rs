@@ -344,11 +344,11 @@ pub fn read_level_pairs_at(
         if !pair.next(p)? {
             return Err(FeedError::BadField("level"));
         }
-        let price = instruments.price(symbol, "price", p.decimal()?)?;
+        let price = instruments.read_price(symbol, "price", p)?;
         if !pair.next(p)? {
             return Err(FeedError::BadField("level"));
         }
-        let qty = instruments.qty(symbol, "qty", p.decimal()?)?;
+        let qty = instruments.read_qty(symbol, "qty", p)?;
         // Anything after [price, qty] is not part of the level.
         while pair.next(p)? {
             p.skip()?;
