@@ -6,13 +6,13 @@
 //! the first diff applied must bridge it (`U <= lastUpdateId + 1 <= u`), later ones continue
 //! exactly. Backpack times (`E`, `T`) are microseconds; ids and times may come as numbers or strings.
 
-use crate::book::{Book, BookSide};
+use crate::book::Book;
 use crate::json::Parser;
 use crate::market::{
     is_not_json, us_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Quote, Reply,
     Side, SymbolId, SymbolState, Ticker, Trade,
 };
-use crate::sync::{read_level_pairs, DepthSync, DiffHeader, LevelChange};
+use crate::sync::{read_book_sides, DepthSync, DiffHeader, LevelChange};
 
 /// Raw values of the fields Backpack payloads carry, by wire name (`a`/`b` are level arrays in
 /// `depth` and best prices in `bookTicker`).
@@ -174,21 +174,7 @@ impl BackpackFeed {
         bids: Option<&[u8]>,
         asks: Option<&[u8]>,
     ) -> Result<(), FeedError> {
-        self.changes.clear();
-        read_level_pairs(
-            required(bids, "bids")?,
-            BookSide::Bid,
-            &self.instruments,
-            id,
-            &mut self.changes,
-        )?;
-        read_level_pairs(
-            required(asks, "asks")?,
-            BookSide::Ask,
-            &self.instruments,
-            id,
-            &mut self.changes,
-        )
+        read_book_sides(bids, asks, &self.instruments, id, &mut self.changes)
     }
 
     fn on_event<'a>(

@@ -15,7 +15,9 @@ use crate::market::{
     is_not_json, ms_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Quote, Reply,
     Side, SymbolId, SymbolState, SystemStatus, Trade,
 };
-use crate::sync::{read_level_pairs, read_level_pairs_at, DepthSync, DiffHeader, LevelChange};
+use crate::sync::{
+    read_book_sides, read_level_pairs, read_level_pairs_at, DepthSync, DiffHeader, LevelChange,
+};
 
 /// The raw values of the fields any Binance stream payload may carry, by wire name. Several
 /// single-letter keys mean different things per event type (`a`: asks, best ask or aggregate id).
@@ -198,21 +200,7 @@ impl BinanceFeed {
         bids: Option<&[u8]>,
         asks: Option<&[u8]>,
     ) -> Result<(), FeedError> {
-        self.changes.clear();
-        read_level_pairs(
-            required(bids, "bids")?,
-            BookSide::Bid,
-            &self.instruments,
-            id,
-            &mut self.changes,
-        )?;
-        read_level_pairs(
-            required(asks, "asks")?,
-            BookSide::Ask,
-            &self.instruments,
-            id,
-            &mut self.changes,
-        )
+        read_book_sides(bids, asks, &self.instruments, id, &mut self.changes)
     }
 
     /// The most frequent frame, `{"stream":"<sym>@bookTicker","data":{"u","s","b","B","a","A"}}`,

@@ -330,6 +330,22 @@ pub fn read_level_pairs(
     read_level_pairs_at(&mut Parser::new(raw), side, instruments, symbol, out)
 }
 
+/// A snapshot's or diff's two level arrays (raw text of `bids` and `asks`), read into `out`
+/// after clearing it: bids first, then asks.
+pub fn read_book_sides(
+    bids: Option<&[u8]>,
+    asks: Option<&[u8]>,
+    instruments: &Instruments,
+    symbol: SymbolId,
+    out: &mut Vec<LevelChange>,
+) -> Result<(), FeedError> {
+    out.clear();
+    let bids = bids.ok_or(FeedError::MissingField("bids"))?;
+    let asks = asks.ok_or(FeedError::MissingField("asks"))?;
+    read_level_pairs(bids, BookSide::Bid, instruments, symbol, out)?;
+    read_level_pairs(asks, BookSide::Ask, instruments, symbol, out)
+}
+
 /// `read_level_pairs` from where the parser stands (the array's opening bracket).
 pub fn read_level_pairs_at(
     p: &mut Parser<'_>,
