@@ -360,6 +360,14 @@ async def test_rate_limiter_waits_by_default_or_raises(ws_api: BackpackWsApi) ->
     assert reply.ok and loop.time() - started > 0.15
 
 
+async def test_a_rate_limit_wait_never_outlasts_the_request_timeout(
+    ws_api: BackpackWsApi,
+) -> None:
+    ws_api.limiter.block_for(0, 30.0)  # the venue said: nothing for 30 s
+    with pytest.raises(RateLimitError):  # instead of sleeping 30 s on a 0.2 s request
+        await asyncio.wait_for(place(ws_api, timeout=0.2), 5)
+
+
 async def test_secrets_never_printed(
     ws_api: BackpackWsApi, sim: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -73,16 +73,25 @@ def reset_limiters() -> None:
     _LIMITERS.clear()
 
 
-async def acquire(limiter: RateLimiter, costs: list[tuple[int, int]], mode: RateLimitMode) -> bool:
-    """Takes `costs` from `limiter`: waits for capacity (`"wait"`), or returns False at once
-    when there is none (`"raise"`)."""
+async def acquire(
+    limiter: RateLimiter,
+    costs: list[tuple[int, int]],
+    mode: RateLimitMode,
+    budget_s: float | None = None,
+) -> bool:
+    """Takes `costs` from `limiter`: waits for capacity (`"wait"`, at most `budget_s` when
+    given), or returns False when there is none (`"raise"`) or the wait would run past the
+    budget, so a request's rate-limit wait never outlasts its own timeout."""
     if not costs:
         return True
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     while True:
         wait_ns = limiter.try_acquire(costs)
         if wait_ns == 0:
             return True
-        if mode == "raise":
+        if mode == "raise" or (
+            deadline is not None and time.monotonic() + wait_ns / 1e9 > deadline
+        ):
             return False
         await asyncio.sleep(wait_ns / 1e9)
 
@@ -203,7 +212,12 @@ class RestOrderApiBase(WsApiBase):
         sent_ns = sent_mono = 0
         if self._closed:
             local_error = DISCONNECTED
-        elif not await acquire(self.limiter, self._rate_costs(method, params), self.on_rate_limit):
+        elif not await acquire(
+            self.limiter,
+            self._rate_costs(method, params),
+            self.on_rate_limit,
+            self.request_timeout if timeout is None else timeout,
+        ):
             local_error = RATE_LIMITED
         elif req_id in self._pending:  # taken while this request waited for capacity
             raise InvalidOrderError(f"req_id {req_id} is already pending")
