@@ -152,3 +152,28 @@ async def test_handshake_headers_never_reach_the_logs(caplog: pytest.LogCaptureF
     ours = [r for r in caplog.records if r.name.startswith(("hftpy", "picows.hftpy"))]
     assert any("WS connection established" in r.getMessage() for r in ours)  # INFO still flows
     assert not any("jwt-SECRET" in r.getMessage() for r in ours)
+
+
+async def test_close_while_the_auth_hook_waits_for_a_reply() -> None:
+    """An auth hook awaiting a reply (a logon) on a socket that goes away must learn of it
+    from the disconnect handler at once, not sit out its own timeout and hold close() up."""
+    server, url = await serve()
+    reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def on_connected() -> None:
+        await reply  # the logon reply that never comes
+
+    def on_disconnected() -> None:  # what every venue API does with its waiting requests
+        if not reply.done():
+            reply.set_exception(ConnectionError("gone"))
+
+    conn = WsConnection(
+        url, lambda *_: None, on_connected=on_connected, on_disconnected=on_disconnected
+    )
+    task = asyncio.create_task(conn.run())
+    while conn.connects == 0:
+        await asyncio.sleep(0.005)
+    await conn.close()
+    await asyncio.wait_for(task, 5)  # returned at once; it used to wait on the hook
+    assert reply.done() and not conn.ready
+    server.close()

@@ -97,6 +97,12 @@ class _Listener(WSListener):
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._conn._transport = None
+        self._conn._ready.clear()
+        self._conn.is_ready = False
+        # At once, not when run() gets round to it: an auth hook awaiting a reply on this
+        # socket learns it is gone from the owner's disconnect handler (which fails such
+        # waits) instead of sitting out its own timeout.
+        self._conn._notify_disconnected()
 
 
 class WsConnection:
@@ -137,6 +143,7 @@ class WsConnection:
         self.is_ready = False
         self._closed = False
         self._wake = asyncio.Event()
+        self._disconnect_notified = True  # no connection yet
         #: Count of successful connects (1 after the first); tests and metrics read it.
         self.connects = 0
         self.last_error: BaseException | None = None
@@ -181,6 +188,7 @@ class WsConnection:
                     transport.disconnect()
                     break
                 self.connects += 1
+                self._disconnect_notified = False
                 up_since = time.monotonic()
                 try:
                     if self._on_connected is not None:
@@ -196,8 +204,7 @@ class WsConnection:
                     if not transport.is_disconnected:
                         transport.disconnect(graceful=False)
                     self._transport = None
-                    if self._on_disconnected is not None:
-                        self._on_disconnected()
+                    self._notify_disconnected()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connect refused, handshake failed, hook failed
@@ -213,6 +220,14 @@ class WsConnection:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _notify_disconnected(self) -> None:
+        """Tells the owner once per connection that it is gone."""
+        if self._disconnect_notified:
+            return
+        self._disconnect_notified = True
+        if self._on_disconnected is not None:
+            self._on_disconnected()
 
     async def _connect(self) -> WSTransport:
         kwargs: dict[str, Any] = {}
