@@ -11,6 +11,7 @@ import pytest
 from hftpy.exchange import close_all
 from hftpy.exchange.kraken.limits import reset_kraken_limits
 from hftpy.exchange.rest_orders import reset_limiters
+from hftpy.sim import Simulator
 
 HFTPY_VARS = [name for name in os.environ if name.startswith("HFTPY_")]
 
@@ -31,3 +32,10 @@ async def _forget_apis() -> AsyncIterator[None]:
     reset_limiters()
     yield
     await close_all()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    """A fresh simulator on free ports, without synthetic flow (tests place their own orders)."""
+    async with Simulator(ports="free", synthetic_flow=False) as simulator:
+        yield simulator

@@ -24,27 +24,15 @@ from hftpy.errors import (
 from hftpy.exchange import create_exchange_api, create_exchange_ws_api, get_exchange_ws_api
 from hftpy.exchange.backpack import BackpackRestApi, BackpackWsApi
 from hftpy.exchange.backpack.rest import signing_string
-from hftpy.exchange.rest_orders import reset_limiters
 from hftpy.exchange.ws_api import WsResponse
 from hftpy.net import ReconnectPolicy
 from hftpy.sim import Simulator
-from test_kraken_trading import Replies
+from support import Replies
 
 SOL = CurrencyPair.SOL_USDC
 # reference A5: RFC 8032 test 1 key and the self-computed vectors.
 RFC_SEED = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
 RFC_PUBLIC = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
-
-
-@pytest.fixture(autouse=True)
-def _full_rate_budget() -> None:
-    reset_limiters()  # the limiter is process-wide: no test inherits another's usage
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(ports="free", synthetic_flow=False) as simulator:
-        yield simulator
 
 
 def api_args(sim: Simulator, **overrides: Any) -> dict[str, Any]:

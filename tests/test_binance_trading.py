@@ -33,15 +33,9 @@ from hftpy.exchange.binance import BinanceRestApi, BinanceWsApi
 from hftpy.exchange.ws_api import WsResponse
 from hftpy.net import ReconnectPolicy
 from hftpy.sim import Simulator
-from test_kraken_trading import Replies
+from support import Replies
 
 BTC = CurrencyPair.BTC_USDT
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(ports="free", synthetic_flow=False) as simulator:
-        yield simulator
 
 
 def hmac_args(sim: Simulator, **overrides: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,13 +15,8 @@ from hftpy.exchange import create_exchange_api, create_exchange_ws_api
 from hftpy.exchange.kraken import KrakenRestApi, KrakenWsApi
 from hftpy.net import ReconnectPolicy
 from hftpy.sim import Simulator
-from test_kraken_trading import BTC, Replies, api_args, place
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(ports="free", synthetic_flow=False) as simulator:
-        yield simulator
+from support import Replies
+from test_kraken_trading import BTC, api_args, place
 
 
 async def start(sim: Simulator, **overrides: Any) -> tuple[KrakenWsApi, asyncio.Task[None]]:

@@ -17,45 +17,9 @@ from hftpy.exchange import create_exchange_api, create_exchange_ws_api
 from hftpy.exchange.kraken import KrakenWsApi
 from hftpy.exchange.ws_api import WsResponse
 from hftpy.sim import Simulator
+from support import Replies
 
 BTC = CurrencyPair.BTC_USD
-
-
-class Replies:
-    """A callback that records every call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[int, str, dict[str, Any], dict[str, Any], int]] = []
-        self.arrived = asyncio.Event()
-
-    def __call__(
-        self,
-        request_id: int,
-        method: str,
-        request: dict[str, Any],
-        response: dict[str, Any],
-        latency: int,
-    ) -> None:
-        self.calls.append((request_id, method, request, response, latency))
-        self.arrived.set()
-
-    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
-        async def enough() -> None:
-            while len(self.calls) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-        await asyncio.wait_for(enough(), timeout)
-
-    @property
-    def responses(self) -> list[dict[str, Any]]:
-        return [call[3] for call in self.calls]
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(ports="free", synthetic_flow=False) as simulator:
-        yield simulator
 
 
 def api_args(sim: Simulator) -> dict[str, Any]:

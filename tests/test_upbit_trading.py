@@ -24,27 +24,15 @@ from hftpy.errors import (
     RequestTimeoutError,
 )
 from hftpy.exchange import create_exchange_api, create_exchange_ws_api
-from hftpy.exchange.rest_orders import reset_limiters
 from hftpy.exchange.upbit import UpbitRestApi, UpbitWebSocket, UpbitWsApi
 from hftpy.exchange.upbit.rest import query_string
 from hftpy.exchange.ws_api import WsResponse
 from hftpy.net import ReconnectPolicy
 from hftpy.sim import Simulator
-from test_kraken_trading import Replies
+from support import Replies
 
 BTC = CurrencyPair.BTC_KRW
 NONCE = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture(autouse=True)
-def _full_rate_budget() -> None:
-    reset_limiters()  # the limiter is process-wide: no test inherits another's usage
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(ports="free", synthetic_flow=False) as simulator:
-        yield simulator
 
 
 def api_args(sim: Simulator, **overrides: Any) -> dict[str, Any]:
