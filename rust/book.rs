@@ -1,15 +1,16 @@
 //! An L2 order book on fixed-point integers.
 //!
-//! Each side is a `VecDeque` of levels kept sorted best-first and found by binary search. Books
-//! here are small (10 to a few thousand levels) and nearly all changes land near the top, so an
-//! insert or delete moves only the few levels in front of it (`VecDeque` shifts the shorter end),
-//! truncating the far end is free, and the top N is a prefix. Nothing allocates once the sides
-//! have grown to their working size.
+//! Each side is a ladder of short sorted chunks (a B+tree's leaf level, best level first)
+//! with the key of each chunk's worst level alongside. A change finds its chunk among those
+//! keys and its level by binary search inside the chunk, so an insert or delete moves at most
+//! a chunk's worth of levels however deep the book is (Binance books run to thousands of
+//! levels and change throughout). A message's changes mostly come best-first and close
+//! together: each search starts where the last change landed. The best level is the first of
+//! the first chunk, the top N a walk over the first chunks, and nothing allocates once a side
+//! has grown to its working size (emptied chunks are kept for reuse).
 //!
 //! A level can carry a small `Copy` payload computed when it is set (Kraken keeps its checksum
 //! digits there); books that need none use `()`.
-
-use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BookSide {
@@ -24,57 +25,203 @@ pub struct Level<X = ()> {
     pub extra: X,
 }
 
+/// Levels per chunk at most: an insert or delete moves a few hundred bytes, and a
+/// 2,000-level side still has fewer than a hundred chunks to choose from.
+const CHUNK: usize = 32;
+
+/// Levels of one side, best first.
+pub type Levels<'a, X> = std::iter::Flatten<std::slice::Iter<'a, Vec<Level<X>>>>;
+
 /// One side of a book, best level first.
 #[derive(Debug, Clone)]
 pub struct Ladder<X = ()> {
     side: BookSide,
-    levels: VecDeque<Level<X>>,
+    /// Turns a price into its order key (`price ^ flip`): worse levels have larger keys.
+    /// Zero for asks; all ones for bids, whose better prices are higher.
+    flip: i64,
+    /// Non-empty chunks of at most `CHUNK` levels, in key order.
+    chunks: Vec<Vec<Level<X>>>,
+    /// The key of each chunk's last (worst) level.
+    last_keys: Vec<i64>,
+    len: usize,
+    /// (chunk, index) of the last change, where the next search starts if the next key is
+    /// not before it. Only a hint: it is checked before use.
+    hint: (usize, usize),
+    spare: Vec<Vec<Level<X>>>,
 }
 
 impl<X: Copy> Ladder<X> {
     fn new(side: BookSide, capacity: usize) -> Self {
         Ladder {
             side,
-            levels: VecDeque::with_capacity(capacity),
+            flip: match side {
+                BookSide::Ask => 0,
+                BookSide::Bid => -1,
+            },
+            chunks: Vec::with_capacity(capacity / (CHUNK / 2) + 1),
+            last_keys: Vec::with_capacity(capacity / (CHUNK / 2) + 1),
+            len: 0,
+            hint: (0, 0),
+            spare: Vec::new(),
         }
     }
 
-    /// Where `price` is (`Ok`) or would go (`Err`), counting from the best level.
+    #[inline(always)]
+    fn key(&self, price: i64) -> i64 {
+        price ^ self.flip
+    }
+
+    /// The chunk for `key` (the first whose worst level is not better than it, else the last)
+    /// and where in it `key` is (`Ok`) or would go (`Err`). Needs at least one chunk.
     #[inline]
-    fn find(&self, price: i64) -> Result<usize, usize> {
-        match self.side {
-            BookSide::Ask => self
-                .levels
-                .binary_search_by(|level| level.price.cmp(&price)),
-            BookSide::Bid => self
-                .levels
-                .binary_search_by(|level| price.cmp(&level.price)),
+    fn find(&self, key: i64) -> (usize, Result<usize, usize>) {
+        let count = self.chunks.len();
+        let (hint_chunk, hint_index) = self.hint;
+        let (chunk, from) =
+            if hint_chunk < count && (hint_chunk == 0 || self.last_keys[hint_chunk - 1] < key) {
+                // At or past the hint's chunk: step forward a few chunks, then search the rest.
+                let mut c = hint_chunk;
+                let mut steps = 0;
+                while c + 1 < count && self.last_keys[c] < key {
+                    c += 1;
+                    steps += 1;
+                    if steps == 4 {
+                        c += self.last_keys[c..count - 1].partition_point(|&k| k < key);
+                        break;
+                    }
+                }
+                let levels = &self.chunks[c];
+                let from = if c == hint_chunk
+                    && hint_index < levels.len()
+                    && self.key(levels[hint_index].price) <= key
+                {
+                    hint_index
+                } else {
+                    0
+                };
+                (c, from)
+            } else {
+                let c = self.last_keys[..count - 1].partition_point(|&k| k < key);
+                (c, 0)
+            };
+        let levels = &self.chunks[chunk];
+        // The next few levels first: they share the cache lines the last change touched.
+        let near = levels.len().min(from + 4);
+        for (i, level) in (from..).zip(&levels[from..near]) {
+            let here = self.key(level.price);
+            if here >= key {
+                return (chunk, if here == key { Ok(i) } else { Err(i) });
+            }
         }
+        let found = levels[near..]
+            .binary_search_by(|level| self.key(level.price).cmp(&key))
+            .map(|i| i + near)
+            .map_err(|i| i + near);
+        (chunk, found)
     }
 
     /// Sets the size at `price`, inserting the level if it is new.
     #[inline]
     pub fn set(&mut self, price: i64, qty: i64, extra: X) {
-        match self.find(price) {
-            Ok(i) => {
-                let level = &mut self.levels[i];
+        let key = self.key(price);
+        if self.chunks.is_empty() {
+            let mut chunk = self.new_chunk();
+            chunk.push(Level { price, qty, extra });
+            self.chunks.push(chunk);
+            self.last_keys.push(key);
+            self.len = 1;
+            self.hint = (0, 0);
+            return;
+        }
+        match self.find(key) {
+            (c, Ok(i)) => {
+                let level = &mut self.chunks[c][i];
                 level.qty = qty;
                 level.extra = extra;
+                self.hint = (c, i);
             }
-            Err(i) => self.levels.insert(i, Level { price, qty, extra }),
+            (c, Err(i)) => self.insert_at(c, i, Level { price, qty, extra }, key),
         }
+    }
+
+    fn insert_at(&mut self, mut c: usize, mut i: usize, level: Level<X>, key: i64) {
+        if self.chunks[c].len() == CHUNK {
+            // Full: its worse half becomes a chunk of its own after it.
+            let mut upper = self.new_chunk();
+            upper.extend_from_slice(&self.chunks[c][CHUNK / 2..]);
+            self.chunks[c].truncate(CHUNK / 2);
+            self.chunks.insert(c + 1, upper);
+            self.last_keys.insert(c + 1, self.last_keys[c]);
+            self.last_keys[c] = self.key(self.chunks[c][CHUNK / 2 - 1].price);
+            if i > CHUNK / 2 {
+                c += 1;
+                i -= CHUNK / 2;
+            }
+        }
+        let chunk = &mut self.chunks[c];
+        chunk.insert(i, level);
+        if i + 1 == chunk.len() {
+            self.last_keys[c] = key;
+        }
+        self.len += 1;
+        self.hint = (c, i);
     }
 
     /// Deletes the level at `price`; false when there was none (venues delete unknown levels).
     #[inline]
     pub fn remove(&mut self, price: i64) -> bool {
-        match self.find(price) {
-            Ok(i) => {
-                self.levels.remove(i);
-                true
-            }
-            Err(_) => false,
+        if self.chunks.is_empty() {
+            return false;
         }
+        let key = self.key(price);
+        let (c, i) = match self.find(key) {
+            (c, Ok(i)) => (c, i),
+            (c, Err(i)) => {
+                self.hint = (c, i);
+                return false;
+            }
+        };
+        let chunk = &mut self.chunks[c];
+        chunk.remove(i);
+        self.len -= 1;
+        self.hint = (c, i);
+        let left = chunk.len();
+        if left == 0 {
+            let emptied = self.chunks.remove(c);
+            self.last_keys.remove(c);
+            self.spare.push(emptied);
+            return true;
+        }
+        if i == left {
+            let worst = chunk[left - 1].price;
+            self.last_keys[c] = self.key(worst);
+        }
+        // Keep chunks from thinning out: a small one joins a neighbour that has room.
+        if left < CHUNK / 4 {
+            if c + 1 < self.chunks.len() && left + self.chunks[c + 1].len() <= CHUNK * 3 / 4 {
+                self.merge_into_previous(c + 1);
+            } else if c > 0 && left + self.chunks[c - 1].len() <= CHUNK * 3 / 4 {
+                self.hint = (c - 1, self.chunks[c - 1].len() + i);
+                self.merge_into_previous(c);
+            }
+        }
+        true
+    }
+
+    /// Moves chunk `c`'s levels to the end of chunk `c - 1` and drops chunk `c`.
+    fn merge_into_previous(&mut self, c: usize) {
+        let mut merged = self.chunks.remove(c);
+        self.chunks[c - 1].extend_from_slice(&merged);
+        self.last_keys[c - 1] = self.last_keys[c];
+        self.last_keys.remove(c);
+        merged.clear();
+        self.spare.push(merged);
+    }
+
+    fn new_chunk(&mut self) -> Vec<Level<X>> {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(CHUNK))
     }
 
     pub fn side(&self) -> BookSide {
@@ -83,51 +230,94 @@ impl<X: Copy> Ladder<X> {
 
     #[inline]
     pub fn best(&self) -> Option<&Level<X>> {
-        self.levels.front()
+        self.chunks.first().and_then(|chunk| chunk.first())
     }
 
     pub fn len(&self) -> usize {
-        self.levels.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.levels.is_empty()
+        self.len == 0
     }
 
     /// Levels from the best outwards.
-    pub fn iter(&self) -> std::collections::vec_deque::Iter<'_, Level<X>> {
-        self.levels.iter()
+    pub fn iter(&self) -> Levels<'_, X> {
+        self.chunks.iter().flatten()
     }
 
     /// Keeps the best `depth` levels.
     #[inline]
     pub fn truncate(&mut self, depth: usize) {
-        self.levels.truncate(depth);
+        if self.len <= depth {
+            return;
+        }
+        let (mut c, mut remaining) = (0, depth);
+        while remaining >= self.chunks[c].len() {
+            remaining -= self.chunks[c].len();
+            c += 1;
+        }
+        let keep = if remaining == 0 {
+            c
+        } else {
+            self.chunks[c].truncate(remaining);
+            self.last_keys[c] = self.key(self.chunks[c][remaining - 1].price);
+            c + 1
+        };
+        self.last_keys.truncate(keep);
+        for mut chunk in self.chunks.drain(keep..) {
+            chunk.clear();
+            self.spare.push(chunk);
+        }
+        self.len = depth;
     }
 
     pub fn clear(&mut self) {
-        self.levels.clear();
+        for mut chunk in self.chunks.drain(..) {
+            chunk.clear();
+            self.spare.push(chunk);
+        }
+        self.last_keys.clear();
+        self.len = 0;
+        self.hint = (0, 0);
     }
 
     /// Copies (price, qty) of the best levels into `out`; returns how many were written.
     pub fn copy_top(&self, out: &mut [(i64, i64)]) -> usize {
         let mut n = 0;
-        for (slot, level) in out.iter_mut().zip(self.levels.iter()) {
+        for (slot, level) in out.iter_mut().zip(self.iter()) {
             *slot = (level.price, level.qty);
             n += 1;
         }
         n
     }
 
+    /// Panics unless the chunks are non-empty, within size, in strict key order throughout,
+    /// with their worst keys and the level count kept up to date.
+    #[cfg(test)]
+    fn check_invariants(&self) {
+        assert_eq!(self.chunks.len(), self.last_keys.len());
+        let mut previous = None;
+        for (chunk, &last_key) in self.chunks.iter().zip(&self.last_keys) {
+            assert!(
+                !chunk.is_empty() && chunk.len() <= CHUNK,
+                "chunk of {}",
+                chunk.len()
+            );
+            assert_eq!(self.key(chunk[chunk.len() - 1].price), last_key);
+            for level in chunk {
+                let key = self.key(level.price);
+                assert!(previous < Some(key), "out of order");
+                previous = Some(key);
+            }
+        }
+        assert_eq!(self.iter().count(), self.len);
+    }
+
     /// Replaces `out`'s contents with (price, qty) of the best `n` levels (reusing its capacity).
     pub fn top_into(&self, n: usize, out: &mut Vec<(i64, i64)>) {
         out.clear();
-        out.extend(
-            self.levels
-                .iter()
-                .take(n)
-                .map(|level| (level.price, level.qty)),
-        );
+        out.extend(self.iter().take(n).map(|level| (level.price, level.qty)));
     }
 }
 
@@ -268,6 +458,26 @@ mod tests {
         assert!(book.is_empty() && book.best_bid().is_none() && !book.is_crossed());
     }
 
+    #[test]
+    fn a_thinned_side_merges_its_chunks() {
+        let mut book = Book::default();
+        for price in 0..2000 {
+            book.apply(BookSide::Ask, price, 1);
+        }
+        assert!(book.asks.chunks.len() >= 2000 / CHUNK);
+        for price in (0..2000).filter(|p| p % 20 != 0) {
+            book.apply(BookSide::Ask, price, 0);
+        }
+        book.asks.check_invariants();
+        assert_eq!(book.asks.len(), 100);
+        // Small chunks join their neighbours: about half a chunk each on average, not one.
+        assert!(
+            book.asks.chunks.len() <= 100 / (CHUNK / 4),
+            "{} chunks",
+            book.asks.chunks.len()
+        );
+    }
+
     /// The reference the book must agree with: one sorted map per side.
     #[derive(Default)]
     struct Model {
@@ -319,6 +529,42 @@ mod tests {
     }
 
     proptest! {
+        // Deep books: chunks split, empty and merge. Changes come in runs sorted best-first
+        // (as venues send them), in any order, and with deletes of unknown levels.
+        #[test]
+        fn deep_sides_keep_their_chunks_in_order(
+            runs in prop::collection::vec(
+                (side_strategy(), prop::collection::vec((0i64..600, 0i64..3), 1..60), any::<bool>()),
+                1..120,
+            ),
+            depth in prop::option::of(1usize..400),
+        ) {
+            let mut book = Book::default();
+            let mut model = Model::default();
+            for (i, (side, mut run, sorted)) in runs.into_iter().enumerate() {
+                if sorted {
+                    run.sort_by_key(|&(price, _)| if side == BookSide::Bid { -price } else { price });
+                }
+                for (price, qty) in run {
+                    book.apply(side, price, qty);
+                    model.apply(side, price, qty);
+                }
+                if let (Some(depth), 0) = (depth, i % 5) {
+                    book.truncate(depth);
+                    model.truncate(depth);
+                }
+                book.bids.check_invariants();
+                book.asks.check_invariants();
+                for side in [BookSide::Bid, BookSide::Ask] {
+                    let levels: Vec<_> = book.side(side).iter().map(|l| (l.price, l.qty)).collect();
+                    prop_assert_eq!(levels, model.top(side, usize::MAX));
+                }
+            }
+            book.clear();
+            book.bids.check_invariants();
+            prop_assert!(book.is_empty());
+        }
+
         #[test]
         fn agrees_with_a_sorted_map_model(
             ops in prop::collection::vec((side_strategy(), 90i64..110, 0i64..4), 1..400),
