@@ -174,6 +174,36 @@ impl<'a> Parser<'a> {
         Ok(parse_fixed(text, scale))
     }
 
+    /// The compact form Binance and Backpack write a level in, `["price","qty"]` with no
+    /// whitespace and plain numbers, read at the two scales in one pass. None, with nothing
+    /// consumed, for any other shape: the caller reads it element by element.
+    #[inline]
+    pub fn compact_pair(
+        &mut self,
+        first_scale: u8,
+        second_scale: u8,
+    ) -> Option<(Result<i64, DecimalError>, Result<i64, DecimalError>)> {
+        let bytes = self.bytes;
+        let mut at = self.pos;
+        if bytes.get(at..at + 2)? != b"[\"" {
+            return None;
+        }
+        at += 2;
+        let (first, used) = parse_plain_prefix(&bytes[at..], first_scale)?;
+        at += used;
+        if bytes.get(at..at + 3)? != b"\",\"" {
+            return None;
+        }
+        at += 3;
+        let (second, used) = parse_plain_prefix(&bytes[at..], second_scale)?;
+        at += used;
+        if bytes.get(at..at + 2)? != b"\"]" {
+            return None;
+        }
+        self.pos = at + 2;
+        Some((first, second))
+    }
+
     /// An unsigned integer given as a number or as a quoted string of digits (`"lastUpdateId":"123"`).
     pub fn u64(&mut self) -> Result<u64, JsonError> {
         let at = self.pos;

@@ -354,8 +354,25 @@ pub fn read_level_pairs_at(
     symbol: SymbolId,
     out: &mut Vec<LevelChange>,
 ) -> Result<(), FeedError> {
+    let instrument = instruments.get(symbol);
+    let (price_scale, qty_scale) = (instrument.price_scale, instrument.qty_scale);
     let mut levels = p.array()?;
     while levels.next(p)? {
+        if let Some((price, qty)) = p.compact_pair(price_scale, qty_scale) {
+            let price = price.map_err(|error| FeedError::Decimal {
+                field: "price",
+                error,
+            })?;
+            let qty = qty.map_err(|error| FeedError::Decimal {
+                field: "qty",
+                error,
+            })?;
+            if qty < 0 {
+                return Err(FeedError::BadField("qty"));
+            }
+            out.push(LevelChange { side, price, qty });
+            continue;
+        }
         let mut pair = p.array()?;
         if !pair.next(p)? {
             return Err(FeedError::BadField("level"));
@@ -561,5 +578,35 @@ mod tests {
             read_level_pairs(br#"[["1.501","1"]]"#, Ask, &instruments, 0, &mut out),
             Err(FeedError::Decimal { field: "price", .. })
         ));
+        // The compact form and every looser spelling read alike, in any mix.
+        out.clear();
+        read_level_pairs(
+            br#"[["1.50","0.001"],[ "1.40","2"],["1.30",5],[1.2,"0.5"],["1.10","1","x"],["1e0","1"]]"#,
+            Bid,
+            &instruments,
+            0,
+            &mut out,
+        )
+        .unwrap();
+        let expected = [
+            (150, 1),
+            (140, 2000),
+            (130, 5000),
+            (120, 500),
+            (110, 1000),
+            (100, 1000),
+        ];
+        assert_eq!(out, expected.map(|(price, qty)| level(Bid, price, qty)));
+        // Errors inside the compact form name their field; sizes are never negative.
+        for (levels, field) in [
+            (br#"[["1.50","0.0001"]]"#.as_slice(), "qty"),
+            (br#"[["1.5","-1"]]"#.as_slice(), "qty"),
+        ] {
+            let err = read_level_pairs(levels, Bid, &instruments, 0, &mut out).unwrap_err();
+            assert!(
+                matches!(err, FeedError::Decimal { field: f, .. } | FeedError::BadField(f) if f == field),
+                "{err:?}"
+            );
+        }
     }
 }
