@@ -10,6 +10,7 @@
 //! diff stream or a partial-depth stream, not both.
 
 use crate::book::{Book, BookSide};
+use crate::decimal::{parse_plain_prefix, DecimalError};
 use crate::json::Parser;
 use crate::market::{
     is_not_json, ms_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Quote, Reply,
@@ -164,6 +165,65 @@ fn ms_field(raw: Option<&[u8]>, field: &'static str) -> Result<u64, FeedError> {
     ms_to_ns(u64_field(raw, field)?)
 }
 
+/// A cursor that reads a frame by matching the exact text around its values (no whitespace,
+/// fixed key order); every step is None when the text is not what it expects.
+struct Literal<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Literal<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Literal { bytes, at: 0 }
+    }
+
+    #[inline]
+    fn eat(&mut self, literal: &[u8]) -> Option<()> {
+        let rest = self.bytes.get(self.at..)?;
+        rest.starts_with(literal).then(|| self.at += literal.len())
+    }
+
+    /// The text up to the next quote, which is left to the next `eat`.
+    #[inline]
+    fn until_quote(&mut self) -> Option<&'a [u8]> {
+        let rest = self.bytes.get(self.at..)?;
+        let len = rest.iter().position(|&b| b == b'"')?;
+        self.at += len;
+        Some(&rest[..len])
+    }
+
+    #[inline]
+    fn unsigned(&mut self) -> Option<u64> {
+        let rest = self.bytes.get(self.at..)?;
+        let mut value: u64 = 0;
+        let mut len = 0;
+        while let Some(digit) = rest
+            .get(len)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|d| *d <= 9)
+        {
+            value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
+            len += 1;
+        }
+        if len == 0 {
+            return None;
+        }
+        self.at += len;
+        Some(value)
+    }
+
+    #[inline]
+    fn fixed(&mut self, scale: u8) -> Option<Result<i64, DecimalError>> {
+        let (value, used) = parse_plain_prefix(self.bytes.get(self.at..)?, scale)?;
+        self.at += used;
+        Some(value)
+    }
+
+    fn done(&self) -> bool {
+        self.at == self.bytes.len()
+    }
+}
+
 /// Decoder and book keeper of one Binance market-stream connection.
 #[derive(Debug, Default)]
 pub struct BinanceFeed {
@@ -203,55 +263,59 @@ impl BinanceFeed {
         read_book_sides(bids, asks, &self.instruments, id, &mut self.changes)
     }
 
-    /// The most frequent frame, `{"stream":"<sym>@bookTicker","data":{"u","s","b","B","a","A"}}`,
-    /// read in one pass without the general field table. None (nothing consumed) for any
-    /// other frame, or a bookTicker laid out otherwise, which the general path reads.
-    fn combined_book_ticker(&self, payload: &[u8]) -> Result<Option<Event<'static>>, FeedError> {
-        const HEAD: &[u8] = br#"{"stream":""#;
-        const DATA: &[u8] = br#"@bookTicker","data":{"#;
-        let Some(rest) = payload.strip_prefix(HEAD) else {
-            return Ok(None);
-        };
-        let Some(name_end) = rest.iter().position(|&b| b == b'"') else {
-            return Ok(None);
-        };
-        if !rest[name_end.saturating_sub(11)..].starts_with(DATA) {
-            return Ok(None);
+    /// The most frequent frame, exactly as Binance writes it:
+    /// `{"stream":"<sym>@bookTicker","data":{"u":..,"s":"..","b":"..","B":"..","a":"..","A":".."}}`,
+    /// read by matching the fixed text between its values. None (nothing read) for any other
+    /// frame, and for a bookTicker written any other way (spacing, key order, a new field),
+    /// which the general path reads.
+    fn combined_book_ticker(&self, payload: &[u8]) -> Option<Result<Event<'static>, FeedError>> {
+        let mut text = Literal::new(payload);
+        text.eat(br#"{"stream":""#)?;
+        if !text.until_quote()?.ends_with(b"@bookTicker") {
+            return None;
         }
-        let data_at = HEAD.len() + name_end - 11 + DATA.len() - 1;
-        let mut p = Parser::new(&payload[data_at..]);
-        let inst = &self.instruments;
-        let (mut update_id, mut id, mut bid, mut bid_qty, mut ask, mut ask_qty) =
-            (None, None, None, None, None, None);
-        let mut fields = p.object()?;
-        while let Some(key) = fields.next(&mut p)? {
-            match (key, id) {
-                (b"u", _) => update_id = Some(p.u64()?),
-                (b"s", _) => id = Some(inst.id(p.string()?)?),
-                (b"b", Some(id)) => bid = Some(inst.read_price(id, "b", &mut p)?),
-                (b"B", Some(id)) => bid_qty = Some(inst.read_qty(id, "B", &mut p)?),
-                (b"a", Some(id)) => ask = Some(inst.read_price(id, "a", &mut p)?),
-                (b"A", Some(id)) => ask_qty = Some(inst.read_qty(id, "A", &mut p)?),
-                // An event time, a new field, or prices before the symbol: the general path.
-                _ => return Ok(None),
-            }
-        }
-        if !p.consume(b'}') {
-            return Ok(None);
-        }
-        p.end()?;
-        let (Some(id), Some(update_id)) = (id, update_id) else {
-            return Ok(None);
+        text.eat(br#"","data":{"u":"#)?;
+        let update_id = text.unsigned()?;
+        text.eat(br#","s":""#)?;
+        let id = match self.instruments.id(text.until_quote()?) {
+            Ok(id) => id,
+            Err(err) => return Some(Err(err)),
         };
-        Ok(Some(Event::Quote(Quote {
-            symbol: id,
-            bid_price: bid.ok_or(FeedError::MissingField("b"))?,
-            bid_qty: bid_qty.ok_or(FeedError::MissingField("B"))?,
-            ask_price: ask.ok_or(FeedError::MissingField("a"))?,
-            ask_qty: ask_qty.ok_or(FeedError::MissingField("A"))?,
-            update_id: Some(update_id),
-            exch_ts_ns: None,
-        })))
+        let Instrument {
+            price_scale,
+            qty_scale,
+            ..
+        } = *self.instruments.get(id);
+        text.eat(br#"","b":""#)?;
+        let bid_price = text.fixed(price_scale)?;
+        text.eat(br#"","B":""#)?;
+        let bid_qty = text.fixed(qty_scale)?;
+        text.eat(br#"","a":""#)?;
+        let ask_price = text.fixed(price_scale)?;
+        text.eat(br#"","A":""#)?;
+        let ask_qty = text.fixed(qty_scale)?;
+        text.eat(br#""}}"#)?;
+        if !text.done() {
+            return None;
+        }
+        let price = |field, read: Result<i64, DecimalError>| {
+            read.map_err(|error| FeedError::Decimal { field, error })
+        };
+        let qty = |field, read| match price(field, read)? {
+            qty if qty < 0 => Err(FeedError::BadField(field)),
+            qty => Ok(qty),
+        };
+        Some((|| {
+            Ok(Event::Quote(Quote {
+                symbol: id,
+                bid_price: price("b", bid_price)?,
+                bid_qty: qty("B", bid_qty)?,
+                ask_price: price("a", ask_price)?,
+                ask_qty: qty("A", ask_qty)?,
+                update_id: Some(update_id),
+                exch_ts_ns: None,
+            }))
+        })())
     }
 
     /// The symbol from the payload's `s`, else from the combined stream name, else the only one.
@@ -432,8 +496,8 @@ impl MarketFeed for BinanceFeed {
         if Parser::new(payload).peek() == Some(b'[') {
             return Ok(Some(Event::Unrecognized)); // `!ticker@arr`-style arrays
         }
-        if let Some(event) = self.combined_book_ticker(payload)? {
-            return Ok(Some(event));
+        if let Some(read) = self.combined_book_ticker(payload) {
+            return read.map(Some);
         }
         let (mut outer, mut inner) = (Fields::default(), Fields::default());
         let mut p = Parser::new(payload);
@@ -488,21 +552,58 @@ mod tests {
     fn book_ticker_fast_path_reads_what_the_general_path_reads() {
         let mut feed = feed_with_btc();
         let wrapped = br#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#;
-        let fast = feed.combined_book_ticker(wrapped).unwrap();
-        assert!(fast.is_some());
+        let fast = feed.combined_book_ticker(wrapped).unwrap().unwrap();
         // The raw stream form has no wrapper and goes the general way.
         let raw =
             br#"{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}"#;
-        assert_eq!(feed.combined_book_ticker(raw).unwrap(), None);
+        assert!(feed.combined_book_ticker(raw).is_none());
         let general = feed.feed(raw, 0).unwrap();
-        assert_eq!(fast, general);
+        assert_eq!(Some(fast), general);
         assert_eq!(feed.feed(wrapped, 0).unwrap(), general);
-        // A field the fast path does not know: handed to the general path, same answer.
-        let with_time = br#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66","E":1}}"#;
-        assert_eq!(feed.combined_book_ticker(with_time).unwrap(), None);
+        // Written any other way (a new field, spacing, key order, a number not quoted): the
+        // general path reads it, with the same answer.
+        for other in [
+            r#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66","E":1}}"#,
+            r#"{"stream":"btcusdt@bookTicker", "data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#,
+            r#"{"stream":"btcusdt@bookTicker","data":{"s":"BTCUSDT","u":400900217,"b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#,
+            r#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":25.35,"B":"31.21","a":"25.36","A":"40.66"}}"#,
+            r#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}} "#,
+        ] {
+            assert!(
+                feed.combined_book_ticker(other.as_bytes()).is_none(),
+                "{other}"
+            );
+            let read = feed.feed(other.as_bytes(), 0).unwrap();
+            let Some(Event::Quote(quote)) = read else {
+                panic!("{other}: {read:?}")
+            };
+            assert_eq!(
+                (
+                    quote.bid_price,
+                    quote.bid_qty,
+                    quote.ask_price,
+                    quote.ask_qty,
+                    quote.update_id
+                ),
+                (2535, 3_121_000, 2536, 4_066_000, Some(400_900_217)),
+                "{other}"
+            );
+        }
+        // Bad values in the exact layout are errors, as on the general path.
+        let too_precise = br#"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"25.351","B":"31.21","a":"25.36","A":"40.66"}}"#;
         assert!(matches!(
-            feed.feed(with_time, 0).unwrap(),
-            Some(Event::Quote(_))
+            feed.feed(too_precise, 0),
+            Err(FeedError::Decimal { field: "b", .. })
+        ));
+        let negative = br#"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"25.35","B":"-1","a":"25.36","A":"40.66"}}"#;
+        assert!(matches!(
+            feed.feed(negative, 0),
+            Err(FeedError::BadField("B"))
+        ));
+        let unknown = br#"{"stream":"solusdt@bookTicker","data":{"u":1,"s":"SOLUSDT","b":"25.35","B":"1","a":"25.36","A":"40.66"}}"#;
+        assert!(matches!(
+            feed.feed(unknown, 0),
+            Err(FeedError::UnknownSymbol(_))
         ));
     }
 

@@ -35,6 +35,9 @@ pub struct Instrument {
 pub struct Instruments {
     list: Vec<Instrument>,
     by_symbol: HashMap<Box<[u8]>, SymbolId>,
+    /// The same names in a plain list: a connection carries a handful of symbols, and
+    /// comparing a few short keys in a row beats hashing (or walking the map's buckets).
+    names: Vec<(Box<[u8]>, SymbolId)>,
 }
 
 impl Instruments {
@@ -60,6 +63,7 @@ impl Instruments {
         let id = self.list.len() as SymbolId;
         for name in names {
             self.by_symbol.insert(name.as_bytes().into(), id);
+            self.names.push((name.as_bytes().into(), id));
         }
         self.list.push(instrument);
         Ok(id)
@@ -67,11 +71,10 @@ impl Instruments {
 
     #[inline]
     pub fn id(&self, symbol: &[u8]) -> Result<SymbolId, FeedError> {
-        // A connection carries a handful of symbols: comparing a few short keys beats hashing.
-        let found = if self.by_symbol.len() <= 8 {
-            self.by_symbol
+        let found = if self.names.len() <= 8 {
+            self.names
                 .iter()
-                .find_map(|(name, &id)| (**name == *symbol).then_some(id))
+                .find_map(|(name, id)| (**name == *symbol).then_some(*id))
         } else {
             self.by_symbol.get(symbol).copied()
         };
