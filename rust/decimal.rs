@@ -154,7 +154,11 @@ pub fn parse_plain_prefix(text: &[u8], scale: u8) -> Option<(Result<i64, Decimal
         .map(|b| b.wrapping_sub(b'0'))
         .filter(|d| *d <= 9)
     {
-        mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(digit))?;
+        // Nineteen digits always fit a u64, so the common case needs no overflow checks.
+        if i == 19 {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(digit);
         i += 1;
     }
     let int_len = i;
