@@ -11,7 +11,7 @@
 
 use crate::book::{Book, BookSide};
 use crate::decimal::{parse_plain_prefix, DecimalError};
-use crate::json::Parser;
+use crate::json::{find_quote, Parser};
 use crate::market::{
     is_not_json, ms_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Quote, Reply,
     Side, SymbolId, SymbolState, SystemStatus, Trade,
@@ -49,23 +49,13 @@ struct Fields<'a> {
     error: Option<&'a [u8]>,
     // The combined-stream wrapper's stream name.
     stream: Option<&'a [u8]>,
-    /// The symbol whose diff levels were read in place into the feed's changes, and which
-    /// sides were (bit 0 bids, bit 1 asks).
-    levels_read: Option<(SymbolId, u8)>,
-}
-
-/// Where a depth diff's levels go when they can be read in place: Binance sends `e` and
-/// `s` before `b` and `a`, so the level arrays need not be skipped and scanned again.
-struct LevelSink<'f> {
-    instruments: &'f Instruments,
-    changes: &'f mut Vec<LevelChange>,
 }
 
 impl<'a> Fields<'a> {
     fn read(bytes: &'a [u8]) -> Result<Self, FeedError> {
         let mut fields = Fields::default();
         let mut p = Parser::new(bytes);
-        fields.read_object(&mut p, None, None)?;
+        fields.read_object(&mut p, None)?;
         p.end()?;
         Ok(fields)
     }
@@ -76,24 +66,10 @@ impl<'a> Fields<'a> {
         &mut self,
         p: &mut Parser<'a>,
         mut wrapped: Option<&mut Fields<'a>>,
-        mut sink: Option<&mut LevelSink<'_>>,
     ) -> Result<bool, FeedError> {
         let mut has_data = false;
         let mut members = p.object()?;
         while let Some(key) = members.next(p)? {
-            if let (b"b" | b"a", Some(sink)) = (key, sink.as_deref_mut()) {
-                if let Some(id) = self.in_place_symbol(sink.instruments)? {
-                    let side = if key == b"b" {
-                        BookSide::Bid
-                    } else {
-                        BookSide::Ask
-                    };
-                    read_level_pairs_at(p, side, sink.instruments, id, sink.changes)?;
-                    let sides = self.levels_read.map_or(0, |(_, sides)| sides);
-                    self.levels_read = Some((id, sides | if key == b"b" { 1 } else { 2 }));
-                    continue;
-                }
-            }
             let slot = match key {
                 b"e" => &mut self.e,
                 b"E" => &mut self.event_time,
@@ -120,7 +96,7 @@ impl<'a> Fields<'a> {
                 b"stream" => &mut self.stream,
                 b"data" if wrapped.is_some() && p.peek() == Some(b'{') => {
                     if let Some(inner) = wrapped.as_deref_mut() {
-                        inner.read_object(p, None, sink.as_deref_mut())?;
+                        inner.read_object(p, None)?;
                     }
                     has_data = true;
                     continue;
@@ -133,19 +109,6 @@ impl<'a> Fields<'a> {
             *slot = Some(p.raw()?);
         }
         Ok(has_data)
-    }
-
-    /// The diff's symbol id when its levels can be read in place: a `depthUpdate` whose
-    /// symbol came first (and, once one side was read, the same symbol for the other).
-    fn in_place_symbol(&self, instruments: &Instruments) -> Result<Option<SymbolId>, FeedError> {
-        if self.e != Some(br#""depthUpdate""#.as_slice()) {
-            return Ok(None);
-        }
-        match (self.s, self.levels_read) {
-            (_, Some((id, _))) => Ok(Some(id)),
-            (Some(s), None) => Ok(Some(instruments.id(Parser::new(s).string()?)?)),
-            (None, None) => Ok(None),
-        }
     }
 }
 
@@ -187,7 +150,7 @@ impl<'a> Literal<'a> {
     #[inline]
     fn until_quote(&mut self) -> Option<&'a [u8]> {
         let rest = self.bytes.get(self.at..)?;
-        let len = rest.iter().position(|&b| b == b'"')?;
+        let len = find_quote(rest)?;
         self.at += len;
         Some(&rest[..len])
     }
@@ -202,7 +165,10 @@ impl<'a> Literal<'a> {
             .map(|b| b.wrapping_sub(b'0'))
             .filter(|d| *d <= 9)
         {
-            value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
+            if len == 19 {
+                return None; // nineteen digits always fit a u64; the general path takes more
+            }
+            value = value * 10 + u64::from(digit);
             len += 1;
         }
         if len == 0 {
@@ -219,8 +185,21 @@ impl<'a> Literal<'a> {
         Some(value)
     }
 
-    fn done(&self) -> bool {
-        self.at == self.bytes.len()
+    /// Steps into the payload: past `{"stream":"<name>","data":` when the frame is a
+    /// combined-stream one (true), else nothing (a raw stream's frame is the payload).
+    fn open_payload(&mut self) -> Option<bool> {
+        if self.eat(br#"{"stream":""#).is_none() {
+            return Some(false);
+        }
+        self.until_quote()?;
+        self.eat(br#"","data":"#)?;
+        Some(true)
+    }
+
+    /// True at the end of the frame: after the payload's `}` and the wrapper's, if any.
+    fn close_payload(&mut self, wrapped: bool) -> bool {
+        let closing: &[u8] = if wrapped { b"}}" } else { b"}" };
+        self.eat(closing).is_some() && self.at == self.bytes.len()
     }
 }
 
@@ -264,17 +243,14 @@ impl BinanceFeed {
     }
 
     /// The most frequent frame, exactly as Binance writes it:
-    /// `{"stream":"<sym>@bookTicker","data":{"u":..,"s":"..","b":"..","B":"..","a":"..","A":".."}}`,
-    /// read by matching the fixed text between its values. None (nothing read) for any other
-    /// frame, and for a bookTicker written any other way (spacing, key order, a new field),
-    /// which the general path reads.
-    fn combined_book_ticker(&self, payload: &[u8]) -> Option<Result<Event<'static>, FeedError>> {
+    /// `{"u":..,"s":"..","b":"..","B":"..","a":"..","A":".."}` (in the combined-stream wrapper
+    /// or not), read by matching the fixed text between its values. None (nothing read) for
+    /// any other frame, and for a bookTicker written any other way (spacing, key order, a new
+    /// field), which the general path reads.
+    fn compact_book_ticker(&self, payload: &[u8]) -> Option<Result<Event<'static>, FeedError>> {
         let mut text = Literal::new(payload);
-        text.eat(br#"{"stream":""#)?;
-        if !text.until_quote()?.ends_with(b"@bookTicker") {
-            return None;
-        }
-        text.eat(br#"","data":{"u":"#)?;
+        let wrapped = text.open_payload()?;
+        text.eat(br#"{"u":"#)?;
         let update_id = text.unsigned()?;
         text.eat(br#","s":""#)?;
         let id = match self.instruments.id(text.until_quote()?) {
@@ -294,8 +270,8 @@ impl BinanceFeed {
         let ask_price = text.fixed(price_scale)?;
         text.eat(br#"","A":""#)?;
         let ask_qty = text.fixed(qty_scale)?;
-        text.eat(br#""}}"#)?;
-        if !text.done() {
+        text.eat(b"\"")?;
+        if !text.close_payload(wrapped) {
             return None;
         }
         let price = |field, read: Result<i64, DecimalError>| {
@@ -316,6 +292,57 @@ impl BinanceFeed {
                 exch_ts_ns: None,
             }))
         })())
+    }
+
+    /// A diff exactly as Binance writes it,
+    /// `{"e":"depthUpdate","E":..,"s":"..","U":..,"u":..,"b":[..],"a":[..]}` (in the
+    /// combined-stream wrapper or not), read by its fixed text; the level arrays by the
+    /// general path's reader. None (nothing applied) for anything else, for the general path.
+    fn compact_depth_update(
+        &mut self,
+        payload: &[u8],
+        recv_ns: u64,
+    ) -> Option<Result<Option<Event<'static>>, FeedError>> {
+        let mut text = Literal::new(payload);
+        let wrapped = text.open_payload()?;
+        text.eat(br#"{"e":"depthUpdate","E":"#)?;
+        let event_ms = text.unsigned()?;
+        text.eat(br#","s":""#)?;
+        let id = match self.instruments.id(text.until_quote()?) {
+            Ok(id) => id,
+            Err(err) => return Some(Err(err)),
+        };
+        text.eat(br#"","U":"#)?;
+        let first_id = text.unsigned()?;
+        text.eat(br#","u":"#)?;
+        let last_id = text.unsigned()?;
+        self.changes.clear();
+        for (literal, side) in [(br#","b":"#, BookSide::Bid), (br#","a":"#, BookSide::Ask)] {
+            text.eat(literal)?;
+            let mut p = Parser::new(&payload[text.at..]);
+            if let Err(err) =
+                read_level_pairs_at(&mut p, side, &self.instruments, id, &mut self.changes)
+            {
+                return Some(Err(err));
+            }
+            text.at += p.position();
+        }
+        if !text.close_payload(wrapped) {
+            return None;
+        }
+        let header = DiffHeader {
+            first_id,
+            last_id,
+            exch_ts_ns: Some(match ms_to_ns(event_ms) {
+                Ok(ns) => ns,
+                Err(err) => return Some(Err(err)),
+            }),
+        };
+        Some(Ok(self.books[id as usize].on_diff(
+            header,
+            &self.changes,
+            recv_ns,
+        )))
     }
 
     /// The symbol from the payload's `s`, else from the combined stream name, else the only one.
@@ -349,33 +376,10 @@ impl BinanceFeed {
                     last_id: u64_field(f.u, "u")?,
                     exch_ts_ns: Some(ms_field(f.event_time, "E")?),
                 };
-                match f.levels_read {
-                    None => self.read_levels(id, f.b, f.a)?,
-                    Some((read, _)) if read != id => return Err(FeedError::BadField("s")),
-                    // Both arrays must be there: each read in place or kept as text.
-                    Some((_, sides)) => {
-                        let bids = if sides & 1 == 0 {
-                            Some(required(f.b, "b")?)
-                        } else {
-                            None
-                        };
-                        let asks = if sides & 2 == 0 {
-                            Some(required(f.a, "a")?)
-                        } else {
-                            None
-                        };
-                        for (side, raw) in [(BookSide::Bid, bids), (BookSide::Ask, asks)] {
-                            if let Some(raw) = raw {
-                                read_level_pairs(
-                                    raw,
-                                    side,
-                                    &self.instruments,
-                                    id,
-                                    &mut self.changes,
-                                )?;
-                            }
-                        }
-                    }
+                self.changes.clear();
+                for (side, raw, field) in [(BookSide::Bid, f.b, "b"), (BookSide::Ask, f.a, "a")] {
+                    let raw = required(raw, field)?;
+                    read_level_pairs(raw, side, &self.instruments, id, &mut self.changes)?;
                 }
                 Ok(self.books[id as usize].on_diff(header, &self.changes, recv_ns))
             }
@@ -496,23 +500,14 @@ impl MarketFeed for BinanceFeed {
         if Parser::new(payload).peek() == Some(b'[') {
             return Ok(Some(Event::Unrecognized)); // `!ticker@arr`-style arrays
         }
-        if let Some(read) = self.combined_book_ticker(payload) {
+        // The two frames that make up nearly all of the traffic, read by their exact layout.
+        if let Some(read) = self.compact_book_ticker(payload) {
             return read.map(Some);
         }
-        let (mut outer, mut inner) = (Fields::default(), Fields::default());
-        let mut p = Parser::new(payload);
-        self.changes.clear();
-        let mut sink = LevelSink {
-            instruments: &self.instruments,
-            changes: &mut self.changes,
-        };
-        let wrapped = outer.read_object(&mut p, Some(&mut inner), Some(&mut sink))?;
-        p.end()?;
-        if wrapped {
-            self.on_event(inner, outer.stream, recv_ns)
-        } else {
-            self.on_event(outer, None, recv_ns)
+        if let Some(read) = self.compact_depth_update(payload, recv_ns) {
+            return read;
         }
+        self.feed_general(payload, recv_ns)
     }
 
     fn book(&self, symbol: SymbolId) -> Option<&Book> {
@@ -521,6 +516,25 @@ impl MarketFeed for BinanceFeed {
 
     fn state(&self, symbol: SymbolId) -> Option<SymbolState> {
         self.books.get(symbol as usize).map(DepthSync::state)
+    }
+}
+
+impl BinanceFeed {
+    /// Any frame, whatever its spelling: every field read into the table, then interpreted.
+    fn feed_general<'a>(
+        &mut self,
+        payload: &'a [u8],
+        recv_ns: u64,
+    ) -> Result<Option<Event<'a>>, FeedError> {
+        let (mut outer, mut inner) = (Fields::default(), Fields::default());
+        let mut p = Parser::new(payload);
+        let wrapped = outer.read_object(&mut p, Some(&mut inner))?;
+        p.end()?;
+        if wrapped {
+            self.on_event(inner, outer.stream, recv_ns)
+        } else {
+            self.on_event(outer, None, recv_ns)
+        }
     }
 }
 
@@ -552,13 +566,14 @@ mod tests {
     fn book_ticker_fast_path_reads_what_the_general_path_reads() {
         let mut feed = feed_with_btc();
         let wrapped = br#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#;
-        let fast = feed.combined_book_ticker(wrapped).unwrap().unwrap();
-        // The raw stream form has no wrapper and goes the general way.
+        let fast = feed.compact_book_ticker(wrapped).unwrap().unwrap();
+        // The raw stream form has no wrapper: the same reader takes it.
         let raw =
             br#"{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}"#;
-        assert!(feed.combined_book_ticker(raw).is_none());
-        let general = feed.feed(raw, 0).unwrap();
+        assert_eq!(feed.compact_book_ticker(raw).unwrap().unwrap(), fast);
+        let general = feed.feed_general(wrapped, 0).unwrap();
         assert_eq!(Some(fast), general);
+        assert_eq!(feed.feed_general(raw, 0).unwrap(), general);
         assert_eq!(feed.feed(wrapped, 0).unwrap(), general);
         // Written any other way (a new field, spacing, key order, a number not quoted): the
         // general path reads it, with the same answer.
@@ -570,7 +585,7 @@ mod tests {
             r#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}} "#,
         ] {
             assert!(
-                feed.combined_book_ticker(other.as_bytes()).is_none(),
+                feed.compact_book_ticker(other.as_bytes()).is_none(),
                 "{other}"
             );
             let read = feed.feed(other.as_bytes(), 0).unwrap();
@@ -604,6 +619,72 @@ mod tests {
         assert!(matches!(
             feed.feed(unknown, 0),
             Err(FeedError::UnknownSymbol(_))
+        ));
+    }
+
+    /// Two feeds fed the same diffs, one through `feed` (the compact reader takes them) and
+    /// one through the general path only, must return the same events and keep the same books;
+    /// frames spelled otherwise go the general way through `feed` with the same result.
+    #[test]
+    fn depth_fast_path_reads_what_the_general_path_reads() {
+        let frames = [
+            depth_update("BTCUSDT", 100, 105, r#"[["61837.63","3.5"],["61837.62","0"]]"#, "[]"),
+            depth_update("BTCUSDT", 106, 108, "[]", r#"[["61840.00","1.25"]]"#),
+            // Raw stream form, no wrapper.
+            r#"{"e":"depthUpdate","E":1723161255300,"s":"BTCUSDT","U":109,"u":110,"b":[["61837.63","0"]],"a":[["61841.00","2"]]}"#.to_string(),
+        ];
+        let snapshot = br#"{"lastUpdateId":104,"bids":[["61837.62","1"],["61830.00","2"]],"asks":[["61845.00","1"]]}"#;
+        let (mut fast, mut general) = (feed_with_btc(), feed_with_btc());
+        for (i, frame) in frames.iter().enumerate() {
+            let a = fast.feed(frame.as_bytes(), 7).unwrap();
+            let b = general.feed_general(frame.as_bytes(), 7).unwrap();
+            assert_eq!(a, b, "frame {i}");
+            if i == 0 {
+                assert_eq!(
+                    fast.apply_snapshot(0, snapshot, 8).unwrap(),
+                    general.apply_snapshot(0, snapshot, 8).unwrap()
+                );
+            }
+        }
+        let levels = |feed: &BinanceFeed| {
+            let book = feed.book(0).unwrap();
+            let side =
+                |s: &crate::book::Ladder| s.iter().map(|l| (l.price, l.qty)).collect::<Vec<_>>();
+            (side(&book.bids), side(&book.asks))
+        };
+        assert_eq!(levels(&fast), levels(&general));
+        assert_eq!(
+            levels(&fast),
+            (
+                vec![(6_183_000, 200_000)],
+                vec![
+                    (6_184_000, 125_000),
+                    (6_184_100, 200_000),
+                    (6_184_500, 100_000)
+                ]
+            )
+        );
+        assert!(fast.state(0).unwrap().valid);
+        // Spelled otherwise (spacing, key order, a new field): not the compact reader's.
+        for other in [
+            r#"{"e": "depthUpdate","E":1,"s":"BTCUSDT","U":111,"u":111,"b":[],"a":[]}"#,
+            r#"{"e":"depthUpdate","E":1,"s":"BTCUSDT","u":111,"U":111,"b":[],"a":[]}"#,
+            r#"{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":111,"u":111,"b":[],"a":[],"x":1}"#,
+        ] {
+            assert!(
+                fast.compact_depth_update(other.as_bytes(), 0).is_none(),
+                "{other}"
+            );
+        }
+        // A bad level inside the compact layout is the same typed error either way.
+        let bad = depth_update("BTCUSDT", 111, 111, r#"[["61837.631","1"]]"#, "[]");
+        assert!(matches!(
+            fast.feed(bad.as_bytes(), 0),
+            Err(FeedError::Decimal { field: "price", .. })
+        ));
+        assert!(matches!(
+            general.feed_general(bad.as_bytes(), 0),
+            Err(FeedError::Decimal { field: "price", .. })
         ));
     }
 

@@ -48,6 +48,11 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// How far into the document the parser has read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// The next non-whitespace byte, left unconsumed.
     #[inline]
     pub fn peek(&mut self) -> Option<u8> {
@@ -345,6 +350,20 @@ impl Elements {
     }
 }
 
+/// Where the first `"` in `bytes` is, eight bytes at a time.
+#[inline]
+pub fn find_quote(bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let hits = flag_byte(u64::from_le_bytes(chunk.try_into().ok()?), b'"');
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'"').map(|at| i + at)
+}
+
 /// The high bit of every byte of `word` equal to `byte` (and possibly of bytes after the first
 /// match, which callers never look at).
 #[inline]
@@ -457,6 +476,19 @@ mod tests {
         assert_eq!(read(0), Ok(700));
         assert_eq!(read(2), Err(DecimalError::TooPrecise(2)));
         assert!(!items.next(&mut p).unwrap());
+    }
+
+    #[test]
+    fn finds_the_first_quote_in_any_word() {
+        for at in [0, 1, 7, 8, 9, 15, 16, 23] {
+            let mut text = vec![b'x'; 30];
+            text[at] = b'"';
+            text[at + 3] = b'"';
+            assert_eq!(find_quote(&text), Some(at), "{at}");
+            assert_eq!(find_quote(&text[..at + 1]), Some(at), "{at}, short");
+        }
+        assert_eq!(find_quote(b"no quote here at all, none"), None);
+        assert_eq!(find_quote(b""), None);
     }
 
     #[test]
