@@ -144,6 +144,32 @@ impl<X: Copy> Ladder<X> {
         }
     }
 
+    /// Appends a level worse than every level held (a snapshot arrives best-first), filling
+    /// chunks three quarters full so that later inserts seldom split them. False, with nothing
+    /// changed, when the level is not the worst; the caller then sets it the usual way.
+    #[inline]
+    pub fn push_worst(&mut self, price: i64, qty: i64, extra: X) -> bool {
+        let key = self.key(price);
+        if self.last_keys.last().is_some_and(|&worst| worst >= key) {
+            return false;
+        }
+        let level = Level { price, qty, extra };
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK * 3 / 4 => {
+                chunk.push(level);
+                *self.last_keys.last_mut().expect("a key per chunk") = key;
+            }
+            _ => {
+                let mut chunk = self.new_chunk();
+                chunk.push(level);
+                self.chunks.push(chunk);
+                self.last_keys.push(key);
+            }
+        }
+        self.len += 1;
+        true
+    }
+
     fn insert_at(&mut self, mut c: usize, mut i: usize, level: Level<X>, key: i64) {
         if self.chunks[c].len() == CHUNK {
             // Full: its worse half becomes a chunk of its own after it.
@@ -402,6 +428,15 @@ impl<X: Copy> Book<X> {
 }
 
 impl Book {
+    /// Sets a level of a book being built best-first (a snapshot): appended when it is the
+    /// worst so far on its side, else set or deleted as by `apply`.
+    #[inline]
+    pub fn load(&mut self, side: BookSide, price: i64, qty: i64) {
+        if qty == 0 || !self.side_mut(side).push_worst(price, qty, ()) {
+            self.apply(side, price, qty);
+        }
+    }
+
     /// Applies an absolute level size: zero deletes the level.
     #[inline]
     pub fn apply(&mut self, side: BookSide, price: i64, qty: i64) {
@@ -456,6 +491,30 @@ mod tests {
         assert_eq!(book.crossing(), Some((101, 99)));
         book.clear();
         assert!(book.is_empty() && book.best_bid().is_none() && !book.is_crossed());
+    }
+
+    #[test]
+    fn loading_best_first_appends_and_anything_else_is_set() {
+        let mut loaded = Book::default();
+        let mut model = Model::default();
+        // Best-first runs with a few out-of-order, repeated and zero levels among them.
+        let mut asks: Vec<(i64, i64)> = (0..300).map(|i| (1000 + 3 * i, 1 + i % 7)).collect();
+        asks.extend([(1001, 5), (1003, 0), (2000, 0), (1000, 9), (5000, 2)]);
+        let bids: Vec<(i64, i64)> = (0..300).map(|i| (999 - 2 * i, 2)).chain([(998, 4)]).collect();
+        for (side, levels) in [(BookSide::Ask, &asks), (BookSide::Bid, &bids)] {
+            for &(price, qty) in levels {
+                loaded.load(side, price, qty);
+                model.apply(side, price, qty);
+            }
+        }
+        loaded.asks.check_invariants();
+        loaded.bids.check_invariants();
+        for side in [BookSide::Bid, BookSide::Ask] {
+            let levels: Vec<_> = loaded.side(side).iter().map(|l| (l.price, l.qty)).collect();
+            assert_eq!(levels, model.top(side, usize::MAX));
+        }
+        // Three quarters full: room for inserts without splitting at once.
+        assert_eq!(loaded.bids.chunks.len(), 300usize.div_ceil(CHUNK * 3 / 4));
     }
 
     #[test]

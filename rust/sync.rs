@@ -144,7 +144,7 @@ impl DepthSync {
     ) -> Event<'static> {
         self.book.clear();
         for level in levels {
-            self.book.apply(level.side, level.price, level.qty);
+            self.book.load(level.side, level.price, level.qty);
         }
         let mut cursor = Cursor {
             last_id,
@@ -295,7 +295,7 @@ pub fn replace_book(
     book.clear();
     for level in levels {
         if level.qty != 0 {
-            book.side_mut(level.side).set(level.price, level.qty, ());
+            book.load(level.side, level.price, level.qty);
         }
     }
     book.truncate(depth);
