@@ -73,7 +73,7 @@ impl<X: Copy> Ladder<X> {
 
     /// The chunk for `key` (the first whose worst level is not better than it, else the last)
     /// and where in it `key` is (`Ok`) or would go (`Err`). Needs at least one chunk.
-    #[inline]
+    #[inline(always)]
     fn find(&self, key: i64) -> (usize, Result<usize, usize>) {
         let count = self.chunks.len();
         let (hint_chunk, hint_index) = self.hint;
@@ -121,7 +121,7 @@ impl<X: Copy> Ladder<X> {
     }
 
     /// Sets the size at `price`, inserting the level if it is new.
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, price: i64, qty: i64, extra: X) {
         let key = self.key(price);
         if self.chunks.is_empty() {
@@ -194,7 +194,7 @@ impl<X: Copy> Ladder<X> {
     }
 
     /// Deletes the level at `price`; false when there was none (venues delete unknown levels).
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, price: i64) -> bool {
         if self.chunks.is_empty() {
             return false;
@@ -438,7 +438,7 @@ impl Book {
     }
 
     /// Applies an absolute level size: zero deletes the level.
-    #[inline]
+    #[inline(always)]
     pub fn apply(&mut self, side: BookSide, price: i64, qty: i64) {
         let ladder = self.side_mut(side);
         if qty == 0 {

@@ -141,7 +141,7 @@ fn parse_plain(text: &[u8], scale: u8) -> Option<Result<i64, DecimalError>> {
 /// `parse_plain` over the start of `text`: the value and how many bytes it took, stopping
 /// at the first byte that cannot continue the number (the caller checks what follows).
 /// None when the start is not a plain number that fits, or when an exponent follows.
-#[inline]
+#[inline(always)]
 pub fn parse_plain_prefix(text: &[u8], scale: u8) -> Option<(Result<i64, DecimalError>, usize)> {
     let (negative, body) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
