@@ -140,14 +140,14 @@ impl<'a> Literal<'a> {
         Literal { bytes, at: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     fn eat(&mut self, literal: &[u8]) -> Option<()> {
         let rest = self.bytes.get(self.at..)?;
         rest.starts_with(literal).then(|| self.at += literal.len())
     }
 
     /// The text up to the next quote, which is left to the next `eat`.
-    #[inline]
+    #[inline(always)]
     fn until_quote(&mut self) -> Option<&'a [u8]> {
         let rest = self.bytes.get(self.at..)?;
         let len = find_quote(rest)?;
@@ -155,7 +155,7 @@ impl<'a> Literal<'a> {
         Some(&rest[..len])
     }
 
-    #[inline]
+    #[inline(always)]
     fn unsigned(&mut self) -> Option<u64> {
         let rest = self.bytes.get(self.at..)?;
         let mut value: u64 = 0;
@@ -178,7 +178,7 @@ impl<'a> Literal<'a> {
         Some(value)
     }
 
-    #[inline]
+    #[inline(always)]
     fn fixed(&mut self, scale: u8) -> Option<Result<i64, DecimalError>> {
         let (value, used) = parse_plain_prefix(self.bytes.get(self.at..)?, scale)?;
         self.at += used;
@@ -187,6 +187,7 @@ impl<'a> Literal<'a> {
 
     /// Steps into the payload: past `{"stream":"<name>","data":` when the frame is a
     /// combined-stream one (true), else nothing (a raw stream's frame is the payload).
+    #[inline(always)]
     fn open_payload(&mut self) -> Option<bool> {
         if self.eat(br#"{"stream":""#).is_none() {
             return Some(false);
