@@ -228,10 +228,41 @@ impl BinanceFeed {
         if symbol as usize >= self.books.len() {
             return Err(FeedError::UnknownSymbolId(symbol));
         }
-        let fields = Fields::read(body)?;
-        let last_id = u64_field(fields.last_update_id, "lastUpdateId")?;
-        self.read_levels(symbol, fields.bids, fields.asks)?;
+        let last_id = match self.compact_snapshot(symbol, body)? {
+            Some(last_id) => last_id,
+            None => {
+                let fields = Fields::read(body)?;
+                self.read_levels(symbol, fields.bids, fields.asks)?;
+                u64_field(fields.last_update_id, "lastUpdateId")?
+            }
+        };
         Ok(self.books[symbol as usize].on_snapshot(last_id, &self.changes, None, recv_ns))
+    }
+
+    /// `{"lastUpdateId":..,"bids":[..],"asks":[..]}` as Binance writes it, its levels read
+    /// into `changes` in one pass (the general path would first skip over all of them to find
+    /// the arrays). None when the body is written any other way.
+    fn compact_snapshot(&mut self, id: SymbolId, body: &[u8]) -> Result<Option<u64>, FeedError> {
+        let mut text = Literal::new(body);
+        let Some(last_id) = text
+            .eat(br#"{"lastUpdateId":"#)
+            .and_then(|()| text.unsigned())
+        else {
+            return Ok(None);
+        };
+        self.changes.clear();
+        for (literal, side) in [
+            (br#","bids":"#, BookSide::Bid),
+            (br#","asks":"#, BookSide::Ask),
+        ] {
+            if text.eat(literal).is_none() {
+                return Ok(None);
+            }
+            let mut p = Parser::new(&body[text.at..]);
+            read_level_pairs_at(&mut p, side, &self.instruments, id, &mut self.changes)?;
+            text.at += p.position();
+        }
+        Ok(text.close_payload(false).then_some(last_id))
     }
 
     fn read_levels(
@@ -685,6 +716,42 @@ mod tests {
         ));
         assert!(matches!(
             general.feed_general(bad.as_bytes(), 0),
+            Err(FeedError::Decimal { field: "price", .. })
+        ));
+    }
+
+    #[test]
+    fn snapshots_read_alike_however_they_are_spelled() {
+        let compact = br#"{"lastUpdateId":104,"bids":[["61837.62","1"],["61830.00","2"]],"asks":[["61845.00","1"]]}"#;
+        let books = [
+            compact.as_slice(),
+            br#"{"lastUpdateId": 104, "bids": [["61837.62", "1"], ["61830.00", "2"]], "asks": [["61845.00", "1"]]}"#,
+            br#"{"asks":[["61845.00","1"]],"bids":[["61837.62","1"],["61830.00","2"]],"lastUpdateId":104}"#,
+            br#"{"lastUpdateId":104,"bids":[["61837.62","1"],["61830.00","2"]],"asks":[["61845.00","1"]],"x":[]}"#,
+        ]
+        .map(|body| {
+            let mut feed = feed_with_btc();
+            let diff = depth_update("BTCUSDT", 105, 105, "[]", "[]");
+            feed.feed(diff.as_bytes(), 0).unwrap();
+            let event = feed.apply_snapshot(0, body, 1).unwrap();
+            assert!(matches!(event, Event::Book(_)), "{event:?}");
+            let book = feed.book(0).unwrap();
+            let side = |l: &crate::book::Ladder| l.iter().map(|l| (l.price, l.qty)).collect::<Vec<_>>();
+            (side(&book.bids), side(&book.asks), feed.state(0).unwrap().sequence)
+        });
+        assert_eq!(
+            books[0],
+            (
+                vec![(6_183_762, 100_000), (6_183_000, 200_000)],
+                vec![(6_184_500, 100_000)],
+                Some(105)
+            )
+        );
+        assert!(books.iter().all(|book| *book == books[0]));
+        let mut feed = feed_with_btc();
+        let bad = br#"{"lastUpdateId":104,"bids":[["61837.621","1"]],"asks":[]}"#;
+        assert!(matches!(
+            feed.apply_snapshot(0, bad, 0),
             Err(FeedError::Decimal { field: "price", .. })
         ));
     }
