@@ -500,7 +500,10 @@ mod tests {
         // Best-first runs with a few out-of-order, repeated and zero levels among them.
         let mut asks: Vec<(i64, i64)> = (0..300).map(|i| (1000 + 3 * i, 1 + i % 7)).collect();
         asks.extend([(1001, 5), (1003, 0), (2000, 0), (1000, 9), (5000, 2)]);
-        let bids: Vec<(i64, i64)> = (0..300).map(|i| (999 - 2 * i, 2)).chain([(998, 4)]).collect();
+        let bids: Vec<(i64, i64)> = (0..300)
+            .map(|i| (999 - 2 * i, 2))
+            .chain([(998, 4)])
+            .collect();
         for (side, levels) in [(BookSide::Ask, &asks), (BookSide::Bid, &bids)] {
             for &(price, qty) in levels {
                 loaded.load(side, price, qty);
