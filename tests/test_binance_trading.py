@@ -646,3 +646,43 @@ async def test_rest_time_exchange_info_and_signed_query(sim: Simulator) -> None:
     assert [k for k, _ in parse_qsl(head)] == ["symbol", "side", "recvWindow", "timestamp"]
     secret = env["HFTPY_BINANCE_API_SECRET"].encode()
     assert signature == hmac.new(secret, head.encode(), hashlib.sha256).hexdigest()
+
+
+def slow_limiter() -> RateLimiter:
+    # windows of an hour: nothing refills while a test reads the budget
+    return RateLimiter(
+        [
+            ("window", "ORDERS_10S", 50, 3600.0, 40),
+            ("window", "ORDERS_1D", 160_000, 3600.0, 128_000),
+            ("window", "REQUEST_WEIGHT_1M", 6000, 3600.0, 4800),
+        ]
+    )
+
+
+async def test_missing_credentials_are_refused_before_the_limiter(sim: Simulator) -> None:
+    api, runner = await start(
+        hmac_args(sim, api_key=None, api_secret=None, rate_limiter=slow_limiter())
+    )
+    await api.wait_ready(5)  # `time` needs no key; no user data stream without one
+    limiter = api.rate_limits.limiter
+
+    def budget() -> list[int]:
+        return [limiter.available(i) for i in range(len(limiter.names))]
+
+    before = budget()
+    last_id = api.get_next_request_id()
+    replies = Replies()
+    with pytest.raises(ConfigError, match=r"order\.place needs api_key"):
+        await api.place_order(BTC, Side.BUY, 0.001, 90000.0, post_only=True, callback=replies)
+    with pytest.raises(ConfigError, match=r"openOrders\.cancelAll needs api_key"):
+        await api.cancel_all(BTC, wait=True)
+    with pytest.raises(ConfigError, match=r"order\.cancel needs api_key"):
+        await api.cancel_order(1, symbol=BTC)
+    assert budget() == before  # nothing charged for requests refused locally
+    assert api.get_next_request_id() == last_id + 1  # nor a req_id taken
+    assert not replies.calls and not api._pending
+    # an unsigned request on the same connection still works and costs its weight
+    assert (await api.ping())["status"] == 200
+    weight = limiter.index("REQUEST_WEIGHT_1M")
+    assert budget()[weight] == before[weight] - 1
+    await stop(api, runner)

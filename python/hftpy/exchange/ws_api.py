@@ -239,6 +239,10 @@ class WsApiBase:
         self._fail_all(DISCONNECTED)
 
     # -- the request path ----------------------------------------------------------------
+    def _validate(self, method: str, params: dict[str, Any]) -> None:
+        """Raises for a request to refuse locally (e.g. credentials it needs are missing)
+        before it takes a req_id or any rate-limit budget."""
+
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
         """The frame for `params` in the venue's request envelope."""
         raise NotImplementedError
@@ -270,8 +274,10 @@ class WsApiBase:
 
         Only validation, the rate limit (which may wait) and encoding happen before the
         send; the bookkeeping runs after it, while the frame is on the wire (no reply can be
-        read before this coroutine yields).
+        read before this coroutine yields). A request refused by validation raises before it
+        takes a req_id or rate-limit budget.
         """
+        self._validate(method, params)
         if req_id is None:
             req_id = next(self._request_ids)
         elif req_id in self._pending:

@@ -187,6 +187,8 @@ class BinanceWsApi(WsApiBase):
         if logon and ed_key is None:
             raise ConfigError("binance session.logon needs an Ed25519 key (ed25519_key=)")
         self._signer = make_signer(secret, ed_key)
+        # Every signed method needs both (a session is logged on only with them).
+        self._can_sign = self._signer is not None and self.api_key is not None
         self._logon_enabled = ed_key is not None and logon is not False
         self._api_key_text = self.api_key.reveal() if self.api_key is not None else ""
         self._rest = rest_api
@@ -237,12 +239,14 @@ class BinanceWsApi(WsApiBase):
         self, method: str, params: dict[str, Any] | None = None, timeout: float = 10.0
     ) -> dict[str, Any]:
         """A request of the API's own (time, logon, subscribe), outside the user callbacks."""
+        params = params if params is not None else {}
+        self._validate(method, params)
         req_id = self.get_next_request_id()
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._internal[req_id] = future
         self.rate_limits.limiter.try_acquire(self.rate_limits.costs(method))
         try:
-            self._conn.send(self._encode(method, params if params is not None else {}, req_id))
+            self._conn.send(self._encode(method, params, req_id))
             return await asyncio.wait_for(future, timeout)
         finally:
             self._internal.pop(req_id, None)
@@ -404,6 +408,12 @@ class BinanceWsApi(WsApiBase):
         symbols[key] = symbol
 
     # -- the request path ----------------------------------------------------------------
+    def _validate(self, method: str, params: dict[str, Any]) -> None:
+        # Refused before the limiter is charged: a request that cannot be signed costs
+        # no budget and takes no req_id.
+        if method in _SIGNED and not self._can_sign:
+            raise ConfigError(f"binance {method} needs api_key and api_secret or an Ed25519 key")
+
     async def _rate_limit_wait(
         self, method: str, params: dict[str, Any], timeout: float | None
     ) -> bool:
