@@ -686,3 +686,43 @@ async def test_missing_credentials_are_refused_before_the_limiter(sim: Simulator
     weight = limiter.index("REQUEST_WEIGHT_1M")
     assert budget()[weight] == before[weight] - 1
     await stop(api, runner)
+
+
+async def test_own_requests_do_not_take_user_req_ids(ed_api: BinanceWsApi) -> None:
+    # the connection already did `time`, `session.logon` and the user data subscribe
+    assert ed_api.logged_on
+    replies = Replies()
+
+    async def order(**overrides: Any) -> int:
+        req_id: int = await ed_api.place_order(
+            BTC, Side.BUY, 0.001, 90000.0, post_only=True, callback=replies, **overrides
+        )
+        return req_id
+
+    first = await order()
+    await ed_api.ping()
+    await ed_api.measure_time_offset()
+    second = await order()
+    await ed_api._logon()  # a re-logon, as after a -2015
+    third = await order()
+    assert [second, third] == [first + 1, first + 2]
+    await replies.wait_for(3)
+    assert [call[0] for call in replies.calls] == [first, second, third]
+    # The API's own request goes out first; then the user picks the id that follows in
+    # their sequence. The pong must reach the ping, and only the order's reply the callback.
+    chosen = ed_api.get_next_request_id() + 1
+    ping = asyncio.create_task(ed_api.ping(timeout=2.0))
+    await asyncio.sleep(0)  # the ping's frame is on the socket
+    assert not ping.done()
+    await order(req_id=chosen)
+    assert (await ping)["status"] == 200
+    await replies.wait_for(4)
+    await asyncio.sleep(0.05)
+    assert len(replies.calls) == 4
+    request_id, method, _, response, _ = replies.calls[3]
+    assert (request_id, method) == (chosen, "order.place")
+    assert response["id"] == chosen and "orderId" in response["result"]
+    # negative ids are the API's own: a user may not pick one
+    with pytest.raises(InvalidOrderError, match="non-negative"):
+        await order(req_id=-1)
+    assert all(call[3]["id"] >= 0 for call in replies.calls)

@@ -237,6 +237,22 @@ async def test_requests_leave_in_call_order_with_increasing_ids(ws_api: KrakenWs
     assert replies.calls[-1][0] == explicit
 
 
+async def test_own_requests_do_not_take_user_req_ids(ws_api: KrakenWsApi) -> None:
+    # the `executions` subscribe at connect and `ping` are the API's own requests
+    replies = Replies()
+    first = await ws_api.place_order(BTC, Side.BUY, 0.001, 70000.0, callback=replies)
+    pong = await ws_api.ping()
+    assert pong["method"] == "pong" and pong["req_id"] < 0
+    second = await ws_api.place_order(BTC, Side.BUY, 0.001, 70001.0, callback=replies)
+    assert second == first + 1
+    await replies.wait_for(2)
+    await asyncio.sleep(0.05)
+    assert [call[0] for call in replies.calls] == [first, second]
+    assert all(call[1] == "add_order" for call in replies.calls)
+    with pytest.raises(InvalidOrderError, match="non-negative"):
+        await ws_api.place_order(BTC, Side.BUY, 0.001, 70000.0, req_id=-5)
+
+
 async def test_bad_input_is_refused_locally_and_nothing_is_sent(ws_api: KrakenWsApi) -> None:
     for bad in (
         {"side": "long"},

@@ -204,10 +204,7 @@ class RestOrderApiBase(WsApiBase):
         timeout: float | None,
         replies: int = 1,
     ) -> Any:
-        if req_id is None:
-            req_id = next(self._request_ids)
-        elif req_id in self._pending:
-            raise InvalidOrderError(f"req_id {req_id} is already pending")
+        req_id = next(self._request_ids) if req_id is None else self._check_req_id(req_id)
         local_error = None
         sent_ns = sent_mono = 0
         if self._closed:

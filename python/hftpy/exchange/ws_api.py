@@ -51,14 +51,25 @@ _LOCAL_ERRORS: dict[str, type[RequestError]] = {
 }
 
 # One request-id sequence per exchange per process, shared by every account's API object,
-# so ids never collide in logs or on a shared venue session.
+# so ids never collide in logs or on a shared venue session. The user's requests count up
+# from 1 and stay consecutive: the API's own requests (logon, time sync, private
+# subscriptions, pings) count down from -1 in a sequence of their own, and a user may not
+# pass a negative req_id, so a reply to one kind can never reach the other.
 _REQUEST_IDS: dict[Exchange, Iterator[int]] = {}
+_INTERNAL_IDS: dict[Exchange, Iterator[int]] = {}
 
 
 def _request_ids(exchange: Exchange) -> Iterator[int]:
     counter = _REQUEST_IDS.get(exchange)
     if counter is None:
         counter = _REQUEST_IDS[exchange] = itertools.count(1)
+    return counter
+
+
+def _internal_ids(exchange: Exchange) -> Iterator[int]:
+    counter = _INTERNAL_IDS.get(exchange)
+    if counter is None:
+        counter = _INTERNAL_IDS[exchange] = itertools.count(-1, -1)
     return counter
 
 
@@ -122,6 +133,7 @@ class WsApiBase:
         self._pending: dict[int, _Pending] = {}
         self._listeners: dict[str, list[ChannelListener]] = {}
         self._request_ids = _request_ids(self.exchange)
+        self._internal_ids = _internal_ids(self.exchange)
         self._conn = WsConnection(
             url,
             self._on_frame,
@@ -181,7 +193,12 @@ class WsApiBase:
                 pass
 
     def get_next_request_id(self) -> int:
+        """The next id of the user's sequence (the API's own requests never take one)."""
         return next(self._request_ids)
+
+    def _next_internal_id(self) -> int:
+        """An id for a request of the API's own: negative, apart from every user id."""
+        return next(self._internal_ids)
 
     # -- private channels ------------------------------------------------------------------
     def add_listener(self, channel: str, listener: ChannelListener) -> None:
@@ -243,6 +260,17 @@ class WsApiBase:
         """Raises for a request to refuse locally (e.g. credentials it needs are missing)
         before it takes a req_id or any rate-limit budget."""
 
+    def _check_req_id(self, req_id: int) -> int:
+        """A req_id the user chose; refused when pending or in the API's own (negative)
+        id space."""
+        if isinstance(req_id, bool) or not isinstance(req_id, int) or req_id < 0:
+            raise InvalidOrderError(
+                f"req_id must be a non-negative int (negative ids are hftpy's own), got {req_id!r}"
+            )
+        if req_id in self._pending:
+            raise InvalidOrderError(f"req_id {req_id} is already pending")
+        return req_id
+
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
         """The frame for `params` in the venue's request envelope."""
         raise NotImplementedError
@@ -278,10 +306,7 @@ class WsApiBase:
         takes a req_id or rate-limit budget.
         """
         self._validate(method, params)
-        if req_id is None:
-            req_id = next(self._request_ids)
-        elif req_id in self._pending:
-            raise InvalidOrderError(f"req_id {req_id} is already pending")
+        req_id = next(self._request_ids) if req_id is None else self._check_req_id(req_id)
         limiter = self.rate_limiter
         local_error = None
         sent_ns = sent_mono = 0

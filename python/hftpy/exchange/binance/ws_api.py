@@ -238,10 +238,11 @@ class BinanceWsApi(WsApiBase):
     async def _internal_request(
         self, method: str, params: dict[str, Any] | None = None, timeout: float = 10.0
     ) -> dict[str, Any]:
-        """A request of the API's own (time, logon, subscribe), outside the user callbacks."""
+        """A request of the API's own (time, logon, subscribe), outside the user callbacks
+        and their id sequence."""
         params = params if params is not None else {}
         self._validate(method, params)
-        req_id = self.get_next_request_id()
+        req_id = self._next_internal_id()
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._internal[req_id] = future
         self.rate_limits.limiter.try_acquire(self.rate_limits.costs(method))

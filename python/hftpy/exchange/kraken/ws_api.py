@@ -181,8 +181,9 @@ class KrakenWsApi(WsApiBase):
     async def _internal_request(
         self, method: str, params: dict[str, Any] | None = None, timeout: float = 10.0
     ) -> dict[str, Any]:
-        """A request of the API's own (subscribe, ping), answered outside the user callbacks."""
-        req_id = self.get_next_request_id()
+        """A request of the API's own (subscribe, ping), answered outside the user callbacks
+        and their id sequence."""
+        req_id = self._next_internal_id()
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._internal[req_id] = future
         frame: dict[str, Any] = {"method": method, "req_id": req_id}
