@@ -18,12 +18,13 @@ from hftpy._core import UpbitSigner
 from hftpy.common import CurrencyPair, Exchange, Side
 from hftpy.errors import (
     AuthError,
+    ConfigError,
     DisconnectedError,
     InvalidOrderError,
     RateLimitError,
     RequestTimeoutError,
 )
-from hftpy.exchange import create_exchange_api, create_exchange_ws_api
+from hftpy.exchange import create_exchange_api, create_exchange_stream, create_exchange_ws_api
 from hftpy.exchange.upbit import UpbitRestApi, UpbitWebSocket, UpbitWsApi
 from hftpy.exchange.upbit.rest import query_string
 from hftpy.exchange.ws_api import WsResponse
@@ -308,6 +309,40 @@ async def test_bad_input_is_refused_locally(ws_api: UpbitWsApi) -> None:
     with pytest.raises(InvalidOrderError):
         await ws_api.cancel_order("a", identifier="b")
     assert not ws_api._pending
+
+
+async def test_subscribe_without_types_or_channels_is_refused_locally(
+    ws_api: UpbitWsApi, sim: Simulator
+) -> None:
+    orders = ws_api.channel_queue("myOrder")
+    (venue_conn,) = sim.upbit.private_conns
+    subscribed = dict(venue_conn.types)
+    assert set(subscribed) == {"myOrder", "myAsset"}
+    for empty in ([], (), iter([])):
+        with pytest.raises(ConfigError, match="at least one private type"):
+            await ws_api.subscribe(empty, codes=["KRW-ETH"])
+    await asyncio.sleep(0.1)
+    # nothing was sent: the venue saw no request without a type (it answers NO_TYPE) and
+    # keeps the subscription, which also survives a reconnect unchanged
+    assert not ws_api.stream_errors and venue_conn.types == subscribed
+    assert ws_api.subscription().count(b'"type"') == 2 and b"KRW-ETH" not in ws_api.subscription()
+    order = await place(ws_api)
+    message, _ = await asyncio.wait_for(orders.get(), 5)
+    assert message["uuid"] == order.response["result"]["uuid"]
+
+    stream = create_exchange_stream(
+        Exchange.UPBIT, url=sim.env["HFTPY_UPBIT_WS_URL"], rest_url=sim.env["HFTPY_UPBIT_REST_URL"]
+    )
+    runner = asyncio.create_task(stream.start())
+    await stream.wait_ready(5)
+    events: list[Any] = []
+    with pytest.raises(ConfigError, match="at least one channel"):
+        await stream.subscribe([], BTC, callback=events.append)
+    with pytest.raises(ConfigError, match="at least one symbol"):
+        await stream.subscribe(["trade"], [], callback=events.append)
+    assert not stream.subscriptions and not stream._listeners
+    await stream.close()
+    await runner
 
 
 async def test_upbit_websocket_seed_flow(sim: Simulator) -> None:

@@ -248,9 +248,13 @@ class StreamBase:
     ) -> None:
         """Subscribes `channels` for `symbols` (incrementally: what is already subscribed
         stays). With `callback` or `queue`, also adds a listener for exactly these channels
-        and symbols. Instrument scales come from `scales=` or the venue's REST reference data."""
+        and symbols. Instrument scales come from `scales=` or the venue's REST reference data.
+        An empty `channels` or `symbols` is a `ConfigError` (it would subscribe nothing)."""
         chans = self._channels(channels)
         syms = self._symbols(symbols)
+        if not chans or not syms:
+            empty = "channel" if not chans else "symbol"
+            raise ConfigError(f"{self.exchange.value}: subscribe needs at least one {empty}")
         await self._register(syms)
         for channel in chans:
             for symbol in syms:

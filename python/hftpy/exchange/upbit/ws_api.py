@@ -141,14 +141,18 @@ class UpbitWsApi(RestOrderApiBase):
     async def subscribe(
         self, types: Iterable[str] | str, codes: Iterable[CurrencyPair | str] | None = None
     ) -> None:
-        """Sets the private types (and `myOrder` codes); re-sends the whole request."""
+        """Sets the private types (and `myOrder` codes); re-sends the whole request.
+        Everything is checked before anything changes or is sent: Upbit refuses a request
+        without a type (`NO_TYPE`), so an empty `types` is a `ConfigError` here."""
         kinds = [types] if isinstance(types, str) else list(types)
+        if not kinds:
+            raise ConfigError(f"Upbit subscribe needs at least one private type {PRIVATE_TYPES}")
         for kind in kinds:
             if kind not in PRIVATE_TYPES:
                 raise ConfigError(f"Upbit private types are {PRIVATE_TYPES}, not {kind!r}")
-        self._types = kinds
         if codes is not None:
             self._codes = [venue_symbol(self.exchange, c) for c in codes]
+        self._types = kinds
         if self._conn.ready:
             await self._send_subscription()
 
