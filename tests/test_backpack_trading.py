@@ -16,6 +16,7 @@ from hftpy._core import Ed25519Signer
 from hftpy.common import CurrencyPair, Exchange, Side
 from hftpy.errors import (
     AuthError,
+    ConfigError,
     DisconnectedError,
     InvalidOrderError,
     RateLimitError,
@@ -276,6 +277,27 @@ async def test_wrong_secret_is_refused_everywhere(sim: Simulator) -> None:
         await rest.balances()
     assert wrong not in str(info.value)
     await rest.close()
+
+
+async def test_missing_credentials_are_refused_before_the_limiter(
+    ws_api: BackpackWsApi, sim: Simulator
+) -> None:
+    bare: BackpackWsApi = create_exchange_ws_api(
+        **api_args(sim, api_key=None, api_secret=None, account="bare")
+    )
+    limiter = bare.limiter
+    assert limiter is ws_api.limiter  # one per process
+    before = limiter.available(0)
+    last_id = bare.get_next_request_id()
+    with pytest.raises(ConfigError, match="need api_secret"):
+        await place(bare)
+    with pytest.raises(ConfigError, match="need api_secret"):
+        await bare.cancel_order(SOL, "123")
+    assert limiter.available(0) == before  # nothing charged for requests refused locally
+    assert bare.get_next_request_id() == last_id + 1 and not bare._pending
+    assert (await place(ws_api)).ok
+    assert limiter.available(0) == before - 1  # what an order that is sent costs
+    await bare.close()
 
 
 async def test_rest_api_object_signs_requests(sim: Simulator) -> None:

@@ -130,6 +130,9 @@ class SignedRestApi(RestApiBase):
             request.verb, request.path, data=request.body, headers=request.headers
         )
 
+    def check_credentials(self) -> None:
+        """Raises `ConfigError` when signed calls cannot be made (a key or secret missing)."""
+
 
 class RestOrderApiBase(WsApiBase):
     """Base of the WS API objects whose requests go over signed REST."""
@@ -167,6 +170,11 @@ class RestOrderApiBase(WsApiBase):
         return self._rest
 
     # -- hooks for venues ------------------------------------------------------------------
+    def _validate(self, method: str, params: dict[str, Any]) -> None:
+        # Every request here is signed: one without credentials is refused before it takes
+        # a req_id or any rate-limit budget.
+        self._rest.check_credentials()
+
     def _build(self, method: str, params: dict[str, Any]) -> HttpRequest:
         """The signed HTTP request for `method` (signed now: timestamps and nonces are fresh)."""
         raise NotImplementedError
@@ -204,6 +212,7 @@ class RestOrderApiBase(WsApiBase):
         timeout: float | None,
         replies: int = 1,
     ) -> Any:
+        self._validate(method, params)
         req_id = next(self._request_ids) if req_id is None else self._check_req_id(req_id)
         local_error = None
         sent_ns = sent_mono = 0

@@ -95,6 +95,9 @@ class BackpackRestApi(SignedRestApi):
             )
         return self._signer
 
+    def check_credentials(self) -> None:
+        _ = self.signer  # raises the ConfigError that names what is missing
+
     def sign(
         self,
         instruction: str,

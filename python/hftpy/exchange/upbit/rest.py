@@ -100,6 +100,9 @@ class UpbitRestApi(SignedRestApi):
             )
         return self._signer
 
+    def check_credentials(self) -> None:
+        _ = self.signer  # raises the ConfigError that names what is missing
+
     def token(self, query: str | None = None) -> str:
         """A JWT with a fresh nonce; with `query`, bound to it by `query_hash`."""
         return self.signer.token(new_nonce(), query)
