@@ -242,15 +242,19 @@ async def test_own_requests_do_not_take_user_req_ids(ws_api: KrakenWsApi) -> Non
     replies = Replies()
     first = await ws_api.place_order(BTC, Side.BUY, 0.001, 70000.0, callback=replies)
     pong = await ws_api.ping()
-    assert pong["method"] == "pong" and pong["req_id"] < 0
+    # Kraken's own ids stay positive and 32-bit, in a range no user id may take.
+    assert pong["method"] == "pong"
+    assert KrakenWsApi.USER_IDS_BELOW is not None
+    assert KrakenWsApi.USER_IDS_BELOW <= pong["req_id"] < 2**31
     second = await ws_api.place_order(BTC, Side.BUY, 0.001, 70001.0, callback=replies)
     assert second == first + 1
     await replies.wait_for(2)
     await asyncio.sleep(0.05)
     assert [call[0] for call in replies.calls] == [first, second]
     assert all(call[1] == "add_order" for call in replies.calls)
-    with pytest.raises(InvalidOrderError, match="non-negative"):
-        await ws_api.place_order(BTC, Side.BUY, 0.001, 70000.0, req_id=-5)
+    for taken in (-5, pong["req_id"], KrakenWsApi.USER_IDS_BELOW):
+        with pytest.raises(InvalidOrderError, match="the others are hftpy's own"):
+            await ws_api.place_order(BTC, Side.BUY, 0.001, 70000.0, req_id=taken)
 
 
 async def test_bad_input_is_refused_locally_and_nothing_is_sent(ws_api: KrakenWsApi) -> None:

@@ -53,8 +53,8 @@ _LOCAL_ERRORS: dict[str, type[RequestError]] = {
 # One request-id sequence per exchange per process, shared by every account's API object,
 # so ids never collide in logs or on a shared venue session. The user's requests count up
 # from 1 and stay consecutive: the API's own requests (logon, time sync, private
-# subscriptions, pings) count down from -1 in a sequence of their own, and a user may not
-# pass a negative req_id, so a reply to one kind can never reach the other.
+# subscriptions, pings) count down in a sequence of their own, from an id no user request
+# may take (`WsApiBase.INTERNAL_IDS_FROM`), so a reply to one kind can never reach the other.
 _REQUEST_IDS: dict[Exchange, Iterator[int]] = {}
 _INTERNAL_IDS: dict[Exchange, Iterator[int]] = {}
 
@@ -66,10 +66,10 @@ def _request_ids(exchange: Exchange) -> Iterator[int]:
     return counter
 
 
-def _internal_ids(exchange: Exchange) -> Iterator[int]:
+def _internal_ids(exchange: Exchange, start: int) -> Iterator[int]:
     counter = _INTERNAL_IDS.get(exchange)
     if counter is None:
-        counter = _INTERNAL_IDS[exchange] = itertools.count(-1, -1)
+        counter = _INTERNAL_IDS[exchange] = itertools.count(start, -1)
     return counter
 
 
@@ -115,6 +115,11 @@ class WsApiBase:
     #: The private channel of order status and fills: what `on_execution` and
     #: `channel_queue()` use when no channel is named.
     execution_channel: ClassVar[str] = ""
+    #: Where the API's own request ids start (they count down). Negative by default: the
+    #: venue takes any signed 64-bit id (Binance documents `id` so).
+    INTERNAL_IDS_FROM: ClassVar[int] = -1
+    #: A user-chosen req_id must be below this (None: any non-negative int).
+    USER_IDS_BELOW: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -133,7 +138,7 @@ class WsApiBase:
         self._pending: dict[int, _Pending] = {}
         self._listeners: dict[str, list[ChannelListener]] = {}
         self._request_ids = _request_ids(self.exchange)
-        self._internal_ids = _internal_ids(self.exchange)
+        self._internal_ids = _internal_ids(self.exchange, self.INTERNAL_IDS_FROM)
         self._conn = WsConnection(
             url,
             self._on_frame,
@@ -197,7 +202,7 @@ class WsApiBase:
         return next(self._request_ids)
 
     def _next_internal_id(self) -> int:
-        """An id for a request of the API's own: negative, apart from every user id."""
+        """An id for a request of the API's own, apart from every user id."""
         return next(self._internal_ids)
 
     # -- private channels ------------------------------------------------------------------
@@ -261,11 +266,13 @@ class WsApiBase:
         before it takes a req_id or any rate-limit budget."""
 
     def _check_req_id(self, req_id: int) -> int:
-        """A req_id the user chose; refused when pending or in the API's own (negative)
-        id space."""
-        if isinstance(req_id, bool) or not isinstance(req_id, int) or req_id < 0:
+        """A req_id the user chose; refused when pending or in the API's own id space."""
+        limit = self.USER_IDS_BELOW
+        valid = isinstance(req_id, int) and not isinstance(req_id, bool) and req_id >= 0
+        if not valid or (limit is not None and req_id >= limit):
+            bound = "" if limit is None else f" below {limit}"
             raise InvalidOrderError(
-                f"req_id must be a non-negative int (negative ids are hftpy's own), got {req_id!r}"
+                f"req_id must be an int from 0{bound} (the others are hftpy's own), got {req_id!r}"
             )
         if req_id in self._pending:
             raise InvalidOrderError(f"req_id {req_id} is already pending")

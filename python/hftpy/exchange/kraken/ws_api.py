@@ -91,6 +91,10 @@ class KrakenWsApi(WsApiBase):
     exchange = Exchange.KRAKEN
     #: `message["data"]` holds execution reports; `message["type"]` is snapshot or update.
     execution_channel = "executions"
+    #: Kraken documents `req_id` only as an integer, so the API's own ids stay positive and
+    #: inside 32 bits: they count down from 2^31 - 1, and user ids keep below 2^31 - 2^24.
+    INTERNAL_IDS_FROM = 2**31 - 1
+    USER_IDS_BELOW = 2**31 - 2**24
 
     def __init__(
         self,
