@@ -723,6 +723,6 @@ async def test_own_requests_do_not_take_user_req_ids(ed_api: BinanceWsApi) -> No
     assert (request_id, method) == (chosen, "order.place")
     assert response["id"] == chosen and "orderId" in response["result"]
     # negative ids are the API's own: a user may not pick one
-    with pytest.raises(InvalidOrderError, match="the others are hftpy.s own"):
+    with pytest.raises(InvalidOrderError, match="the others are hftpy's own"):
         await order(req_id=-1)
     assert all(call[3]["id"] >= 0 for call in replies.calls)
