@@ -756,6 +756,109 @@ mod tests {
         ));
     }
 
+    /// Frames as Binance writes them or spelled a little otherwise, with good and bad values:
+    /// whichever path `feed` takes, it must answer exactly as the general path does.
+    mod fast_and_general_paths {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn level() -> impl Strategy<Value = String> {
+            let price = prop_oneof![
+                "6183[0-9]\\.[0-9]{2}(000000)?",
+                "6183[0-9]\\.[0-9]{3}", // too precise unless the last digit is 0
+                Just("0.00".to_string()),
+            ];
+            let qty = prop_oneof![
+                "[0-9]\\.[0-9]{1,5}(000)?",
+                Just("0.00000000".to_string()),
+                Just("-1".to_string())
+            ];
+            (price, qty).prop_map(|(p, q)| format!(r#"["{p}","{q}"]"#))
+        }
+
+        fn levels() -> impl Strategy<Value = String> {
+            prop::collection::vec(level(), 0..6).prop_map(|l| format!("[{}]", l.join(",")))
+        }
+
+        /// (frame, whether it is a diff that takes update ids)
+        fn frame() -> impl Strategy<Value = (String, bool)> {
+            let symbol =
+                prop_oneof![4 => Just("BTCUSDT"), 1 => Just("ETHUSDT"), 1 => Just("XRPUSDT")];
+            let diff = (symbol.clone(), levels(), levels(), 0u64..3)
+                .prop_map(|(s, b, a, gap)| (format!(r#"{{"e":"depthUpdate","E":1723161255308,"s":"{s}","U":{{U}},"u":{{u}},"b":{b},"a":{a}}}"#), gap));
+            let ticker = (symbol, level(), level()).prop_map(|(s, b, a)| {
+                let (b, a) = (&b[1..b.len() - 1], &a[1..a.len() - 1]);
+                let (bid, bid_qty) = b.split_once(',').unwrap();
+                let (ask, ask_qty) = a.split_once(',').unwrap();
+                format!(
+                    r#"{{"u":400900217,"s":"{s}","b":{bid},"B":{bid_qty},"a":{ask},"A":{ask_qty}}}"#
+                )
+            });
+            let payload = prop_oneof![
+                diff.prop_map(|(f, gap)| (f, Some(gap))),
+                ticker.prop_map(|f| (f, None))
+            ];
+            (payload, any::<bool>(), 0u8..4).prop_map(|((body, gap), wrapped, respell)| {
+                let mut body = body;
+                match respell {
+                    1 => body = body.replacen(':', ": ", 1),
+                    2 => body = format!("{},\"x\":1}}", &body[..body.len() - 1]),
+                    _ => {}
+                }
+                let stream = if gap.is_some() {
+                    "depth@100ms"
+                } else {
+                    "bookTicker"
+                };
+                let frame = if wrapped {
+                    format!(r#"{{"stream":"btcusdt@{stream}","data":{body}}}"#)
+                } else {
+                    body
+                };
+                // The gap rides in the placeholder until ids are handed out.
+                (
+                    frame.replace("{U}", &format!("{{U{}}}", gap.unwrap_or(0))),
+                    gap.is_some(),
+                )
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn feed_answers_as_the_general_path_does(frames in prop::collection::vec(frame(), 1..25)) {
+                let (mut fast, mut general) = (feed_with_btc(), feed_with_btc());
+                let snapshot = br#"{"lastUpdateId":100,"bids":[["61830.00","2"]],"asks":[["61845.00","1"]]}"#;
+                let mut next_id = 101;
+                for (i, (template, is_diff)) in frames.iter().enumerate() {
+                    let mut frame = template.clone();
+                    if *is_diff {
+                        for gap in 0..3u64 {
+                            let key = format!("{{U{gap}}}");
+                            if frame.contains(&key) {
+                                let first = next_id + gap;
+                                frame = frame.replace(&key, &first.to_string()).replace("{u}", &(first + 1).to_string());
+                                next_id = first + 2;
+                            }
+                        }
+                    }
+                    let a = fast.feed(frame.as_bytes(), 7);
+                    let b = general.feed_general(frame.as_bytes(), 7);
+                    prop_assert_eq!(&a, &b, "frame {}: {}", i, frame);
+                    if i == 0 {
+                        prop_assert_eq!(fast.apply_snapshot(0, snapshot, 8), general.apply_snapshot(0, snapshot, 8));
+                    }
+                }
+                for id in 0..2 {
+                    let side = |l: &crate::book::Ladder| l.iter().map(|l| (l.price, l.qty)).collect::<Vec<_>>();
+                    let (x, y) = (fast.book(id).unwrap(), general.book(id).unwrap());
+                    prop_assert_eq!(side(&x.bids), side(&y.bids));
+                    prop_assert_eq!(side(&x.asks), side(&y.asks));
+                    prop_assert_eq!(fast.state(id), general.state(id));
+                }
+            }
+        }
+    }
+
     fn depth_update(symbol: &str, first: u64, last: u64, bids: &str, asks: &str) -> String {
         format!(
             r#"{{"stream":"{}@depth@100ms","data":{{"e":"depthUpdate","E":1723161255208,"s":"{symbol}","U":{first},"u":{last},"b":{bids},"a":{asks}}}}}"#,
