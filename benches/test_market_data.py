@@ -1,9 +1,10 @@
 """Per-message market-data cost on the real captures, side by side in one run: hftpy's decode +
 apply + verify (Rust, through the Python API) against stdlib `json.loads` and msgspec's
 untyped decode of the same bytes (decode only, no book), and the peer a user would pick
-instead: python-kraken-sdk's `SpotOrderBookClient.on_message` (REST precision lookup stubbed)
-and cryptofeed's Binance `message_handler` (REST snapshot fetch stubbed with the capture's own
-snapshot). Nothing touches the network.
+instead: python-kraken-sdk's `SpotOrderBookClient.on_message` (REST precision lookup stubbed),
+cryptofeed's Binance `message_handler` (REST snapshot fetch stubbed with the capture's own
+snapshot) and cryptofeed's Upbit `message_handler` (the capture comes from cryptofeed's own
+sample data). Nothing touches the network. Backpack has no capture to measure on.
 
 Each contender has its own benchmark (a round replays the whole message set;
 `extra_info["messages"]` gives the count, so per-message cost = round time / messages), and
@@ -29,8 +30,8 @@ import msgspec
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from hftpy._core import BinanceFeed, BookEvent, KrakenFeed
-from replay_data import binance_day1, kraken_book_messages
+from hftpy._core import BinanceFeed, BookEvent, KrakenFeed, TradeEvent, UpbitFeed
+from replay_data import UPBIT_MARKETS, binance_day1, kraken_book_messages, upbit_frames
 
 BINANCE_FRAMES = 5000
 
@@ -303,3 +304,101 @@ def test_binance_interleaved(benchmark: Any) -> None:
     }
     benchmark.group = "binance depth+bookTicker: interleaved"
     interleave(benchmark, len(frames), cases, 10)
+
+
+# -- Upbit: SIMPLE-format trades and 15-unit orderbooks for 10 markets -----------------------
+
+UPBIT_GROUP = "upbit trade+orderbook (SIMPLE): per round of 449 messages"
+
+
+def upbit_hftpy_case(frames: tuple[bytes, ...]) -> Case:
+    booked = {
+        m for m in UPBIT_MARKETS if any(b'"orderbook","cd":"' + m.encode() in f for f in frames)
+    }
+
+    def setup() -> UpbitFeed:
+        feed = UpbitFeed()
+        for market in UPBIT_MARKETS:
+            feed.add_instrument(market, 8, 8, 15)
+        return feed
+
+    def run(feed: UpbitFeed) -> None:
+        feed_one = feed.feed
+        for frame in frames:
+            feed_one(frame, 0)
+        assert booked and all(feed.state(feed.symbol_id(m)).valid for m in booked)
+
+    return setup, run
+
+
+def upbit_cryptofeed_case(frames: tuple[bytes, ...]) -> Case:
+    from cryptofeed.defines import L2_BOOK, TRADES, UPBIT
+    from cryptofeed.exchanges import Upbit
+    from cryptofeed.symbols import Symbols
+
+    # The symbol table cryptofeed would fetch from market/all (`KRW-LAMB` is `LAMB-KRW`).
+    normalized = {"-".join(reversed(market.split("-"))): market for market in UPBIT_MARKETS}
+    Symbols.set(
+        UPBIT,
+        normalized,
+        {"instrument_type": dict.fromkeys(normalized, "spot")},
+    )
+    texts = [frame.decode() for frame in frames]
+    seen: list[int] = [0, 0]
+
+    async def on_book(book: Any, receipt_timestamp: float) -> None:
+        seen[0] += 1
+
+    async def on_trade(trade: Any, receipt_timestamp: float) -> None:
+        seen[1] += 1
+
+    def setup() -> Any:
+        return Upbit(
+            symbols=list(normalized),
+            channels=[L2_BOOK, TRADES],
+            callbacks={L2_BOOK: on_book, TRADES: on_trade},
+        )
+
+    def run(feed: Any) -> None:
+        seen[:] = [0, 0]
+        handler = feed.message_handler
+        for text in texts:
+            drive(handler(text, None, 0.0))
+        assert seen == [145, 304], seen
+
+    return setup, run
+
+
+def test_upbit_hftpy(benchmark: Any) -> None:
+    frames = upbit_frames()
+    bench(benchmark, UPBIT_GROUP, len(frames), upbit_hftpy_case(frames), 200)
+    feed = upbit_hftpy_case(frames)[0]()
+    assert type(feed.feed(frames[0], 0)) is TradeEvent
+
+
+def test_upbit_json_loads(benchmark: Any) -> None:
+    frames = upbit_frames()
+    bench(benchmark, UPBIT_GROUP, len(frames), decode_case(list(frames), json.loads), 100)
+
+
+def test_upbit_msgspec_decode(benchmark: Any) -> None:
+    frames = upbit_frames()
+    decode = msgspec.json.Decoder().decode
+    bench(benchmark, UPBIT_GROUP, len(frames), decode_case(list(frames), decode), 200)
+
+
+def test_upbit_cryptofeed(benchmark: Any) -> None:
+    frames = upbit_frames()
+    bench(benchmark, UPBIT_GROUP, len(frames), upbit_cryptofeed_case(frames), 20)
+
+
+def test_upbit_interleaved(benchmark: Any) -> None:
+    frames = upbit_frames()
+    cases = {
+        "hftpy": upbit_hftpy_case(frames),
+        "msgspec": decode_case(list(frames), msgspec.json.Decoder().decode),
+        "json": decode_case(list(frames), json.loads),
+        "cryptofeed": upbit_cryptofeed_case(frames),
+    }
+    benchmark.group = "upbit trade+orderbook: interleaved"
+    interleave(benchmark, len(frames), cases, 15)
