@@ -99,18 +99,15 @@ impl UpbitFeed {
             let (mut ask_price, mut bid_price, mut ask_size, mut bid_size) =
                 (None, None, None, None);
             let mut fields = p.object()?;
+            // Each number read where it stands, in one pass.
             while let Some(key) = fields.next(&mut p)? {
-                let slot = match key {
-                    b"ask_price" | b"ap" => &mut ask_price,
-                    b"bid_price" | b"bp" => &mut bid_price,
-                    b"ask_size" | b"as" => &mut ask_size,
-                    b"bid_size" | b"bs" => &mut bid_size,
-                    _ => {
-                        p.skip()?;
-                        continue;
-                    }
-                };
-                *slot = Some(p.decimal()?);
+                match key {
+                    b"ask_price" | b"ap" => ask_price = Some(inst.read_price(id, "price", &mut p)?),
+                    b"bid_price" | b"bp" => bid_price = Some(inst.read_price(id, "price", &mut p)?),
+                    b"ask_size" | b"as" => ask_size = Some(inst.read_qty(id, "size", &mut p)?),
+                    b"bid_size" | b"bs" => bid_size = Some(inst.read_qty(id, "size", &mut p)?),
+                    _ => p.skip()?,
+                }
             }
             for (side, price, size) in [
                 (BookSide::Ask, ask_price, ask_size),
@@ -118,16 +115,8 @@ impl UpbitFeed {
             ] {
                 self.changes.push(LevelChange {
                     side,
-                    price: inst.price(
-                        id,
-                        "price",
-                        price.ok_or(FeedError::MissingField("ask_price/bid_price"))?,
-                    )?,
-                    qty: inst.qty(
-                        id,
-                        "size",
-                        size.ok_or(FeedError::MissingField("ask_size/bid_size"))?,
-                    )?,
+                    price: price.ok_or(FeedError::MissingField("ask_price/bid_price"))?,
+                    qty: size.ok_or(FeedError::MissingField("ask_size/bid_size"))?,
                 });
             }
         }
