@@ -283,6 +283,20 @@ impl<'a> Parser<'a> {
     fn skip_container(&mut self) -> Result<(), JsonError> {
         let mut depth = 0usize;
         loop {
+            // Eight bytes at a time to the next quote, bracket or brace (SWAR, as in `string`):
+            // numbers, literals, commas and colons between them need no look.
+            while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+                // `[`/`]` are `{`/`}` without bit 5, so setting it finds both of each pair.
+                let folded = word | 0x2020_2020_2020_2020;
+                let hits =
+                    flag_byte(word, b'"') | flag_byte(folded, b'{') | flag_byte(folded, b'}');
+                if hits != 0 {
+                    self.pos += (hits.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.pos += 8;
+            }
             match self.bytes.get(self.pos) {
                 Some(b'"') => {
                     self.string()?;
@@ -568,7 +582,45 @@ mod tests {
         assert!(Parser::new(b"9223372036854775808").i64().is_err());
     }
 
+    /// JSON text of nested arrays and objects holding strings full of brackets, braces,
+    /// quotes and backslashes (escaped), numbers and literals, with or without spaces.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            "-?[0-9]{1,12}(\\.[0-9]{1,8})?",
+            Just("true".to_string()),
+            Just("null".to_string()),
+            "[a-z{}\\[\\]:, ]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            Just(r#""a\"]}\\""#.to_string()),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            let gap = prop_oneof![Just(""), Just(" ")];
+            prop_oneof![
+                (prop::collection::vec(inner.clone(), 0..8), gap.clone())
+                    .prop_map(|(items, gap)| format!("[{gap}{}]", items.join(&format!(",{gap}")))),
+                (prop::collection::vec(("[a-z\\]{}]{0,4}", inner), 0..8), gap).prop_map(
+                    |(members, gap)| {
+                        let members: Vec<String> = members
+                            .into_iter()
+                            .map(|(k, v)| format!("\"{k}\":{gap}{v}"))
+                            .collect();
+                        format!("{{{}}}", members.join(","))
+                    }
+                ),
+            ]
+        })
+    }
+
     proptest::proptest! {
+        /// `skip` and `raw` stop exactly where a value ends, however it nests.
+        #[test]
+        fn skip_ends_exactly_at_the_value_end(value in json_value(), tail in "[,\\]} ]{0,10}") {
+            let doc = format!("{value}{tail}");
+            let mut p = Parser::new(doc.as_bytes());
+            proptest::prop_assert_eq!(p.raw().unwrap(), value.as_bytes());
+            proptest::prop_assert_eq!(p.position(), value.len());
+        }
+
         /// Whatever the bytes, walking them returns an error rather than panicking.
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
