@@ -96,6 +96,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A string's contents between the quotes, escape sequences as written.
+    #[inline(always)]
     pub fn string(&mut self) -> Result<&'a [u8], JsonError> {
         self.expect(b'"', "a string")?;
         let start = self.pos;
@@ -336,6 +337,7 @@ impl<'a> Parser<'a> {
 
 impl Members {
     /// The next key (escapes as written), with the parser left at its value; `None` after `}`.
+    #[inline(always)]
     pub fn next<'a>(&mut self, p: &mut Parser<'a>) -> Result<Option<&'a [u8]>, JsonError> {
         if p.peek() == Some(b'}') {
             p.pos += 1;
