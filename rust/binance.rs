@@ -198,6 +198,7 @@ impl<'a> Literal<'a> {
     }
 
     /// True at the end of the frame: after the payload's `}` and the wrapper's, if any.
+    #[inline(always)]
     fn close_payload(&mut self, wrapped: bool) -> bool {
         let closing: &[u8] = if wrapped { b"}}" } else { b"}" };
         self.eat(closing).is_some() && self.at == self.bytes.len()
@@ -313,8 +314,8 @@ impl BinanceFeed {
             qty if qty < 0 => Err(FeedError::BadField(field)),
             qty => Ok(qty),
         };
-        Some((|| {
-            Ok(Event::Quote(Quote {
+        let quote = (|| {
+            Ok(Quote {
                 symbol: id,
                 bid_price: price("b", bid_price)?,
                 bid_qty: qty("B", bid_qty)?,
@@ -322,8 +323,9 @@ impl BinanceFeed {
                 ask_qty: qty("A", ask_qty)?,
                 update_id: Some(update_id),
                 exch_ts_ns: None,
-            }))
-        })())
+            })
+        })();
+        Some(quote.map(Event::Quote))
     }
 
     /// A diff exactly as Binance writes it,

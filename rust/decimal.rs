@@ -207,7 +207,7 @@ pub fn parse_plain_prefix(text: &[u8], scale: u8) -> Option<(Result<i64, Decimal
 }
 
 /// Eight ASCII digits as their value (SWAR), or None if any byte is not a digit.
-#[inline]
+#[inline(always)]
 fn eight_digits(chunk: &[u8]) -> Option<u64> {
     let word = u64::from_le_bytes(chunk.try_into().ok()?);
     let low = word.wrapping_sub(0x3030_3030_3030_3030); // bytes below '0' set their top bit
