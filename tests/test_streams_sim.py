@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 
-from hftpy._core import ResyncEvent, TradeEvent
+from hftpy._core import OtherEvent, ResyncEvent, TradeEvent
 from hftpy.common import Exchange
 from hftpy.exchange import create_exchange_stream
 from hftpy.sim import Simulator
@@ -153,3 +153,56 @@ async def test_an_unreadable_snapshot_is_fetched_again(sim: Simulator) -> None:
         await stream.close()
         await task
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("exchange", list(SYMBOLS))
+async def test_a_dropped_connection_reconnects_resubscribes_and_resyncs(
+    sim: Simulator, exchange: Exchange
+) -> None:
+    stream = create_exchange_stream(exchange)
+    runner = asyncio.create_task(stream.start())
+    await stream.wait_ready(10)
+    symbols = SYMBOLS[exchange]
+    trades: list[TradeEvent] = []
+    await stream.subscribe(
+        ["book", "trade"],
+        list(symbols),
+        callback=lambda e: trades.append(e) if isinstance(e, TradeEvent) else None,
+    )
+    await until(lambda: all(stream.book(s).valid for s in symbols))
+    connects = stream.connection.connects
+
+    # A frame that is not JSON (a proxy's error page, or Binance's cut-off diff) is reported,
+    # as an event or a decode error, and is not fatal.
+    unparsable: list[OtherEvent] = []
+    stream.add_listener(
+        lambda e: unparsable.append(e) if isinstance(e, OtherEvent) else None, channel="status"
+    )
+    decode_errors = stream.decode_errors
+    sim.inject(exchange.value, "malformed_frame")
+    await until(
+        lambda: (
+            stream.decode_errors > decode_errors or any(e.kind == "unparsable" for e in unparsable)
+        )
+    )
+    await until(lambda: all(stream.book(s).valid for s in symbols))
+    sim.inject(exchange.value, "drop_connection")
+    await until(lambda: stream.connection.connects > connects)
+    # The old books were forgotten with the connection; fresh ones sync again.
+    await until(lambda: stream.ready and all(stream.book(s).valid for s in symbols))
+    before = len(trades)
+    await until(lambda: len(trades) > before)  # trades flow again: the resubscribe took
+    assert stream.subscriptions == {"book": list(symbols), "trade": list(symbols)}
+
+    for flow in sim.flows:
+        flow.paused = lambda: True
+    await asyncio.sleep(0.4)
+    for symbol in symbols:
+        view = stream.book(symbol)
+        assert view.valid
+        depth = min(10, stream.depth)
+        bids, asks = engine_top(sim, symbol, depth)
+        assert local_top(view, view.bids(depth)) == bids, symbol
+        assert local_top(view, view.asks(depth)) == asks, symbol
+    await stream.close()
+    await runner
