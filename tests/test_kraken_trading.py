@@ -257,6 +257,26 @@ async def test_own_requests_do_not_take_user_req_ids(ws_api: KrakenWsApi) -> Non
             await ws_api.place_order(BTC, Side.BUY, 0.001, 70000.0, req_id=taken)
 
 
+async def test_an_id_in_use_is_never_handed_out_again(ws_api: KrakenWsApi, sim: Simulator) -> None:
+    # A user-chosen id just ahead of the sequence, still pending (the venue stalls) when the
+    # sequence reaches it: the sequence skips it, and the same id chosen again is refused.
+    replies = Replies()
+    sim.inject("kraken", "stall", seconds=1)
+    ahead = ws_api.get_next_request_id() + 1
+    chosen = await ws_api.place_order(
+        BTC, Side.BUY, 0.001, 70000.0, req_id=ahead, callback=replies, timeout=0.3
+    )
+    assert chosen == ahead
+    with pytest.raises(InvalidOrderError, match="already pending"):
+        await ws_api.place_order(BTC, Side.BUY, 0.001, 70000.0, req_id=ahead)
+    skipped = await ws_api.place_order(BTC, Side.BUY, 0.001, 70001.0, callback=replies, timeout=0.3)
+    assert skipped == ahead + 1
+    await replies.wait_for(2)
+    await asyncio.sleep(0.05)
+    # One outcome each (the stalled venue lets both time out), under its own id.
+    assert [response["req_id"] for response in replies.responses] == [ahead, ahead + 1]
+
+
 async def test_bad_input_is_refused_locally_and_nothing_is_sent(ws_api: KrakenWsApi) -> None:
     for bad in (
         {"side": "long"},

@@ -213,43 +213,44 @@ class RestOrderApiBase(WsApiBase):
         replies: int = 1,
     ) -> Any:
         self._validate(method, params)
-        req_id = next(self._request_ids) if req_id is None else self._check_req_id(req_id)
-        local_error = None
-        sent_ns = sent_mono = 0
-        if self._closed:
-            local_error = DISCONNECTED
-        elif not await acquire(
-            self.limiter,
-            self._rate_costs(method, params),
-            self.on_rate_limit,
-            self.request_timeout if timeout is None else timeout,
-        ):
-            local_error = RATE_LIMITED
-        elif req_id in self._pending:  # taken while this request waited for capacity
-            raise InvalidOrderError(f"req_id {req_id} is already pending")
-        else:
-            request = self._build(method, params)
-            budget = self.request_timeout if timeout is None else timeout
-            sent_ns = _time_ns()
-            sent_mono = _monotonic_ns()
-            # The task starts once this coroutine yields, after `_track` below.
-            task = asyncio.get_running_loop().create_task(
-                self._round_trip(req_id, method, request, budget, replies)
+        req_id = self._take_req_id(req_id)
+        try:
+            local_error = None
+            sent_ns = sent_mono = 0
+            if self._closed:
+                local_error = DISCONNECTED
+            elif not await acquire(
+                self.limiter,
+                self._rate_costs(method, params),
+                self.on_rate_limit,
+                self.request_timeout if timeout is None else timeout,
+            ):
+                local_error = RATE_LIMITED
+            else:
+                request = self._build(method, params)
+                budget = self.request_timeout if timeout is None else timeout
+                sent_ns = _time_ns()
+                sent_mono = _monotonic_ns()
+                # The task starts once this coroutine yields, after `_track` below.
+                task = asyncio.get_running_loop().create_task(
+                    self._round_trip(req_id, method, request, budget, replies)
+                )
+                self._http_tasks.add(task)
+                task.add_done_callback(self._http_tasks.discard)
+            future = self._track(
+                req_id,
+                method,
+                params,
+                callback,
+                wait,
+                timeout,
+                replies,
+                local_error,
+                sent_ns,
+                sent_mono,
             )
-            self._http_tasks.add(task)
-            task.add_done_callback(self._http_tasks.discard)
-        future = self._track(
-            req_id,
-            method,
-            params,
-            callback,
-            wait,
-            timeout,
-            replies,
-            local_error,
-            sent_ns,
-            sent_mono,
-        )
+        finally:
+            self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
         if future is not None:
             return await future
         return req_id

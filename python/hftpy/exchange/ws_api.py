@@ -136,6 +136,7 @@ class WsApiBase:
         self.account = account
         self.request_timeout = request_timeout
         self._pending: dict[int, _Pending] = {}
+        self._taken: set[int] = set()  # ids of requests not yet tracked (see _take_req_id)
         self._listeners: dict[str, list[ChannelListener]] = {}
         self._request_ids = _request_ids(self.exchange)
         self._internal_ids = _internal_ids(self.exchange, self.INTERNAL_IDS_FROM)
@@ -265,17 +266,27 @@ class WsApiBase:
         """Raises for a request to refuse locally (e.g. credentials it needs are missing)
         before it takes a req_id or any rate-limit budget."""
 
-    def _check_req_id(self, req_id: int) -> int:
-        """A req_id the user chose; refused when pending or in the API's own id space."""
-        limit = self.USER_IDS_BELOW
-        valid = isinstance(req_id, int) and not isinstance(req_id, bool) and req_id >= 0
-        if not valid or (limit is not None and req_id >= limit):
-            bound = "" if limit is None else f" below {limit}"
-            raise InvalidOrderError(
-                f"req_id must be an int from 0{bound} (the others are hftpy's own), got {req_id!r}"
-            )
-        if req_id in self._pending:
-            raise InvalidOrderError(f"req_id {req_id} is already pending")
+    def _take_req_id(self, req_id: int | None) -> int:
+        """The id of a new request, held from now until the request is tracked (or fails),
+        so that no other request can take it meanwhile, not even while this one waits for
+        rate-limit budget. An id the user chose is refused when it is in use or in the API's
+        own id space; a sequence id that a user-chosen id already holds is skipped."""
+        if req_id is None:
+            req_id = next(self._request_ids)
+            while req_id in self._pending or req_id in self._taken:
+                req_id = next(self._request_ids)
+        else:
+            limit = self.USER_IDS_BELOW
+            valid = isinstance(req_id, int) and not isinstance(req_id, bool) and req_id >= 0
+            if not valid or (limit is not None and req_id >= limit):
+                bound = "" if limit is None else f" below {limit}"
+                raise InvalidOrderError(
+                    f"req_id must be an int from 0{bound} (the others are hftpy's own), "
+                    f"got {req_id!r}"
+                )
+            if req_id in self._pending or req_id in self._taken:
+                raise InvalidOrderError(f"req_id {req_id} is already pending")
+        self._taken.add(req_id)
         return req_id
 
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
@@ -313,40 +324,41 @@ class WsApiBase:
         takes a req_id or rate-limit budget.
         """
         self._validate(method, params)
-        req_id = next(self._request_ids) if req_id is None else self._check_req_id(req_id)
-        limiter = self.rate_limiter
-        local_error = None
-        sent_ns = sent_mono = 0
-        if (
-            limiter is not None
-            and not limiter(method, params)
-            and not await self._rate_limit_wait(method, params, timeout)
-        ):
-            local_error = RATE_LIMITED
-        elif req_id in self._pending:  # taken while this request waited for its budget
-            raise InvalidOrderError(f"req_id {req_id} is already pending")
-        elif not self._conn.is_ready:
-            local_error = DISCONNECTED
-        else:
-            payload = self._encode(method, params, req_id)
-            sent_ns = _time_ns()
-            sent_mono = _monotonic_ns()
-            try:
-                self._conn.send(payload)
-            except DisconnectedError:
+        req_id = self._take_req_id(req_id)
+        try:
+            limiter = self.rate_limiter
+            local_error = None
+            sent_ns = sent_mono = 0
+            if (
+                limiter is not None
+                and not limiter(method, params)
+                and not await self._rate_limit_wait(method, params, timeout)
+            ):
+                local_error = RATE_LIMITED
+            elif not self._conn.is_ready:
                 local_error = DISCONNECTED
-        future = self._track(
-            req_id,
-            method,
-            params,
-            callback,
-            wait,
-            timeout,
-            replies,
-            local_error,
-            sent_ns,
-            sent_mono,
-        )
+            else:
+                payload = self._encode(method, params, req_id)
+                sent_ns = _time_ns()
+                sent_mono = _monotonic_ns()
+                try:
+                    self._conn.send(payload)
+                except DisconnectedError:
+                    local_error = DISCONNECTED
+            future = self._track(
+                req_id,
+                method,
+                params,
+                callback,
+                wait,
+                timeout,
+                replies,
+                local_error,
+                sent_ns,
+                sent_mono,
+            )
+        finally:
+            self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
         if future is not None:
             return await future
         return req_id
