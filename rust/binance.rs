@@ -229,7 +229,7 @@ impl BinanceFeed {
         if symbol as usize >= self.books.len() {
             return Err(FeedError::UnknownSymbolId(symbol));
         }
-        let last_id = match self.compact_snapshot(symbol, body)? {
+        let last_id = match self.compact_snapshot(symbol, body) {
             Some(last_id) => last_id,
             None => {
                 let fields = Fields::read(body)?;
@@ -242,28 +242,23 @@ impl BinanceFeed {
 
     /// `{"lastUpdateId":..,"bids":[..],"asks":[..]}` as Binance writes it, its levels read
     /// into `changes` in one pass (the general path would first skip over all of them to find
-    /// the arrays). None when the body is written any other way.
-    fn compact_snapshot(&mut self, id: SymbolId, body: &[u8]) -> Result<Option<u64>, FeedError> {
+    /// the arrays). None when the body is written any other way or holds a bad value: the
+    /// general path reads it again and reports the error.
+    fn compact_snapshot(&mut self, id: SymbolId, body: &[u8]) -> Option<u64> {
         let mut text = Literal::new(body);
-        let Some(last_id) = text
-            .eat(br#"{"lastUpdateId":"#)
-            .and_then(|()| text.unsigned())
-        else {
-            return Ok(None);
-        };
+        text.eat(br#"{"lastUpdateId":"#)?;
+        let last_id = text.unsigned()?;
         self.changes.clear();
         for (literal, side) in [
             (br#","bids":"#, BookSide::Bid),
             (br#","asks":"#, BookSide::Ask),
         ] {
-            if text.eat(literal).is_none() {
-                return Ok(None);
-            }
+            text.eat(literal)?;
             let mut p = Parser::new(&body[text.at..]);
-            read_level_pairs_at(&mut p, side, &self.instruments, id, &mut self.changes)?;
+            read_level_pairs_at(&mut p, side, &self.instruments, id, &mut self.changes).ok()?;
             text.at += p.position();
         }
-        Ok(text.close_payload(false).then_some(last_id))
+        text.close_payload(false).then_some(last_id)
     }
 
     fn read_levels(
@@ -286,10 +281,8 @@ impl BinanceFeed {
         text.eat(br#"{"u":"#)?;
         let update_id = text.unsigned()?;
         text.eat(br#","s":""#)?;
-        let id = match self.instruments.id(text.until_quote()?) {
-            Ok(id) => id,
-            Err(err) => return Some(Err(err)),
-        };
+        // Any error is the general path's to report (it reads the whole frame first).
+        let id = self.instruments.id(text.until_quote()?).ok()?;
         let Instrument {
             price_scale,
             qty_scale,
@@ -331,7 +324,8 @@ impl BinanceFeed {
     /// A diff exactly as Binance writes it,
     /// `{"e":"depthUpdate","E":..,"s":"..","U":..,"u":..,"b":[..],"a":[..]}` (in the
     /// combined-stream wrapper or not), read by its fixed text; the level arrays by the
-    /// general path's reader. None (nothing applied) for anything else, for the general path.
+    /// general path's reader. None (nothing applied) for anything else, and for a frame with
+    /// a bad value: the general path reads it again and reports the error.
     fn compact_depth_update(
         &mut self,
         payload: &[u8],
@@ -342,10 +336,8 @@ impl BinanceFeed {
         text.eat(br#"{"e":"depthUpdate","E":"#)?;
         let event_ms = text.unsigned()?;
         text.eat(br#","s":""#)?;
-        let id = match self.instruments.id(text.until_quote()?) {
-            Ok(id) => id,
-            Err(err) => return Some(Err(err)),
-        };
+        // Any error is the general path's to report (it reads the whole frame first).
+        let id = self.instruments.id(text.until_quote()?).ok()?;
         text.eat(br#"","U":"#)?;
         let first_id = text.unsigned()?;
         text.eat(br#","u":"#)?;
@@ -354,11 +346,7 @@ impl BinanceFeed {
         for (literal, side) in [(br#","b":"#, BookSide::Bid), (br#","a":"#, BookSide::Ask)] {
             text.eat(literal)?;
             let mut p = Parser::new(&payload[text.at..]);
-            if let Err(err) =
-                read_level_pairs_at(&mut p, side, &self.instruments, id, &mut self.changes)
-            {
-                return Some(Err(err));
-            }
+            read_level_pairs_at(&mut p, side, &self.instruments, id, &mut self.changes).ok()?;
             text.at += p.position();
         }
         if !text.close_payload(wrapped) {
@@ -367,10 +355,7 @@ impl BinanceFeed {
         let header = DiffHeader {
             first_id,
             last_id,
-            exch_ts_ns: Some(match ms_to_ns(event_ms) {
-                Ok(ns) => ns,
-                Err(err) => return Some(Err(err)),
-            }),
+            exch_ts_ns: Some(ms_to_ns(event_ms).ok()?),
         };
         Some(Ok(self.books[id as usize].on_diff(
             header,
@@ -528,12 +513,6 @@ impl MarketFeed for BinanceFeed {
         payload: &'a [u8],
         recv_ns: u64,
     ) -> Result<Option<Event<'a>>, FeedError> {
-        if is_not_json(payload) {
-            return Ok(Some(Event::Unparsable));
-        }
-        if Parser::new(payload).peek() == Some(b'[') {
-            return Ok(Some(Event::Unrecognized)); // `!ticker@arr`-style arrays
-        }
         // The two frames that make up nearly all of the traffic, read by their exact layout.
         if let Some(read) = self.compact_book_ticker(payload) {
             return read.map(Some);
@@ -560,6 +539,12 @@ impl BinanceFeed {
         payload: &'a [u8],
         recv_ns: u64,
     ) -> Result<Option<Event<'a>>, FeedError> {
+        if is_not_json(payload) {
+            return Ok(Some(Event::Unparsable));
+        }
+        if Parser::new(payload).peek() == Some(b'[') {
+            return Ok(Some(Event::Unrecognized)); // `!ticker@arr`-style arrays
+        }
         let (mut outer, mut inner) = (Fields::default(), Fields::default());
         let mut p = Parser::new(payload);
         let wrapped = outer.read_object(&mut p, Some(&mut inner))?;
@@ -827,11 +812,13 @@ mod tests {
 
         proptest! {
             #[test]
-            fn feed_answers_as_the_general_path_does(frames in prop::collection::vec(frame(), 1..25)) {
+            fn feed_answers_as_the_general_path_does(
+                frames in prop::collection::vec((frame(), prop::option::weighted(0.15, 0usize..400)), 1..25),
+            ) {
                 let (mut fast, mut general) = (feed_with_btc(), feed_with_btc());
                 let snapshot = br#"{"lastUpdateId":100,"bids":[["61830.00","2"]],"asks":[["61845.00","1"]]}"#;
                 let mut next_id = 101;
-                for (i, (template, is_diff)) in frames.iter().enumerate() {
+                for (i, ((template, is_diff), cut)) in frames.iter().enumerate() {
                     let mut frame = template.clone();
                     if *is_diff {
                         for gap in 0..3u64 {
@@ -842,6 +829,9 @@ mod tests {
                                 next_id = first + 2;
                             }
                         }
+                    }
+                    if let Some(cut) = cut {
+                        frame.truncate(*cut % frame.len()); // a frame cut short
                     }
                     let a = fast.feed(frame.as_bytes(), 7);
                     let b = general.feed_general(frame.as_bytes(), 7);
