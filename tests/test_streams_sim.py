@@ -72,6 +72,21 @@ def local_top(view: Any, levels: Any) -> list[Level]:
     ]
 
 
+async def books_equal_the_engine(sim: Simulator, stream: Any, symbols: tuple[str, ...]) -> None:
+    """Freezes the market, lets the last updates land, and compares each valid local book
+    with the matching engine's."""
+    for flow in sim.flows:
+        flow.paused = lambda: True
+    await asyncio.sleep(0.4)
+    for symbol in symbols:
+        view = stream.book(symbol)
+        assert view.valid
+        depth = min(10, stream.depth)
+        bids, asks = engine_top(sim, symbol, depth)
+        assert local_top(view, view.bids(depth)) == bids, symbol
+        assert local_top(view, view.asks(depth)) == asks, symbol
+
+
 @pytest.mark.parametrize("exchange", list(SYMBOLS))
 async def test_books_trades_fault_and_resync(sim: Simulator, exchange: Exchange) -> None:
     stream = create_exchange_stream(exchange)
@@ -104,17 +119,7 @@ async def test_books_trades_fault_and_resync(sim: Simulator, exchange: Exchange)
         assert len(hit) == 1  # that symbol alone
         await until(lambda: stream.book(hit[0]).valid)
 
-    # Freeze the market, let the last updates land, and compare with the engine.
-    for flow in sim.flows:
-        flow.paused = lambda: True
-    await asyncio.sleep(0.4)
-    for symbol in symbols:
-        view = stream.book(symbol)
-        assert view.valid
-        depth = min(10, stream.depth)
-        bids, asks = engine_top(sim, symbol, depth)
-        assert local_top(view, view.bids(depth)) == bids, symbol
-        assert local_top(view, view.asks(depth)) == asks, symbol
+    await books_equal_the_engine(sim, stream, symbols)
     await stream.close()
     await runner
 
@@ -193,16 +198,6 @@ async def test_a_dropped_connection_reconnects_resubscribes_and_resyncs(
     before = len(trades)
     await until(lambda: len(trades) > before)  # trades flow again: the resubscribe took
     assert stream.subscriptions == {"book": list(symbols), "trade": list(symbols)}
-
-    for flow in sim.flows:
-        flow.paused = lambda: True
-    await asyncio.sleep(0.4)
-    for symbol in symbols:
-        view = stream.book(symbol)
-        assert view.valid
-        depth = min(10, stream.depth)
-        bids, asks = engine_top(sim, symbol, depth)
-        assert local_top(view, view.bids(depth)) == bids, symbol
-        assert local_top(view, view.asks(depth)) == asks, symbol
+    await books_equal_the_engine(sim, stream, symbols)
     await stream.close()
     await runner
