@@ -8,6 +8,11 @@
 //! `GET /api/v3/depth` and hands the body to [`BinanceFeed::apply_snapshot`] while diffs keep
 //! being buffered (see [`crate::sync`] for the sequencing rules). A symbol should use either the
 //! diff stream or a partial-depth stream, not both.
+//!
+//! The frames that are nearly all of the traffic (`bookTicker`, `depthUpdate`, the REST
+//! snapshot) are read by their exact layout, matching the fixed text between values. Anything
+//! spelled otherwise, and any frame holding a bad value, goes to the general path, which reads
+//! every field into a table first; a property test holds the two to the same answers.
 
 use crate::book::{Book, BookSide};
 use crate::decimal::{parse_plain_prefix, DecimalError};
