@@ -57,6 +57,7 @@ from hftpy._core import (
 from hftpy.common import CurrencyPair, Exchange, venue_symbol
 from hftpy.errors import ConfigError, FeedError, HftpyError, RequestTimeoutError
 from hftpy.exchange.codec import DECODER
+from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.rest_api import USER_AGENT
 from hftpy.net import WsConnection
 from hftpy.net.connection import ReconnectPolicy
@@ -125,11 +126,17 @@ class StreamBase:
     channel_aliases: ClassVar[dict[str, str]] = {c: c for c in CHANNELS}
     default_depth: ClassVar[int] = 10
 
+    #: The market-data socket's entry in the endpoint table (`HFTPY_<VENUE>_WS_URL` or, for
+    #: Binance, `..._STREAM_URL`).
+    url_key: ClassVar[str] = "ws"
+    #: The book depths the venue accepts (None: any).
+    depths: ClassVar[tuple[int, ...] | None] = None
+
     def __init__(
         self,
         *,
-        url: str,
-        rest_url: str,
+        url: str | None = None,
+        rest_url: str | None = None,
         account: str = "default",
         scales: dict[SymbolLike, tuple[int, int]] | None = None,
         depth: int | None = None,
@@ -137,8 +144,12 @@ class StreamBase:
         rest_timeout: float = 10.0,
         ping_idle_timeout: float = 10.0,
     ) -> None:
-        self.url = url
-        self.rest_url = rest_url.rstrip("/")
+        if depth is not None and self.depths is not None and depth not in self.depths:
+            raise ConfigError(
+                f"{self.exchange.value} book depth must be one of {self.depths}, got {depth}"
+            )
+        self.url = endpoint(self.exchange, self.url_key, url)
+        self.rest_url = endpoint(self.exchange, "rest", rest_url).rstrip("/")
         self.account = account
         self.depth = depth if depth is not None else self.default_depth
         if self.depth < 1:
@@ -157,7 +168,7 @@ class StreamBase:
         self._req_ids = itertools.count(1)
         self._http: aiohttp.ClientSession | None = None
         self._conn = WsConnection(
-            url,
+            self.url,
             self._on_frame,
             name=f"{self.exchange.value}.stream",
             on_connected=self._on_connected,

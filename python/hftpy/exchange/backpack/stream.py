@@ -9,15 +9,11 @@ unless given as `scales=`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from hftpy._core import BackpackFeed
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError
 from hftpy.exchange.codec import ENCODER
-from hftpy.exchange.endpoints import endpoint
-from hftpy.exchange.stream import StreamBase, SymbolLike, scale_of
-from hftpy.net.connection import ReconnectPolicy
+from hftpy.exchange.stream import StreamBase, scale_of
 
 _STREAM_PREFIX = {"book": "depth.", "trade": "trade.", "quote": "bookTicker.", "ticker": "ticker."}
 
@@ -26,25 +22,6 @@ class BackpackStream(StreamBase):
     exchange = Exchange.BACKPACK
     feed_class = BackpackFeed
     default_depth = 5000
-
-    def __init__(
-        self,
-        *,
-        url: str | None = None,
-        rest_url: str | None = None,
-        account: str = "default",
-        scales: dict[SymbolLike, tuple[int, int]] | None = None,
-        reconnect: ReconnectPolicy | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            url=endpoint(self.exchange, "ws", url),
-            rest_url=endpoint(self.exchange, "rest", rest_url),
-            account=account,
-            scales=scales,
-            reconnect=reconnect,
-            **kwargs,
-        )
 
     def _frames(self, method: str, subs: dict[str, list[str]]) -> list[bytes]:
         params = [

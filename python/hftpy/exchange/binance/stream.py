@@ -15,9 +15,7 @@ from hftpy._core import BinanceFeed
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError
 from hftpy.exchange.codec import ENCODER
-from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.stream import StreamBase, SymbolLike, scale_of
-from hftpy.net.connection import ReconnectPolicy
 
 _STREAM_SUFFIX = {"book": "@depth@100ms", "trade": "@trade", "quote": "@bookTicker"}
 
@@ -32,26 +30,12 @@ class BinanceStream(StreamBase):
         "ticker": "quote",
     }
     default_depth = 5000
+    url_key = "stream"
 
-    def __init__(
-        self,
-        *,
-        url: str | None = None,
-        rest_url: str | None = None,
-        account: str = "default",
-        scales: dict[SymbolLike, tuple[int, int]] | None = None,
-        snapshot_limit: int = 1000,
-        reconnect: ReconnectPolicy | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            url=endpoint(self.exchange, "stream", url),
-            rest_url=endpoint(self.exchange, "rest", rest_url),
-            account=account,
-            scales=scales,
-            reconnect=reconnect,
-            **kwargs,
-        )
+    def __init__(self, *, snapshot_limit: int = 1000, **kwargs: Any) -> None:
+        """`snapshot_limit` levels per side are asked of `/api/v3/depth` on a resync; the
+        other arguments are `StreamBase`'s."""
+        super().__init__(**kwargs)
         self.snapshot_limit = snapshot_limit
 
     def symbol_of(self, symbol: SymbolLike) -> str:

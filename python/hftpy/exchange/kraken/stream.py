@@ -14,12 +14,7 @@ from hftpy._core import KrakenFeed
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError
 from hftpy.exchange.codec import ENCODER
-from hftpy.exchange.endpoints import endpoint
-from hftpy.exchange.stream import StreamBase, SymbolLike
-from hftpy.net.connection import ReconnectPolicy
-
-#: Book depths Kraken accepts.
-DEPTHS = (10, 25, 100, 500, 1000)
+from hftpy.exchange.stream import StreamBase
 
 
 class KrakenStream(StreamBase):
@@ -31,29 +26,7 @@ class KrakenStream(StreamBase):
         "ticker": "ticker",
     }
     default_depth = 10
-
-    def __init__(
-        self,
-        *,
-        url: str | None = None,
-        rest_url: str | None = None,
-        account: str = "default",
-        scales: dict[SymbolLike, tuple[int, int]] | None = None,
-        depth: int | None = None,
-        reconnect: ReconnectPolicy | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if depth is not None and depth not in DEPTHS:
-            raise ConfigError(f"Kraken book depth must be one of {DEPTHS}, got {depth}")
-        super().__init__(
-            url=endpoint(self.exchange, "ws", url),
-            rest_url=endpoint(self.exchange, "rest", rest_url),
-            account=account,
-            scales=scales,
-            depth=depth,
-            reconnect=reconnect,
-            **kwargs,
-        )
+    depths = (10, 25, 100, 500, 1000)
 
     def _frames(self, method: str, subs: dict[str, list[str]]) -> list[bytes]:
         frames = []

@@ -15,14 +15,9 @@ from typing import Any, ClassVar
 
 from hftpy._core import UpbitFeed
 from hftpy.common import Exchange
-from hftpy.errors import ConfigError
 from hftpy.exchange.codec import ENCODER
-from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.stream import StreamBase, SymbolLike
-from hftpy.net.connection import ReconnectPolicy
 
-#: Orderbook units Upbit accepts as the `.N` suffix of a code.
-DEPTHS = (1, 5, 15, 30)
 _TYPE = {"book": "orderbook", "trade": "trade", "ticker": "ticker"}
 DEFAULT_SCALES = (8, 8)
 
@@ -37,29 +32,8 @@ class UpbitStream(StreamBase):
         "ticker": "ticker",
     }
     default_depth = 15
-
-    def __init__(
-        self,
-        *,
-        url: str | None = None,
-        rest_url: str | None = None,
-        account: str = "default",
-        scales: dict[SymbolLike, tuple[int, int]] | None = None,
-        depth: int | None = None,
-        reconnect: ReconnectPolicy | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if depth is not None and depth not in DEPTHS:
-            raise ConfigError(f"Upbit orderbook depth must be one of {DEPTHS}, got {depth}")
-        super().__init__(
-            url=endpoint(self.exchange, "ws", url),
-            rest_url=endpoint(self.exchange, "rest", rest_url),
-            account=account,
-            scales=scales,
-            depth=depth,
-            reconnect=reconnect,
-            **kwargs,
-        )
+    #: Orderbook units Upbit accepts as the `.N` suffix of a code.
+    depths = (1, 5, 15, 30)
 
     def symbol_of(self, symbol: SymbolLike) -> str:
         return super().symbol_of(symbol).upper()
