@@ -90,3 +90,13 @@ async def test_unknown_exchange_and_unsupported_venue(monkeypatch: pytest.Monkey
     monkeypatch.delitem(exchange_module._WS_CLASSES, Exchange.UPBIT)
     with pytest.raises(ConfigError, match="not available"):
         create_exchange_ws_api(exchange=Exchange.UPBIT)
+
+
+def test_streams_refuse_a_book_depth_their_venue_does_not_offer() -> None:
+    from hftpy.exchange import KrakenStream, UpbitStream
+
+    with pytest.raises(ConfigError, match="depth must be one of"):
+        KrakenStream(depth=7)
+    with pytest.raises(ConfigError, match="depth must be one of"):
+        UpbitStream(depth=10)
+    assert KrakenStream(depth=25).depth == 25 and UpbitStream(depth=30).depth == 30
