@@ -9,8 +9,8 @@
 use crate::book::Book;
 use crate::json::Parser;
 use crate::market::{
-    is_not_json, us_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Quote, Reply,
-    Side, SymbolId, SymbolState, Ticker, Trade,
+    is_not_json, required, text_field, u64_field, us_to_ns, Event, FeedError, Instrument,
+    Instruments, MarketFeed, Quote, Reply, Side, SymbolId, SymbolState, Ticker, Trade,
 };
 use crate::sync::{read_book_sides, DepthSync, DiffHeader, LevelChange};
 
@@ -120,18 +120,6 @@ impl<'a> Fields<'a> {
             .map(|raw| us_to_ns(Parser::new(raw).u64()?))
             .transpose()
     }
-}
-
-fn required<'a>(raw: Option<&'a [u8]>, field: &'static str) -> Result<&'a [u8], FeedError> {
-    raw.ok_or(FeedError::MissingField(field))
-}
-
-fn u64_field(raw: Option<&[u8]>, field: &'static str) -> Result<u64, FeedError> {
-    Ok(Parser::new(required(raw, field)?).u64()?)
-}
-
-fn text_field<'a>(raw: Option<&'a [u8]>, field: &'static str) -> Result<&'a [u8], FeedError> {
-    Ok(Parser::new(required(raw, field)?).decimal()?)
 }
 
 /// Decoder and book keeper of one Backpack stream connection.

@@ -18,8 +18,8 @@ use crate::book::{Book, BookSide};
 use crate::decimal::{parse_plain_prefix, DecimalError};
 use crate::json::{find_quote, Parser};
 use crate::market::{
-    is_not_json, ms_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Quote, Reply,
-    Side, SymbolId, SymbolState, SystemStatus, Trade,
+    is_not_json, ms_to_ns, required, text_field, u64_field, Event, FeedError, Instrument,
+    Instruments, MarketFeed, Quote, Reply, Side, SymbolId, SymbolState, SystemStatus, Trade,
 };
 use crate::sync::{
     read_book_sides, read_level_pairs, read_level_pairs_at, DepthSync, DiffHeader, LevelChange,
@@ -115,18 +115,6 @@ impl<'a> Fields<'a> {
         }
         Ok(has_data)
     }
-}
-
-fn required<'a>(raw: Option<&'a [u8]>, field: &'static str) -> Result<&'a [u8], FeedError> {
-    raw.ok_or(FeedError::MissingField(field))
-}
-
-fn u64_field(raw: Option<&[u8]>, field: &'static str) -> Result<u64, FeedError> {
-    Ok(Parser::new(required(raw, field)?).u64()?)
-}
-
-fn text_field<'a>(raw: Option<&'a [u8]>, field: &'static str) -> Result<&'a [u8], FeedError> {
-    Ok(Parser::new(required(raw, field)?).decimal()?)
 }
 
 fn ms_field(raw: Option<&[u8]>, field: &'static str) -> Result<u64, FeedError> {

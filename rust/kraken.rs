@@ -376,7 +376,6 @@ impl KrakenFeed {
     }
 }
 
-/// Reads `[{"price": .., "qty": ..}, ...]` at the symbol's precisions.
 fn book_kind(kind: Option<&[u8]>) -> BookKind {
     match kind {
         Some(b"snapshot") => BookKind::Snapshot,
@@ -384,6 +383,7 @@ fn book_kind(kind: Option<&[u8]>) -> BookKind {
     }
 }
 
+/// Reads `[{"price": .., "qty": ..}, ...]` at the symbol's precisions.
 fn read_levels(
     p: &mut Parser<'_>,
     side: BookSide,

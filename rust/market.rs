@@ -150,6 +150,27 @@ impl Instruments {
     }
 }
 
+/// A field a frame must carry (its raw text from a field table), else `MissingField`.
+pub(crate) fn required<'a>(
+    raw: Option<&'a [u8]>,
+    field: &'static str,
+) -> Result<&'a [u8], FeedError> {
+    raw.ok_or(FeedError::MissingField(field))
+}
+
+/// A required unsigned integer field, written as a number or a quoted string.
+pub(crate) fn u64_field(raw: Option<&[u8]>, field: &'static str) -> Result<u64, FeedError> {
+    Ok(Parser::new(required(raw, field)?).u64()?)
+}
+
+/// A required decimal field's text (number or quoted string), for `price`/`qty`.
+pub(crate) fn text_field<'a>(
+    raw: Option<&'a [u8]>,
+    field: &'static str,
+) -> Result<&'a [u8], FeedError> {
+    Ok(Parser::new(required(raw, field)?).decimal()?)
+}
+
 #[inline]
 fn decimal_field(field: &'static str, text: &[u8], scale: u8) -> Result<i64, FeedError> {
     parse_fixed(text, scale).map_err(|error| FeedError::Decimal { field, error })

@@ -7,8 +7,8 @@
 use crate::book::{Book, BookSide};
 use crate::json::Parser;
 use crate::market::{
-    is_not_json, ms_to_ns, Event, FeedError, Instrument, Instruments, MarketFeed, Reply, Side,
-    SymbolId, SymbolState, Ticker, Trade,
+    is_not_json, ms_to_ns, required, text_field, Event, FeedError, Instrument, Instruments,
+    MarketFeed, Reply, Side, SymbolId, SymbolState, Ticker, Trade,
 };
 use crate::sync::{replace_book, LevelChange};
 
@@ -64,14 +64,6 @@ impl<'a> Fields<'a> {
         p.end()?;
         Ok(f)
     }
-}
-
-fn required<'a>(raw: Option<&'a [u8]>, field: &'static str) -> Result<&'a [u8], FeedError> {
-    raw.ok_or(FeedError::MissingField(field))
-}
-
-fn text_field<'a>(raw: Option<&'a [u8]>, field: &'static str) -> Result<&'a [u8], FeedError> {
-    Ok(Parser::new(required(raw, field)?).decimal()?)
 }
 
 /// Decoder and book keeper of one Upbit quotation connection.
