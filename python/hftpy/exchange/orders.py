@@ -1,0 +1,135 @@
+"""One order-event model for every venue: `OrderStatus`, `OrderUpdate`, `Fill`.
+
+Every venue's private channel (Kraken `executions`, Binance `executionReport`, Backpack
+`account.orderUpdate`, Upbit `myOrder`) is turned into these, with the venue's own message
+attached as `raw`. Prices, amounts and fees are `Decimal`s made from the wire's exact text
+(never through float); ids are strings on every venue (Binance's integer `orderId` and
+Backpack's u32 `clientId` included), so one strategy's bookkeeping works everywhere.
+
+Times: `exch_ns` is the venue's event time in ns since the epoch (0 when the venue gives
+none); `recv_ns` the local wall-clock receive stamp of the frame (`CLOCK_REALTIME`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from hftpy.common import Exchange, Side
+
+
+class OrderStatus(StrEnum):
+    """Where an order stands. `PENDING` is local only: sent, not yet acknowledged."""
+
+    PENDING = "pending"
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the order may still trade (pending, new or partially filled)."""
+        return self in _OPEN
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the order is done for good (filled, cancelled, rejected or expired)."""
+        return self not in _OPEN
+
+
+_OPEN = frozenset((OrderStatus.PENDING, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """An order's state after a venue event (or, for `open_orders()`, as tracked locally)."""
+
+    #: The venue.
+    exchange: Exchange
+    #: The venue's spelling of the instrument (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`).
+    symbol: str
+    #: The venue's order id, as a string (None before the venue has assigned one).
+    order_id: str | None
+    #: The client order id (Kraken `cl_ord_id`, Binance `clientOrderId`, Backpack
+    #: `clientId`, Upbit `identifier`), as a string.
+    client_order_id: str | None
+    side: Side | None
+    status: OrderStatus
+    #: Limit price in quote currency (None for market orders or when not reported).
+    price: Decimal | None = None
+    #: The order's total quantity in base currency (filled part included).
+    amount: Decimal | None = None
+    #: Cumulative filled quantity in base currency.
+    filled: Decimal | None = None
+    #: Quantity still open in base currency (0 once final).
+    remaining: Decimal | None = None
+    #: Venue order type in hftpy's spelling (`limit`, `market`, ...), when reported.
+    order_type: str | None = None
+    #: Average fill price in quote currency, when reported or derivable.
+    avg_price: Decimal | None = None
+    #: The venue's reason for a reject, cancel or expiry, when it gives one.
+    reason: str | None = None
+    #: Venue event time, ns since the epoch (0 when the venue gives none).
+    exch_ns: int = 0
+    #: Local receive time of the frame, wall-clock ns.
+    recv_ns: int = 0
+    #: The venue's message this update was made from (one item of it on Kraken).
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution of one of the account's orders."""
+
+    exchange: Exchange
+    #: The venue's spelling of the instrument.
+    symbol: str
+    #: The venue's trade id, as a string (None when the venue gives none).
+    trade_id: str | None
+    order_id: str | None
+    client_order_id: str | None
+    side: Side | None
+    #: Execution price in quote currency.
+    price: Decimal
+    #: Executed quantity in base currency.
+    amount: Decimal
+    #: Fee charged for this fill, in `fee_currency` (None when the venue does not say).
+    fee: Decimal | None = None
+    fee_currency: str | None = None
+    #: True when the order was the maker (resting) side, None when not reported.
+    maker: bool | None = None
+    #: Venue execution time, ns since the epoch (0 when the venue gives none).
+    exch_ns: int = 0
+    #: Local receive time of the frame, wall-clock ns.
+    recv_ns: int = 0
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+#: What a venue's private-channel message turns into: zero or more of each, in wire order.
+OrderEvent = OrderUpdate | Fill
+
+
+def decimal_or_none(value: Any) -> Decimal | None:
+    """A wire number as an exact `Decimal` (strings and `Decimal`s digit for digit; ints
+    exactly). None for None or empty text. Floats are refused: they have lost the text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        return Decimal(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    raise TypeError(f"not an exact wire number: {value!r}")
+
+
+def id_text(value: Any) -> str | None:
+    """A venue id as a string (None for None or empty)."""
+    if value is None or value == "":
+        return None
+    return str(value)
