@@ -3,9 +3,18 @@
 Envelope `{"id","method","params"}`; replies `{"id","status","result"|"error","rateLimits"}`.
 Methods: `ping`, `time`, `session.logon` / `session.status` / `session.logout`, `order.place`
 (LIMIT, LIMIT_MAKER, MARKET; GTC / IOC / FOK), `order.cancel`, `order.cancelReplace`,
-`openOrders.cancelAll`, `order.status`, `userDataStream.subscribe` (after logon),
+`order.amend.keepPriority`, `openOrders.cancelAll`, `order.status` (open and closed orders),
+`openOrders.status`, `userDataStream.subscribe` (after logon),
 `userDataStream.subscribe.signature` (any key), `userDataStream.unsubscribe`,
 `session.subscriptions`. A `v3/` method prefix is accepted.
+
+`order.amend.keepPriority` reduces an order in place: it keeps its queue position, counts 0
+towards ORDERS, costs weight 4 (also on success) and streams an `executionReport` with
+`x: "REPLACED"`. Its refusals carry -2038 ORDER_AMEND_REJECTED with the messages of errors.md:
+"Unknown order sent." (unknown or closed order), "Order amend (quantity increase) is not
+supported." (`newQty` above the order's quantity), "The requested action would change no state;
+rejecting." (`newQty` equal to it), "Duplicate order sent." (`newClientOrderId` held by another
+open order); a `newQty` off the lot size or under the minimum fails LOT_SIZE (-1013).
 
 Signed requests are checked as Binance documents: every param but `signature`, sorted by
 name, joined as `k=v` with `&`, signed with HMAC-SHA256 (hex, any case) or Ed25519 (base64);
@@ -23,6 +32,10 @@ UNVERIFIED details (not in the reference; chosen to be plausible and documented 
 reply to a frame that is not a JSON request (400 / -1000), to an unknown method (400 / -1000),
 `session.logon` with an HMAC signature (400 / -4056 "HMAC_SHA256 API key is not supported."),
 `userDataStream.subscribe` without logon (401 / -1002), and HTTP 401 for -2014 / -2015.
+Binance's spot docs do not say what an amend to `newQty <= executedQty` does; the simulator
+cancels the remainder (the order ends CANCELED, `x: "CANCELED"`), as Binance documents for
+the same case on its futures `order.modify`. The REPLACED report carries the pre-amend client
+id in `C`, as a cancel report does.
 
 Faults (`inject`): `drop_connection`, `stall` (requests are ignored for `seconds`),
 `reject_auth` (revokes every session: its next request is refused with 401 / -2015 and
@@ -126,6 +139,8 @@ _WEIGHTS: Final[dict[str, int]] = {
     "order.cancelReplace": 1,
     "openOrders.cancelAll": 1,
     "order.status": 4,
+    "order.amend.keepPriority": 4,
+    "openOrders.status": 6,  # with a symbol; 80 for all symbols
     "userDataStream.subscribe": 2,
     "userDataStream.subscribe.signature": 2,
     "userDataStream.unsubscribe": 2,
@@ -149,10 +164,13 @@ MSG_AHEAD: Final = "Timestamp for this request was 1000ms ahead of the server's 
 MSG_UNKNOWN_ORDER: Final = "Unknown order sent."
 MSG_NO_SUCH_ORDER: Final = "Order does not exist."
 MSG_UNAUTHORIZED: Final = "You are not authorized to execute this request."
+MSG_DUPLICATE: Final = "Duplicate order sent."
+MSG_AMEND_INCREASE: Final = "Order amend (quantity increase) is not supported."
+MSG_AMEND_NO_CHANGE: Final = "The requested action would change no state; rejecting."
 _REJECTS: Final = {
     RejectReason.INSUFFICIENT_FUNDS: "Account has insufficient balance for requested action.",
     RejectReason.POST_ONLY: "Order would immediately match and take.",
-    RejectReason.DUPLICATE_CL_ORD_ID: "Duplicate order sent.",
+    RejectReason.DUPLICATE_CL_ORD_ID: MSG_DUPLICATE,
     RejectReason.UNKNOWN_ORDER: MSG_UNKNOWN_ORDER,
 }
 
@@ -254,7 +272,9 @@ class _Meta:
     tif: str
     final: str = ""  # CANCELED / EXPIRED / FILLED once closed
     cancel_client_id: str = ""
+    orig_client_id: str = ""  # the client id before the last amend (the REPLACED report's `C`)
     working_ms: int = -1
+    update_ms: int = -1  # the last execution report's time: `order.status`'s `updateTime`
     fills: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -365,6 +385,8 @@ class BinanceApiVenue:
             "order.cancelReplace": self._cancel_replace,
             "openOrders.cancelAll": self._cancel_all,
             "order.status": self._order_status,
+            "order.amend.keepPriority": self._amend_keep_priority,
+            "openOrders.status": self._open_orders_status,
             "userDataStream.subscribe": self._uds_subscribe,
             "userDataStream.subscribe.signature": self._uds_subscribe_signed,
             "userDataStream.unsubscribe": self._uds_unsubscribe,
@@ -515,6 +537,8 @@ class BinanceApiVenue:
             self._reply_error(conn, req, self._banned(now_ms, self._banned_until_ms))
             return
         weight = _WEIGHTS[req.method]
+        if req.method == "openOrders.status" and params.get("symbol") is None:
+            weight = 80
         limit = self.limits.weight_per_minute
         if self._weight.used(now_ms) + weight > limit:
             error = ApiError(
@@ -830,7 +854,10 @@ class BinanceApiVenue:
             meta.final = status
         elif kind == "expired":
             exec_type = status = meta.final = "EXPIRED"
-        else:  # filled (the TRADE report said so), amended (not a Binance operation)
+        elif kind == "amended":  # order.amend.keepPriority
+            exec_type = "REPLACED"
+            status = "PARTIALLY_FILLED" if order.filled else "NEW"
+        else:  # filled: the TRADE report said so
             return None
         now_ms = event.ts_ns // 1_000_000 + self.clock_skew_ms
         on_book = (
@@ -841,7 +868,9 @@ class BinanceApiVenue:
         )
         if on_book and meta.working_ms < 0:
             meta.working_ms = now_ms
+        meta.update_ms = now_ms
         cancel = exec_type == "CANCELED"
+        replaced = exec_type == "REPLACED"
         self._next_trade_exec += 1
         report: dict[str, Any] = {
             "e": "executionReport",
@@ -856,7 +885,7 @@ class BinanceApiVenue:
             "P": "0.00000000",
             "F": "0.00000000",
             "g": -1,
-            "C": meta.client_id if cancel else "",
+            "C": meta.client_id if cancel else meta.orig_client_id if replaced else "",
             "x": exec_type,
             "X": status,
             "r": "NONE",
@@ -1159,15 +1188,10 @@ class BinanceApiVenue:
             raise ApiError(400, -2011, MSG_UNKNOWN_ORDER)
         return [self._cancel_one(order, _random_client_id()) for order in orders]
 
-    def _order_status(self, conn: BinanceApiConnection, req: _Request) -> Any:
-        key = self._authenticate(conn, req)
-        inst = self._instrument(req.params)
-        order = self._find(key.account, req.params, inst, "orderId", "origClientOrderId")
-        if order is None:
-            raise ApiError(400, -2013, MSG_NO_SUCH_ORDER)
-        meta = self._meta[order.order_id]
+    def _status_report(self, order: Order, meta: _Meta, now_ms: int) -> dict[str, Any]:
+        """An order as `order.status` and `openOrders.status` show it, open or closed."""
         result: dict[str, Any] = {
-            "symbol": inst.symbol,
+            "symbol": order.instrument.symbol,
             "orderId": meta.order_id,
             "orderListId": -1,
             "clientOrderId": meta.client_id,
@@ -1178,13 +1202,91 @@ class BinanceApiVenue:
                 "stopPrice": "0.00000000",
                 "icebergQty": "0.00000000",
                 "time": order.created_ns // 1_000_000 + self.clock_skew_ms,
-                "updateTime": req.now_ms,
+                "updateTime": meta.update_ms if meta.update_ms >= 0 else now_ms,
                 "isWorking": meta.working_ms >= 0,
                 "workingTime": meta.working_ms,
                 "selfTradePreventionMode": "EXPIRE_MAKER",
             }
         )
         return result
+
+    def _order_status(self, conn: BinanceApiConnection, req: _Request) -> Any:
+        """Open or final (FILLED, CANCELED, EXPIRED): the simulator remembers every order."""
+        key = self._authenticate(conn, req)
+        inst = self._instrument(req.params)
+        order = self._find(key.account, req.params, inst, "orderId", "origClientOrderId")
+        if order is None:
+            raise ApiError(400, -2013, MSG_NO_SUCH_ORDER)
+        return self._status_report(order, self._meta[order.order_id], req.now_ms)
+
+    def _open_orders_status(self, conn: BinanceApiConnection, req: _Request) -> Any:
+        """The account's open orders, oldest first; all symbols when `symbol` is left out."""
+        key = self._authenticate(conn, req)
+        symbol: str | None = None
+        if req.params.get("symbol") is not None:
+            symbol = self._instrument(req.params).symbol
+        return [
+            self._status_report(order, self._meta[order.order_id], req.now_ms)
+            for order in self.engine.open_orders(key.account, symbol)
+            if order.instrument.venue == "binance" and order.order_id in self._meta
+        ]
+
+    def _amend_keep_priority(self, conn: BinanceApiConnection, req: _Request) -> Any:
+        """Reduce an open order's quantity in place: same orderId, same place in the queue."""
+        key = self._authenticate(conn, req)
+        params = req.params
+        inst = self._instrument(params)
+        new_qty = _decimal(params, "newQty")
+        if new_qty is None:
+            raise _mandatory("newQty")
+        order = self._find(key.account, params, inst, "orderId", "origClientOrderId")
+        client_id = self._cancel_client_id(params, "newClientOrderId")
+        lots = inst.qty_units(new_qty)
+        if lots is None or lots <= 0 or new_qty < inst.min_qty:
+            raise _filter("LOT_SIZE")
+        if order is None or not order.is_open:
+            raise ApiError(400, -2038, MSG_UNKNOWN_ORDER)
+        if lots == order.qty:
+            raise ApiError(400, -2038, MSG_AMEND_NO_CHANGE)
+        if lots > order.qty:
+            raise ApiError(400, -2038, MSG_AMEND_INCREASE)
+        meta = self._meta[order.order_id]
+        holder = self.engine.find_by_cl_ord_id(key.account, client_id)
+        if holder is not None and holder is not order:
+            raise ApiError(400, -2038, MSG_DUPLICATE)
+        orig_client_id = meta.client_id
+        if lots <= order.filled:
+            # The remainder goes: the order ends CANCELED (see the module docstring).
+            meta.cancel_client_id = client_id
+            self.engine.amend(order, qty=lots)
+        else:
+            self.engine.set_cl_ord_id(order, client_id)
+            meta.orig_client_id, meta.client_id = orig_client_id, client_id
+            self.engine.amend(order, qty=lots)  # emits the REPLACED report
+        execution_id = self._next_trade_exec  # the `I` of the report just built
+        return {
+            "transactTime": req.now_ms,
+            "executionId": execution_id,
+            "amendedOrder": {
+                "symbol": inst.symbol,
+                "orderId": meta.order_id,
+                "orderListId": -1,
+                "origClientOrderId": orig_client_id,
+                "clientOrderId": client_id,
+                "price": _price_text(inst, order.price or 0),
+                "qty": _qty_text(inst, order.qty),
+                "executedQty": _qty_text(inst, order.filled),
+                "preventedQty": "0.00000000",
+                "quoteOrderQty": "0.00000000",
+                "cumulativeQuoteQty": _amount_text(order.cum_cost),
+                "status": self._status_text(order, meta),
+                "timeInForce": meta.tif or "GTC",
+                "type": meta.type,
+                "side": order.side.upper(),
+                "workingTime": meta.working_ms,
+                "selfTradePreventionMode": "EXPIRE_MAKER",
+            },
+        }
 
     def _cancel_replace(self, conn: BinanceApiConnection, req: _Request) -> Any:
         key = self._authenticate(conn, req)

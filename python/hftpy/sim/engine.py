@@ -564,6 +564,17 @@ class Engine:
             self._level_changed(order.instrument, side, new_price, level.qty)
             self._emit(OrderEvent("amended", order, now, reason="User requested"))
 
+    def set_cl_ord_id(self, order: Order, cl_ord_id: str | None) -> None:
+        """Give an open order another client id (Binance's amend does), freeing the old one."""
+        account = order.account
+        if cl_ord_id is not None and account.by_cl_ord_id.get(cl_ord_id, order) is not order:
+            raise OrderRejected(RejectReason.DUPLICATE_CL_ORD_ID)
+        if order.cl_ord_id is not None and account.by_cl_ord_id.get(order.cl_ord_id) is order:
+            del account.by_cl_ord_id[order.cl_ord_id]
+        order.cl_ord_id = cl_ord_id
+        if cl_ord_id is not None and order.is_open:
+            account.by_cl_ord_id[cl_ord_id] = order
+
     def replace(
         self,
         order: Order,
