@@ -1,7 +1,10 @@
 """Kraken's side of the wire on loopback: REST auth + reference data, and WebSocket v2 trading.
 
-REST (aiohttp): `POST /0/private/GetWebSocketsToken` checks `API-Key`/`API-Sign` exactly as
-Kraken does; `GET /0/public/Time`, `SystemStatus` and `AssetPairs` serve reference data.
+REST (aiohttp): `POST /0/private/GetWebSocketsToken`, `OpenOrders` and `QueryOrders` check
+`API-Key`/`API-Sign` and the nonce exactly as Kraken does; `GET /0/public/Time`,
+`SystemStatus` and `AssetPairs` serve reference data. The order queries answer in Kraken's
+REST shape (numbers as strings, the pair by its REST altname `XBTUSD`, times as epoch seconds)
+for every order the account placed, open or closed, while the simulator runs.
 
 WebSocket v2 (picows): the auth endpoint answers every trading method and streams the private
 `executions` and `balances` channels; the public endpoint shares the connection code and
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import hashlib
 import hmac
 import json
@@ -26,7 +30,7 @@ import secrets
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
@@ -158,6 +162,16 @@ E_RATE_LIMIT: Final = "EOrder:Rate limit exceeded"
 E_UNAVAILABLE: Final = "EService:Unavailable"
 E_UNKNOWN_ORDER: Final = "EOrder:Unknown order"
 E_UNKNOWN_PAIR: Final = "EQuery:Unknown asset pair"
+E_INVALID_ORDER: Final = "EOrder:Invalid order"  # QueryOrders with a txid it does not know
+MAX_QUERY_TXIDS: Final = 50
+MAX_CLOSED_ORDERS: Final = 10_000  # closed orders remembered for QueryOrders, per venue
+_REST_STATUS: Final = {
+    "new": "open",
+    "partially_filled": "open",
+    "filled": "closed",
+    "canceled": "canceled",
+    "expired": "expired",
+}
 E_PRIVATE_ON_PUBLIC: Final = (
     "Private data and trading are unavailable on this endpoint. Try ws-auth.kraken.com"
 )
@@ -272,6 +286,17 @@ class _Token:
     account: Account
     issued: float  # monotonic
     used: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class _OrderRecord:
+    """What Kraken's REST order queries show of an order beyond the engine's state."""
+
+    order: Order
+    closed_ns: int | None = None
+    reason: str | None = None
+    amended: bool = False
+    trades: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -405,6 +430,10 @@ class KrakenVenue:
         self._dead_man: dict[str, asyncio.TimerHandle] = {}
         self._exec_subs: dict[str, set[KrakenConnection]] = {}
         self._balance_subs: dict[str, set[KrakenConnection]] = {}
+        self._orders: dict[str, _OrderRecord] = {}  # every order of the keyed accounts
+        self._closed: collections.deque[str] = collections.deque()  # oldest closed first
+        # The last 50 fills per account, rendered when they happened (`snap_trades`).
+        self._fills: dict[str, collections.deque[dict[str, Any]]] = {}
         self._deferred: list[tuple[KrakenConnection, bytes]] | None = None
         self._stalled_until = 0.0
         self._forced_rate_limits = 0
@@ -439,13 +468,16 @@ class KrakenVenue:
     def add_api_key(self, api_key: str, api_secret: str, account: Account) -> None:
         """Register a key pair; `api_secret` is base64, as Kraken issues it."""
         self._keys[api_key] = _ApiKey(base64.b64decode(api_secret), account)
-        account.order_listeners.append(self._on_order_event)
-        account.balance_listeners.append(self._on_balance_event)
+        if self._on_order_event not in account.order_listeners:  # one key or several
+            account.order_listeners.append(self._on_order_event)
+            account.balance_listeners.append(self._on_balance_event)
 
     async def start(self, rest_port: int, ws_port: int, ws_auth_port: int) -> None:
         """Listen on the three endpoints; port 0 picks a free one (see `self.ports`)."""
         app = web.Application()
         app.router.add_post("/0/private/GetWebSocketsToken", self._rest_ws_token)
+        app.router.add_post("/0/private/OpenOrders", self._rest_open_orders)
+        app.router.add_post("/0/private/QueryOrders", self._rest_query_orders)
         app.router.add_get("/0/public/Time", self._rest_time)
         app.router.add_get("/0/public/SystemStatus", self._rest_system_status)
         app.router.add_get("/0/public/AssetPairs", self._rest_asset_pairs)
@@ -593,6 +625,59 @@ class KrakenVenue:
         token = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
         self._tokens[token] = _Token(key.account, time.monotonic())
         return self._rest_json([], {"token": token, "expires": TOKEN_LIFETIME_S})
+
+    async def _rest_private(self, request: web.Request) -> tuple[_ApiKey, dict[str, Any]]:
+        """Authenticate a private REST call and return its key and its (form or JSON) params."""
+        body = await request.read()
+        key = self._authenticate(request.path, request.headers, request.content_type, body)
+        return key, _body_params(body, request.content_type)
+
+    async def _rest_open_orders(self, request: web.Request) -> web.Response:
+        """`{"open": {txid: order}}`, newest first; `trades`, `userref`, `cl_ord_id` filters."""
+        try:
+            key, params = await self._rest_private(request)
+            trades = _form_bool(params, "trades")
+            userref = _form_int(params, "userref")
+            cl_ord_id = _form_str(params, "cl_ord_id")
+        except RequestError as exc:
+            return self._rest_json([exc.message])
+        open_orders: dict[str, Any] = {}
+        for order in reversed(self.engine.open_orders(key.account)):
+            record = self._orders.get(order.order_id)
+            if record is None or order.instrument.venue != "kraken":
+                continue
+            if userref is not None and order.userref != userref:
+                continue
+            if cl_ord_id is not None and order.cl_ord_id != cl_ord_id:
+                continue
+            open_orders[order.order_id] = _rest_order(record, trades)
+        return self._rest_json([], {"open": open_orders})
+
+    async def _rest_query_orders(self, request: web.Request) -> web.Response:
+        """`{txid: order}` for up to 50 comma-separated txids, open or closed."""
+        try:
+            key, params = await self._rest_private(request)
+            trades = _form_bool(params, "trades")
+            userref = _form_int(params, "userref")
+            _form_bool(params, "consolidate_taker", True)  # one trade per fill: nothing to merge
+            txid = _form_str(params, "txid")
+            txids = [t.strip() for t in (txid or "").split(",") if t.strip()]
+            if not txids or len(txids) > MAX_QUERY_TXIDS:
+                raise RequestError(f"{E_INVALID_ARGS}:txid")
+            records = []
+            for order_id in txids:
+                record = self._orders.get(order_id)
+                if record is None or record.order.account is not key.account:
+                    raise RequestError(E_INVALID_ORDER)
+                records.append(record)
+        except RequestError as exc:
+            return self._rest_json([exc.message])
+        result = {
+            r.order.order_id: _rest_order(r, trades)
+            for r in records
+            if userref is None or r.order.userref == userref
+        }
+        return self._rest_json([], result)
 
     def _authenticate(
         self, path: str, headers: Mapping[str, str], content_type: str, body: bytes
@@ -1094,7 +1179,7 @@ class KrakenVenue:
                 if snap_orders:
                     items.extend(_order_snapshot(o) for o in account.open_orders.values())
                 if snap_trades:
-                    items.extend(_trade_item(e) for e in account.recent_fills)
+                    items.extend(self._fills.get(account.name, ()))
                 conn.push_private(b"executions", b"snapshot", encode_json(items))
         else:
             if conn.balances is not None:
@@ -1148,6 +1233,7 @@ class KrakenVenue:
         raise RequestError(f"{E_INVALID_ARGS}:channel")
 
     def _on_order_event(self, event: OrderEvent) -> None:
+        self._record(event)
         subs = self._exec_subs.get(event.order.account.name)
         if not subs:
             return
@@ -1155,6 +1241,32 @@ class KrakenVenue:
             data = encode_json([item])
             for conn in subs:
                 conn.push_private(b"executions", b"update", data)
+
+    def _record(self, event: OrderEvent) -> None:
+        """Keep what the REST queries and the `snap_trades` snapshot show of an order."""
+        order = event.order
+        if order.instrument.venue != "kraken":
+            return
+        record = self._orders.get(order.order_id)
+        if record is None:
+            if event.kind != "new":
+                return
+            record = self._orders[order.order_id] = _OrderRecord(order)
+        if event.kind == "trade":
+            assert event.fill is not None
+            record.trades.append(event.fill.exec_id)
+            fills = self._fills.get(order.account.name)
+            if fills is None:
+                fills = self._fills[order.account.name] = collections.deque(maxlen=50)
+            fills.append(_trade_item(event))  # the order's totals as of this fill
+        elif event.kind == "amended":
+            record.amended = True
+        elif event.kind in ("filled", "canceled", "expired"):
+            record.closed_ns = event.ts_ns
+            record.reason = event.reason or None
+            self._closed.append(order.order_id)
+            while len(self._closed) > MAX_CLOSED_ORDERS:
+                self._orders.pop(self._closed.popleft(), None)
 
     def _on_balance_event(self, event: BalanceEvent) -> None:
         subs = self._balance_subs.get(event.account.name)
@@ -1199,6 +1311,114 @@ def _body_nonce(body: bytes, content_type: str) -> str | None:
     if not isinstance(nonce, str) or not nonce.isdigit() or not nonce.isascii():
         return None
     return nonce
+
+
+def _body_params(body: bytes, content_type: str) -> dict[str, Any]:
+    """A private call's parameters: form-encoded (values as text) or a JSON object."""
+    try:
+        if content_type == "application/json" or body.lstrip().startswith(b"{"):
+            parsed = json.loads(body, parse_float=Decimal)
+            return parsed if isinstance(parsed, dict) else {}
+        pairs = urllib.parse.parse_qsl(body.decode("ascii"), keep_blank_values=True)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return dict(pairs)
+
+
+def _form_bool(params: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = params.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise RequestError(f"{E_INVALID_ARGS}:{name}")
+
+
+def _form_int(params: dict[str, Any], name: str) -> int | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,10}", value):
+        return int(value)
+    raise RequestError(f"{E_INVALID_ARGS}:{name}")
+
+
+def _form_str(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RequestError(f"{E_INVALID_ARGS}:{name}")
+    return value
+
+
+def _epoch_number(ns: int) -> msgspec.Raw:
+    """Epoch seconds with 4 decimals, as REST shows `opentm` / `closetm` (`1688666559.8974`)."""
+    return msgspec.Raw(b"%d.%04d" % (ns // 1_000_000_000, ns // 100_000 % 10_000))
+
+
+def _amount_text(amount: int, decimals: int) -> str:
+    """An AMOUNT_DECIMALS amount as text with `decimals` decimals, rounded half up."""
+    step = 10 ** (AMOUNT_DECIMALS - decimals)
+    units, rest = divmod(amount, step)
+    return fixed_text(units + (2 * rest >= step), decimals)
+
+
+def _rest_order(record: _OrderRecord, trades: bool) -> dict[str, Any]:
+    """One order as OpenOrders / QueryOrders show it (the key order of Kraken's examples)."""
+    order = record.order
+    inst = order.instrument
+    pair = _pair_wsname(inst).replace("/", "")
+    vol = fixed_text(order.qty, inst.qty_decimals)
+    if order.price is None:
+        price = "0"
+        description = f"{order.side} {vol} {pair} @ market"
+    else:
+        price = fixed_text(order.price, inst.price_decimals)
+        description = f"{order.side} {vol} {pair} @ limit {price}"
+    avg = "0.00000"
+    if order.filled:
+        base = inst.base_amount(order.filled)
+        units = (2 * order.cum_cost * 10**inst.price_decimals + base) // (2 * base)
+        avg = fixed_text(units, inst.price_decimals)
+    status = _REST_STATUS[order.status]
+    info: dict[str, Any] = {"refid": None, "userref": order.userref or 0}
+    if order.cl_ord_id is not None:
+        info["cl_ord_id"] = order.cl_ord_id
+    info["status"] = status
+    if status != "open":
+        info["reason"] = record.reason if status != "closed" else None
+    info["opentm"] = _epoch_number(order.created_ns)
+    if record.closed_ns is not None:
+        info["closetm"] = _epoch_number(record.closed_ns)
+    info["starttm"] = 0
+    info["expiretm"] = 0 if order.expire_ns is None else order.expire_ns // 1_000_000_000
+    info["descr"] = {
+        "pair": pair,
+        "type": order.side,
+        "ordertype": order.order_type,
+        "price": price,
+        "price2": "0",
+        "leverage": "none",
+        "order": description,
+        "close": "",
+    }
+    info["vol"] = vol
+    info["vol_exec"] = fixed_text(order.filled, inst.qty_decimals)
+    info["cost"] = _amount_text(order.cum_cost, inst.cost_decimals)
+    info["fee"] = _amount_text(order.fees, inst.cost_decimals)
+    info["price"] = avg
+    info["stopprice"] = "0.00000"
+    info["limitprice"] = "0.00000"
+    info["misc"] = "amended" if record.amended else ""
+    info["oflags"] = "fciq,post" if order.post_only else "fciq"
+    if trades and record.trades:
+        info["trades"] = list(record.trades)
+    return info
 
 
 def _asset_codes(asset: str) -> tuple[str, str, int]:
