@@ -164,7 +164,7 @@ async def test_venue_errors_keep_the_venue_shape(ws_api: BackpackWsApi) -> None:
     assert resting.ok
     crossing = await place(ws_api, price=151)
     assert crossing.response["error"]["code"] == "INVALID_ORDER"
-    unknown = await ws_api.cancel_order(SOL, "1", wait=True)
+    unknown = await ws_api.cancel_order("1", symbol=SOL, wait=True)
     assert unknown.response["status"] == 404
     assert unknown.response["error"]["code"] == "RESOURCE_NOT_FOUND"
 
@@ -173,7 +173,7 @@ async def test_every_method_relays_maintenance(ws_api: BackpackWsApi, sim: Simul
     sim.inject("backpack", "maintenance")
     calls = {
         "orderExecute": place(ws_api),
-        "orderCancel": ws_api.cancel_order(SOL, client_id=1, wait=True),
+        "orderCancel": ws_api.cancel_order(client_order_id=1, symbol=SOL, wait=True),
         "orderCancelAll": ws_api.cancel_all(SOL, wait=True),
     }
     for method, call in calls.items():
@@ -187,9 +187,9 @@ async def test_every_method_relays_maintenance(ws_api: BackpackWsApi, sim: Simul
 async def test_cancel_by_order_id_client_id_and_cancel_all(ws_api: BackpackWsApi) -> None:
     first = await place(ws_api, price=130)
     second = await place(ws_api, price=131, client_id=4242)
-    by_id = await ws_api.cancel_order(SOL, first.response["result"]["id"], wait=True)
+    by_id = await ws_api.cancel_order(first.order_id, wait=True)
     assert by_id.ok and by_id.response["result"]["status"] == "Cancelled"
-    by_client = await ws_api.cancel_order(SOL, client_id=4242, wait=True)
+    by_client = await ws_api.cancel_order(client_order_id="4242", wait=True)
     assert by_client.ok and by_client.response["result"]["id"] == second.response["result"]["id"]
     await place(ws_api, price=132)
     await place(ws_api, price=133)
@@ -226,7 +226,7 @@ async def test_order_updates_stream_accept_fill_and_cancel(ws_api: BackpackWsApi
     await asyncio.sleep(0.1)  # no ack is documented: give the subscribe a moment
     maker = await place(ws_api, side=Side.SELL, price=150, amount=2, post_only=False)
     taker = await place(ws_api, side=Side.BUY, price=150, amount=1, post_only=False)
-    await ws_api.cancel_order(SOL, maker.response["result"]["id"], wait=True)
+    await ws_api.cancel_order(maker.order_id, wait=True)
     events: list[tuple[str, str, str]] = []
     while ("orderCancelled", maker.response["result"]["id"]) not in [(e, i) for e, i, _ in events]:
         message, recv_ns = await asyncio.wait_for(everything.get(), 5)
@@ -263,10 +263,9 @@ async def test_subscribe_is_signed_afresh_after_a_reconnect(
 async def test_wrong_secret_is_refused_everywhere(sim: Simulator) -> None:
     wrong = "TDSkv44jf/iD/QCKkyCdixO+p1sfLXxk+PZH7mW/ams="  # seed 001's demo secret
     api, runner = await start(sim, api_secret=wrong)
-    errors = api.channel_queue("error")
-    await api.wait_ready(5)
-    message, _ = await asyncio.wait_for(errors.get(), 5)
-    assert message["error"]["code"] == 4001 and "id" in message
+    with pytest.raises(AuthError, match="INVALID_SIGNATURE") as refusal:  # checked at connect
+        await api.wait_ready(5)
+    assert wrong not in str(refusal.value)
     refused = await place(api)
     assert refused.response["status"] == 400
     assert refused.response["error"]["code"] == "INVALID_SIGNATURE"
@@ -279,25 +278,11 @@ async def test_wrong_secret_is_refused_everywhere(sim: Simulator) -> None:
     await rest.close()
 
 
-async def test_missing_credentials_are_refused_before_the_limiter(
-    ws_api: BackpackWsApi, sim: Simulator
-) -> None:
-    bare: BackpackWsApi = create_exchange_ws_api(
-        **api_args(sim, api_key=None, api_secret=None, account="bare")
-    )
-    limiter = bare.limiter
-    assert limiter is ws_api.limiter  # one per process
-    before = limiter.available(0)
-    last_id = bare.get_next_request_id()
-    with pytest.raises(ConfigError, match="need api_secret"):
-        await place(bare)
-    with pytest.raises(ConfigError, match="need api_secret"):
-        await bare.cancel_order(SOL, "123")
-    assert limiter.available(0) == before  # nothing charged for requests refused locally
-    assert bare.get_next_request_id() == last_id + 1 and not bare._pending
-    assert (await place(ws_api)).ok
-    assert limiter.available(0) == before - 1  # what an order that is sent costs
-    await bare.close()
+async def test_missing_credentials_are_refused_at_create(sim: Simulator) -> None:
+    # Every Backpack request is signed: an API object without credentials cannot exist, so
+    # nothing can reach the limiter (or the venue) without them.
+    with pytest.raises(ConfigError, match=r"HFTPY_BACKPACK_API_SECRET.*missing: api_secret"):
+        create_exchange_ws_api(**api_args(sim, api_key=None, api_secret=None, account="bare"))
 
 
 async def test_rest_api_object_signs_requests(sim: Simulator) -> None:
@@ -406,7 +391,7 @@ async def test_bad_input_is_refused_locally(ws_api: BackpackWsApi) -> None:
         with pytest.raises(InvalidOrderError):
             await place(ws_api, **bad)
     with pytest.raises(InvalidOrderError):
-        await ws_api.cancel_order(SOL, "1", client_id=1)
+        await ws_api.cancel_order("1", client_order_id=1, symbol=SOL)
     with pytest.raises(InvalidOrderError):
         await ws_api.batch_place([])
     assert not ws_api._pending

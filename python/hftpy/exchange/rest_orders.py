@@ -43,6 +43,7 @@ from hftpy.exchange.ws_api import (
     TIMEOUT,
     WsApiBase,
     WsCallback,
+    WsResponse,
 )
 from hftpy.net.connection import Headers
 
@@ -202,58 +203,54 @@ class RestOrderApiBase(WsApiBase):
         return body
 
     # -- the request path --------------------------------------------------------------------
-    async def _request(
+    async def _send(
         self,
         method: str,
         params: dict[str, Any],
-        req_id: int | None,
+        req_id: int,
         callback: WsCallback | None,
         wait: bool,
         timeout: float | None,
-        replies: int = 1,
-    ) -> Any:
-        self._validate(method, params)
-        req_id = self._take_req_id(req_id)
-        try:
-            local_error = None
-            sent_ns = sent_mono = 0
-            if self._closed:
-                local_error = DISCONNECTED
-            elif not await acquire(
-                self.limiter,
-                self._rate_costs(method, params),
-                self.on_rate_limit,
-                self.request_timeout if timeout is None else timeout,
-            ):
-                local_error = RATE_LIMITED
-            else:
-                request = self._build(method, params)
-                budget = self.request_timeout if timeout is None else timeout
-                sent_ns = _time_ns()
-                sent_mono = _monotonic_ns()
-                # The task starts once this coroutine yields, after `_track` below.
-                task = asyncio.get_running_loop().create_task(
-                    self._round_trip(req_id, method, request, budget, replies)
-                )
-                self._http_tasks.add(task)
-                task.add_done_callback(self._http_tasks.discard)
-            future = self._track(
-                req_id,
-                method,
-                params,
-                callback,
-                wait,
-                timeout,
-                replies,
-                local_error,
-                sent_ns,
-                sent_mono,
+        replies: int,
+    ) -> asyncio.Future[WsResponse] | None:
+        local_error = None
+        sent_ns = sent_mono = 0
+        budget = self.request_timeout if timeout is None else timeout
+        started = _monotonic_ns()
+        if self._closed:
+            local_error = DISCONNECTED
+        elif not await acquire(
+            self.limiter, self._rate_costs(method, params), self.on_rate_limit, budget
+        ):
+            local_error = RATE_LIMITED
+        waited = _monotonic_ns() - started
+        if waited:
+            self._rate_waited(method, waited, local_error is None)
+        if local_error is None:
+            request = self._build(method, params)
+            sent_ns = _time_ns()
+            sent_mono = _monotonic_ns()
+            # The task starts once this coroutine yields, after `_track` below.
+            task = asyncio.get_running_loop().create_task(
+                self._round_trip(req_id, method, request, budget, replies)
             )
-        finally:
-            self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
-        if future is not None:
-            return await future
-        return req_id
+            self._http_tasks.add(task)
+            task.add_done_callback(self._http_tasks.discard)
+        return self._track(
+            req_id,
+            method,
+            params,
+            callback,
+            wait,
+            timeout,
+            replies,
+            local_error,
+            sent_ns,
+            sent_mono,
+        )
+
+    def _transport_ready(self) -> bool:
+        return not self._closed
 
     async def _round_trip(
         self, req_id: int, method: str, request: HttpRequest, budget: float, items: int
@@ -275,11 +272,6 @@ class RestOrderApiBase(WsApiBase):
         recv_mono = _monotonic_ns()
         for reply in self._replies(method, req_id, status, body, items):
             self._complete(req_id, reply, recv_ns, recv_mono)
-
-    def _end_locally(self, req_id: int, error: str) -> None:
-        pending = self._pending.pop(req_id, None)
-        if pending is not None:
-            self._finish_locally(pending, error)
 
     def _on_disconnected(self) -> None:
         # The WebSocket carries only streams here: REST requests in flight are unaffected.

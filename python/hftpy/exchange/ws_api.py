@@ -14,11 +14,12 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from types import TracebackType
+from typing import Any, ClassVar, Self
 
-from hftpy.common import Exchange
+from hftpy.common import CurrencyPair, Exchange, venue_symbol
 from hftpy.errors import (
     DisconnectedError,
     HftpyError,
@@ -27,6 +28,8 @@ from hftpy.errors import (
     RequestError,
     RequestTimeoutError,
 )
+from hftpy.exchange.orders import Fill, OrderEvent, OrderStatus, OrderUpdate
+from hftpy.exchange.tracker import OrderTracker, TrackedOrder
 from hftpy.net import WsConnection
 from hftpy.net.connection import Headers
 
@@ -59,6 +62,14 @@ _REQUEST_IDS: dict[Exchange, Iterator[int]] = {}
 _INTERNAL_IDS: dict[Exchange, Iterator[int]] = {}
 
 
+def _local_error_of(exc: RequestError) -> str:
+    """The local outcome (`hftpy:timeout`, ...) a `RequestError` stands for."""
+    for error, exc_type in _LOCAL_ERRORS.items():
+        if isinstance(exc, exc_type):
+            return error
+    return DISCONNECTED
+
+
 def _request_ids(exchange: Exchange) -> Iterator[int]:
     counter = _REQUEST_IDS.get(exchange)
     if counter is None:
@@ -75,21 +86,40 @@ def _internal_ids(exchange: Exchange, start: int) -> Iterator[int]:
 
 @dataclass(slots=True)
 class WsResponse:
-    """A finished request. Stamps are wall-clock ns; `latency_ns` is from monotonic clocks.
-    For a request answered once per item, `response` is the first reply and `replies` all."""
+    """A finished request. For a request answered once per item, `response` is the first
+    reply and `replies` all of them.
 
+    `response` is the venue's own reply dict (or the local outcome in the venue's shape);
+    `order_id`, `client_order_id` and `status` are the same answer normalised across venues
+    (strings; None where the reply has none, e.g. `cancel_all`)."""
+
+    #: The request's `req_id` (the user's sequence, or the one passed).
     request_id: int
+    #: The venue method (Kraken `add_order`, Binance `order.place`, ...).
     method: str
+    #: The params as sent (secrets as `Secret`, printing `***`).
     request: dict[str, Any]
+    #: The venue's reply (the first one when the venue answers per item).
     response: dict[str, Any]
+    #: Whether every reply reports success.
     ok: bool
+    #: Wall-clock ns when the frame was handed to the socket.
     sent_ns: int
+    #: Wall-clock ns when the (last) reply was read.
     recv_ns: int
+    #: Send to reply, ns, from monotonic stamps.
     latency_ns: int
     replies: tuple[dict[str, Any], ...] = ()
+    #: The venue's order id the reply names (the new order's after an emulated amend).
+    order_id: str | None = None
+    #: The client order id the reply names (or the one sent).
+    client_order_id: str | None = None
+    #: The order's status after this reply, when the reply tells.
+    status: OrderStatus | None = None
 
     @property
     def latency_us(self) -> int:
+        """`latency_ns` in whole µs (what callbacks receive as `latency`)."""
         return self.latency_ns // 1000
 
 
@@ -155,6 +185,13 @@ class WsApiBase:
         #: params before a frame is sent; returns False to refuse (then `_rate_limit_wait`
         #: decides between waiting and `hftpy:rate_limited`).
         self.rate_limiter: Callable[[str, dict[str, Any]], bool] | None = None
+        self._rate_wait_log: dict[str, tuple[int, int]] = {}
+        self._composites: set[asyncio.Task[None]] = set()
+        #: The account's orders as known here: from sends, replies and private-channel
+        #: events (`open_orders()` reads it).
+        self.orders = OrderTracker(self.exchange)
+        if self.order_event_parser is not None:
+            self._add_order_event_sink(self._track_event)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, url={self.url!r})"
@@ -175,7 +212,12 @@ class WsApiBase:
             self._fail_all(DISCONNECTED)
 
     async def wait_ready(self, timeout: float | None = 30.0) -> None:
-        """Waits until connected and authenticated (raises TimeoutError after `timeout`)."""
+        """Waits until connected and authenticated. Raises `AuthError` (the venue's message,
+        secrets redacted) as soon as the venue refuses the credentials on an attempt made
+        after the wait began (`start()` keeps retrying, slowly: the API becomes ready by
+        itself once the venue accepts them); `ConfigError` when a configuration problem
+        stopped `start()` (never retried); `RequestTimeoutError` (a `TimeoutError`, with the
+        last connection error) after `timeout` s."""
         try:
             await self._conn.wait_ready(timeout)
         except TimeoutError:
@@ -185,6 +227,34 @@ class WsApiBase:
     @property
     def ready(self) -> bool:
         return self._conn.ready
+
+    async def __aenter__(self) -> Self:
+        """`async with create_exchange_ws_api(...) as ws_api:` starts the API as a task and
+        waits until it is ready (raising what `wait_ready()` raises, the API closed again);
+        the end of the block closes it, whatever ended the block."""
+        if self._closed:
+            raise HftpyError(f"{self!r} is closed; create a new one")
+        runner = self._runner
+        if runner is None or runner.done():
+            runner = asyncio.get_running_loop().create_task(self.start())
+        try:
+            await self.wait_ready()
+        except BaseException:
+            await self.close()
+            await _settled(runner)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        runner = self._runner
+        await self.close()
+        if runner is not None:
+            await _settled(runner)
 
     async def close(self) -> None:
         self._closed = True
@@ -241,6 +311,8 @@ class WsApiBase:
 
     def _deliver(self, channel: str, message: dict[str, Any], recv_ns: int) -> bool:
         """Hands `message` to `channel`'s listeners; False when it has none."""
+        if self._order_listeners is not None:  # someone listens to typed order events
+            self._deliver_order_events(channel, message, recv_ns)
         listeners = self._listeners.get(channel)
         if not listeners:
             return False
@@ -250,6 +322,119 @@ class WsApiBase:
             except Exception:  # one listener's bug must not cost the others their message
                 log.exception("%s %s listener raised", self.exchange.value, channel)
         return True
+
+    # -- order events ----------------------------------------------------------------------
+    #: The venue's parser of its private order channel: `parse(message, recv_ns)` gives the
+    #: `OrderUpdate`s and `Fill`s of one message (`hftpy.exchange.<venue>.events.parse`).
+    order_event_parser: ClassVar[staticmethod[[dict[str, Any], int], list[OrderEvent]] | None] = (
+        None
+    )
+    #: The channels it applies to: every channel whose name starts with one of these.
+    order_event_channels: ClassVar[tuple[str, ...]] = ()
+    #: Typed listeners by kind (`sinks`, `updates`, `fills`), each a tuple replaced on every
+    #: change (a listener may add or remove listeners meanwhile). None until the first one:
+    #: nothing is parsed before.
+    _order_listeners: dict[str, tuple[Callable[[Any], None], ...]] | None = None
+    #: id(queue) -> (queue, its feeding listener), for `remove_order_listener(queue)`.
+    _order_queues: dict[int, tuple[asyncio.Queue[Any], Callable[[Any], None]]] | None = None
+
+    def on_order_update(self, listener: Callable[[OrderUpdate], None]) -> None:
+        """Calls `listener(update)` with each `OrderUpdate` of the venue's order channel."""
+        self._add_order_listener("updates", listener)
+
+    def on_fill(self, listener: Callable[[Fill], None]) -> None:
+        """Calls `listener(fill)` with each `Fill` of the venue's order channel."""
+        self._add_order_listener("fills", listener)
+
+    def order_updates(self, maxsize: int = 0) -> asyncio.Queue[OrderUpdate]:
+        """An asyncio queue of every `OrderUpdate`; a full bounded queue drops its oldest
+        (with a warning), as `channel_queue` does. `remove_order_listener(queue)` ends it."""
+        queue: asyncio.Queue[OrderUpdate] = asyncio.Queue(maxsize)
+        self._add_order_listener("updates", self._order_queue_put(queue, "order update"), queue)
+        return queue
+
+    def fills(self, maxsize: int = 0) -> asyncio.Queue[Fill]:
+        """An asyncio queue of every `Fill` (drop-oldest when bounded and full)."""
+        queue: asyncio.Queue[Fill] = asyncio.Queue(maxsize)
+        self._add_order_listener("fills", self._order_queue_put(queue, "fill"), queue)
+        return queue
+
+    def remove_order_listener(self, listener: Callable[[Any], None] | asyncio.Queue[Any]) -> None:
+        """Removes a listener of `on_order_update` / `on_fill`, a queue of `order_updates` /
+        `fills`, or an internal sink. Raises ValueError when it is not registered."""
+        listeners, queues = self._order_listeners, self._order_queues
+        if isinstance(listener, asyncio.Queue):
+            entry = queues.pop(id(listener), None) if queues is not None else None
+            listener = entry[1] if entry is not None else listener
+        found = False
+        for kind, registered in (listeners or {}).items():
+            if listener in registered:
+                position = registered.index(listener)
+                listeners[kind] = registered[:position] + registered[position + 1 :]  # type: ignore[index]
+                found = True
+        if not found:
+            raise ValueError(f"{listener!r} is not an order event listener of {self!r}")
+
+    def _add_order_event_sink(self, sink: Callable[[OrderEvent], None]) -> None:
+        """Calls `sink(event)` with every `OrderUpdate` and `Fill`, before any user listener
+        sees it (an order tracker keeps its state so, whatever the user listens to)."""
+        self._add_order_listener("sinks", sink)
+
+    def _is_order_channel(self, channel: str) -> bool:
+        """Whether `channel`'s messages are parsed into order events."""
+        prefixes = self.order_event_channels
+        return bool(prefixes) and channel.startswith(prefixes)
+
+    def _add_order_listener(
+        self, kind: str, listener: Callable[[Any], None], queue: asyncio.Queue[Any] | None = None
+    ) -> None:
+        if self.order_event_parser is None:
+            raise HftpyError(f"{type(self).__name__} has no order event parser")
+        if self._order_listeners is None:
+            self._order_listeners = {"sinks": (), "updates": (), "fills": ()}
+            self._order_queues = {}
+        self._order_listeners[kind] += (listener,)
+        if queue is not None and self._order_queues is not None:
+            self._order_queues[id(queue)] = (queue, listener)
+
+    def _order_queue_put(self, queue: asyncio.Queue[Any], what: str) -> Callable[[Any], None]:
+        def put(event: Any) -> None:
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("%s %s queue full: dropping the oldest", self.exchange.value, what)
+                queue.get_nowait()
+                queue.put_nowait(event)
+
+        return put
+
+    def _deliver_order_events(self, channel: str, message: dict[str, Any], recv_ns: int) -> None:
+        """Parses one order-channel message and hands its events to the sinks, then to the
+        update or fill listeners. A parser error is logged once and costs only this message;
+        a listener's error costs no other listener its event."""
+        listeners, parser = self._order_listeners, self.order_event_parser
+        if listeners is None or parser is None or not self._is_order_channel(channel):
+            return
+        sinks, updates, fills = listeners["sinks"], listeners["updates"], listeners["fills"]
+        if not (sinks or updates or fills):
+            return
+        try:
+            events = parser(message, recv_ns)
+        except Exception:
+            log.exception(
+                "%s: cannot read order events from a %s message: %.300r",
+                self.exchange.value,
+                channel,
+                message,
+            )
+            return
+        for event in events:
+            for listener in sinks + (updates if isinstance(event, OrderUpdate) else fills):
+                try:
+                    listener(event)
+                except Exception:
+                    name = type(event).__name__
+                    log.exception("%s %s listener raised", self.exchange.value, name)
 
     # -- hooks for subclasses ------------------------------------------------------------
     async def _on_connected(self) -> None:
@@ -326,16 +511,37 @@ class WsApiBase:
         self._validate(method, params)
         req_id = self._take_req_id(req_id)
         try:
-            limiter = self.rate_limiter
-            local_error = None
-            sent_ns = sent_mono = 0
-            if (
-                limiter is not None
-                and not limiter(method, params)
-                and not await self._rate_limit_wait(method, params, timeout)
-            ):
+            future = await self._send(method, params, req_id, callback, wait, timeout, replies)
+        finally:
+            self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
+        if future is not None:
+            return await future
+        return req_id
+
+    async def _send(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        replies: int,
+    ) -> asyncio.Future[WsResponse] | None:
+        """Rate limit, encode, send and track one request under an id already held; the
+        future of a `wait` request (None otherwise). Transports other than this socket
+        (REST-backed venues) override it."""
+        limiter = self.rate_limiter
+        local_error = None
+        sent_ns = sent_mono = 0
+        if limiter is not None and not limiter(method, params):
+            started = _monotonic_ns()
+            allowed = await self._rate_limit_wait(method, params, timeout)
+            self._rate_waited(method, _monotonic_ns() - started, allowed)
+            if not allowed:
                 local_error = RATE_LIMITED
-            elif not self._conn.is_ready:
+        if local_error is None:
+            if not self._conn.is_ready:
                 local_error = DISCONNECTED
             else:
                 payload = self._encode(method, params, req_id)
@@ -345,6 +551,74 @@ class WsApiBase:
                     self._conn.send(payload)
                 except DisconnectedError:
                     local_error = DISCONNECTED
+        return self._track(
+            req_id,
+            method,
+            params,
+            callback,
+            wait,
+            timeout,
+            replies,
+            local_error,
+            sent_ns,
+            sent_mono,
+        )
+
+    def _rate_waited(self, method: str, waited_ns: int, allowed: bool) -> None:
+        """Says so when a request waited for rate-limit budget for more than 100 ms: once per
+        method per 5 s, with the count of such waits since, so a throttled strategy is never
+        slowed down silently and the log is never flooded."""
+        if waited_ns < 100_000_000:
+            return
+        now = _monotonic_ns()
+        last, count = self._rate_wait_log.get(method, (0, 0))
+        count += 1
+        if now - last < 5_000_000_000 and last:
+            self._rate_wait_log[method] = (last, count)
+            return
+        self._rate_wait_log[method] = (now, 0)
+        log.warning(
+            "%s %s waited %.0f ms for rate-limit budget%s (%d such waits in the last 5 s); "
+            "on_rate_limit='raise' fails such requests at once instead",
+            self.exchange.value,
+            method,
+            waited_ns / 1e6,
+            "" if allowed else " and was refused",
+            count,
+        )
+
+    async def _sub_request(
+        self, method: str, params: dict[str, Any], timeout: float | None, replies: int = 1
+    ) -> WsResponse:
+        """A step of a composite operation: the full request path (validation, limiter,
+        signing, tracking) under an id of the API's own, so it fires no user callback and
+        takes no user id. Raises the `RequestError` of a local outcome like `wait=True`."""
+        self._validate(method, params)
+        future = await self._send(
+            method, params, self._next_internal_id(), None, True, timeout, replies
+        )
+        assert future is not None
+        return await future
+
+    async def _composite(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        run: Callable[[float], Awaitable[dict[str, Any]]],
+    ) -> Any:
+        """An operation the venue has no single request for (an emulated amend, a cancel_all
+        over several symbols): `run(budget_s)` makes the sub-requests and returns the one
+        reply the caller gets, in the venue's reply shape. The outcome contract holds as for
+        any request: one callback, a local outcome on timeout or disconnect, the `req_id`
+        returned at once (or the `WsResponse` with `wait`)."""
+        req_id = self._take_req_id(req_id)
+        try:
+            budget = self.request_timeout if timeout is None else timeout
+            local_error = None if (self._conn.is_ready or self._transport_ready()) else DISCONNECTED
             future = self._track(
                 req_id,
                 method,
@@ -352,16 +626,56 @@ class WsApiBase:
                 callback,
                 wait,
                 timeout,
-                replies,
+                1,
                 local_error,
-                sent_ns,
-                sent_mono,
+                _time_ns(),
+                _monotonic_ns(),
             )
+            if local_error is None:
+                task = asyncio.get_running_loop().create_task(
+                    self._run_composite(req_id, method, run, budget)
+                )
+                self._composites.add(task)
+                task.add_done_callback(self._composites.discard)
         finally:
-            self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
+            self._taken.discard(req_id)
         if future is not None:
             return await future
         return req_id
+
+    def _transport_ready(self) -> bool:
+        """Whether requests can go out although the WebSocket is down (REST venues: yes)."""
+        return False
+
+    async def _run_composite(
+        self,
+        req_id: int,
+        method: str,
+        run: Callable[[float], Awaitable[dict[str, Any]]],
+        budget: float,
+    ) -> None:
+        try:
+            async with asyncio.timeout(budget):
+                reply = await run(budget)
+        except TimeoutError:
+            self._end_locally(req_id, TIMEOUT)
+            return
+        except RequestError as exc:  # a step ended locally: the whole operation does too
+            error = _local_error_of(exc)
+            self._end_locally(req_id, error)
+            return
+        except Exception:
+            log.exception("%s %s req_id=%s failed", self.exchange.value, method, req_id)
+            self._end_locally(req_id, DISCONNECTED)
+            return
+        reply.setdefault(self.reply_id_key, req_id)
+        self._complete(req_id, reply, _time_ns(), _monotonic_ns())
+
+    def _end_locally(self, req_id: int, error: str) -> None:
+        """Ends a pending request with a local outcome (nothing when already ended)."""
+        pending = self._pending.pop(req_id, None)
+        if pending is not None:
+            self._finish_locally(pending, error)
 
     def _track(
         self,
@@ -384,6 +698,8 @@ class WsApiBase:
             asyncio.get_running_loop().create_future() if wait else None
         )
         if local_error is None:
+            if method in self.order_methods:
+                self._order_sent(method, params)
             budget = self.request_timeout if timeout is None else timeout
             self._pending[req_id] = _Pending(
                 req_id,
@@ -414,6 +730,9 @@ class WsApiBase:
         if pending.remaining <= 0:
             del self._pending[req_id]
         latency_ns = recv_mono - pending.sent_mono
+        info = (
+            self._order_reply(pending, response) if pending.method in self.order_methods else None
+        )
         if pending.callback is not None:
             self._invoke(pending, response, latency_ns)
         if pending.future is not None:
@@ -424,6 +743,8 @@ class WsApiBase:
                     ok = self._reply_ok(response)
                 else:
                     ok = all(self._reply_ok(r) for r in replies)
+                    info = self._order_reply(pending, replies[0]) if info else None
+                order_id, client_order_id, status = info or (None, None, None)
                 pending.future.set_result(
                     WsResponse(
                         req_id,
@@ -435,9 +756,61 @@ class WsApiBase:
                         recv_ns,
                         latency_ns,
                         replies,
+                        order_id,
+                        client_order_id,
+                        status,
                     )
                 )
         return True
+
+    def _order_sent(self, method: str, params: dict[str, Any]) -> None:
+        """An order method's frame is on its way: record new orders in `orders`."""
+
+    def open_orders(self, symbol: CurrencyPair | str | None = None) -> list[OrderUpdate]:
+        """The account's open orders as tracked here (all symbols, or one): from what this
+        API sent, the venue's replies and its private order channel, reconciled with the
+        venue's own list on every (re)connect. Each is an `OrderUpdate` snapshot."""
+        venue_sym = None if symbol is None else venue_symbol(self.exchange, symbol)
+        return [order.view(self.exchange) for order in self.orders.open_orders(venue_sym)]
+
+    def _track_event(self, event: OrderUpdate | Fill) -> None:
+        if isinstance(event, OrderUpdate):
+            self.orders.apply(event)
+
+    def _known_order(
+        self, order_id: str | None, client_order_id: str | None
+    ) -> TrackedOrder | None:
+        return self.orders.find(order_id, client_order_id)
+
+    def _symbol_for(
+        self,
+        symbol: CurrencyPair | str | None,
+        order_id: str | None,
+        client_order_id: str | None,
+    ) -> str:
+        """The venue symbol of an order: as given, else remembered from its place or events."""
+        if symbol is not None:
+            return venue_symbol(self.exchange, symbol)
+        order = self.orders.find(order_id, client_order_id)
+        if order is not None:
+            return order.symbol
+        ref = order_id if order_id is not None else client_order_id
+        raise InvalidOrderError(
+            f"{self.exchange.value} needs symbol= to cancel or amend order {ref!r}: "
+            "it was not placed or reported through this API"
+        )
+
+    #: The key of the request id in the venue's replies (composite replies carry it too).
+    reply_id_key: ClassVar[str] = "req_id"
+    #: Methods whose replies `_order_reply` reads (places, cancels, amends).
+    order_methods: ClassVar[frozenset[str]] = frozenset()
+
+    def _order_reply(
+        self, pending: _Pending, response: dict[str, Any]
+    ) -> tuple[str | None, str | None, OrderStatus | None] | None:
+        """Reads one reply to an order method: updates `orders` and returns the reply's
+        `(order_id, client_order_id, status)` in hftpy's terms."""
+        return None
 
     def _invoke(self, pending: _Pending, response: dict[str, Any], latency_ns: int) -> None:
         try:
@@ -507,6 +880,15 @@ class WsApiBase:
         print(f"WebSocket Request - ID: {request_id} | Method: {method} | Latency: {latency}μs")
         print(f"Request Params: {_pformat(request)}")
         print(f"Response Data: {_pformat(response)}")
+
+
+async def _settled(task: asyncio.Task[None]) -> None:
+    """Waits for `task` to end, its outcome taken (it was logged or raised where it happened),
+    so no task outlives an `async with` block."""
+    if not task.done():
+        await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()
 
 
 def _pformat(obj: Any) -> str:

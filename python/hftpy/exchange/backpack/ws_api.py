@@ -24,6 +24,7 @@ Messages `{"stream", "data"}` go to the listeners of their stream name; error fr
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
@@ -35,10 +36,12 @@ from typing import Any, ClassVar
 import msgspec
 
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
-from hftpy.errors import ConfigError, InvalidOrderError
+from hftpy.errors import AuthError, ConfigError, InvalidOrderError
+from hftpy.exchange.backpack.events import parse as parse_order_update
 from hftpy.exchange.backpack.rest import BackpackRestApi, sign_value
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.orders import OrderStatus, id_text
 from hftpy.exchange.rest_orders import (
     HttpRequest,
     Limit,
@@ -46,7 +49,7 @@ from hftpy.exchange.rest_orders import (
     RestOrderApiBase,
     decimal_text,
 )
-from hftpy.exchange.ws_api import WsCallback
+from hftpy.exchange.ws_api import WsCallback, _Pending
 
 log = logging.getLogger("hftpy.backpack")
 
@@ -63,6 +66,28 @@ _U32 = 2**32
 
 # clientId is a u32: a process-wide sequence from a random start.
 _client_ids = itertools.count(int.from_bytes(os.urandom(4), "big") >> 1)
+
+#: Backpack's order statuses in hftpy's terms.
+STATUSES: dict[str, OrderStatus] = {
+    "New": OrderStatus.NEW,
+    "PartiallyFilled": OrderStatus.PARTIALLY_FILLED,
+    "Filled": OrderStatus.FILLED,
+    "Cancelled": OrderStatus.CANCELLED,
+    "Expired": OrderStatus.EXPIRED,
+    "TriggerPending": OrderStatus.NEW,
+    "TriggerFailed": OrderStatus.REJECTED,
+}
+
+
+def _client_id(client_order_id: str | int | None, client_id: int | None) -> int | None:
+    """Backpack's u32 `clientId` from the venue-neutral `client_order_id` (or its alias)."""
+    value = client_order_id if client_order_id is not None else client_id
+    if value is None:
+        return None
+    text = str(value)
+    if isinstance(value, bool) or not text.isdigit() or int(text) >= _U32:
+        raise InvalidOrderError(f"a Backpack client_order_id is a u32, got {value!r}")
+    return int(text)
 
 
 def new_client_id() -> int:
@@ -81,6 +106,11 @@ class BackpackWsApi(RestOrderApiBase):
 
     exchange = Exchange.BACKPACK
     rest_limits: ClassVar[list[Limit]] = REST_LIMITS
+    #: `on_execution` / `channel_queue()`: the all-symbols order stream.
+    execution_channel = ORDER_UPDATE
+    order_event_parser = staticmethod(parse_order_update)
+    #: `account.orderUpdate` and the per-symbol `account.orderUpdate.<symbol>`.
+    order_event_channels = (ORDER_UPDATE,)
 
     def __init__(
         self,
@@ -113,6 +143,13 @@ class BackpackWsApi(RestOrderApiBase):
             on_rate_limit=on_rate_limit,
         )
         self._bp: BackpackRestApi = rest
+        # Orders and private streams are all signed: refused now rather than never working.
+        rest.check_credentials(
+            "WS API",
+            "the REST API passed as rest_api= (create_exchange_api for this account) has none"
+            if rest_api is not None
+            else "",
+        )
         self._streams: dict[str, None] = dict.fromkeys(self._check_streams(streams))
         #: The last error frames the stream endpoint sent (a refused signature, a bad stream).
         self.stream_errors: deque[dict[str, Any]] = deque(maxlen=100)
@@ -132,6 +169,13 @@ class BackpackWsApi(RestOrderApiBase):
     def streams(self) -> list[str]:
         return list(self._streams)
 
+    def _is_order_channel(self, channel: str) -> bool:
+        # Backpack sends an event once per subscribed stream it belongs to: with the
+        # all-symbols stream subscribed, a per-symbol one would repeat its events.
+        if channel == ORDER_UPDATE:
+            return True
+        return channel.startswith(ORDER_UPDATE) and ORDER_UPDATE not in self._streams
+
     def _subscribe_frame(self, method: str, streams: list[str]) -> bytes:
         signature, ts = self._bp.sign("subscribe")
         self.subscribes.append((ts, tuple(streams)))
@@ -144,6 +188,17 @@ class BackpackWsApi(RestOrderApiBase):
         return ENCODER.encode(frame)
 
     async def _on_connected(self) -> None:
+        # An accepted private subscribe gets no answer, a refused one perhaps an error frame
+        # and perhaps not: a signed REST call checks the credentials first, so a refused key
+        # or signature ends this attempt with the venue's AuthError (retried slowly) rather
+        # than a connection that silently carries no order updates. Whatever else stops the
+        # check (REST slow or down, maintenance) leaves the streams to try on their own.
+        try:
+            await asyncio.wait_for(self._bp.balances(), 5.0)
+        except AuthError as exc:
+            raise AuthError(f"backpack refused the credentials: {exc}") from None
+        except Exception as exc:
+            log.warning("backpack: credential check failed (%s); subscribing anyway", exc)
         # Signed afresh on every connect: a replayed subscribe would be outside its window.
         if self._streams:
             self._conn.send(self._subscribe_frame("SUBSCRIBE", list(self._streams)))
@@ -275,20 +330,24 @@ class BackpackWsApi(RestOrderApiBase):
         price: Number | None = None,
         order_type: OrderType | str = OrderType.LIMIT,
         *,
-        quote_quantity: Number | None = None,
+        post_only: bool = False,
         time_in_force: TimeInForce | str | None = None,
-        post_only: bool | None = None,
-        reduce_only: bool | None = None,
-        client_id: int | None = None,
-        self_trade_prevention: str | None = None,
+        client_order_id: str | int | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
+        quote_quantity: Number | None = None,
+        reduce_only: bool | None = None,
+        client_id: int | None = None,
+        self_trade_prevention: str | None = None,
         **extra: Any,
     ) -> Any:
-        """`orderExecute`. Other order fields (`triggerPrice`, `autoLend`, ...) pass through
-        as keywords in Backpack's spelling."""
+        """`orderExecute` (`POST /api/v1/order`): `amount` (base currency) at `price` (quote
+        currency). `client_order_id` is Backpack's `clientId`, a u32 (a number, or its
+        decimal text), assigned when absent. Other order fields (`triggerPrice`,
+        `autoLend`, ...) pass through as keywords in Backpack's spelling. Returns the
+        `req_id` once the HTTP request is started, or with `wait=True` the `WsResponse`."""
         params = self._order_fields(
             symbol,
             side,
@@ -297,9 +356,9 @@ class BackpackWsApi(RestOrderApiBase):
             order_type,
             quote_quantity,
             time_in_force,
-            post_only,
+            post_only or None,
             reduce_only,
-            client_id,
+            _client_id(client_order_id, client_id),
             self_trade_prevention,
             extra,
         )
@@ -348,35 +407,183 @@ class BackpackWsApi(RestOrderApiBase):
 
     async def cancel_order(
         self,
-        symbol: CurrencyPair | str,
         order_id: str | None = None,
         *,
-        client_id: int | None = None,
+        client_order_id: str | int | None = None,
+        symbol: CurrencyPair | str | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
+        client_id: int | None = None,
     ) -> Any:
-        """`orderCancel` by exactly one of `order_id` and `client_id` (Backpack needs the
-        symbol too)."""
-        if (order_id is None) == (client_id is None):
-            raise InvalidOrderError("cancel_order takes exactly one of order_id, client_id")
-        params: dict[str, Any] = {"symbol": venue_symbol(self.exchange, symbol)}
+        """`orderCancel` (`DELETE /api/v1/order`) by exactly one of `order_id` and
+        `client_order_id` (`clientId`). Backpack needs the symbol: it may be left out for
+        orders placed through this API or reported on its private stream."""
+        cid = _client_id(client_order_id, client_id)
+        if (order_id is None) == (cid is None):
+            raise InvalidOrderError("cancel_order takes exactly one of order_id, client_order_id")
+        pair = self._symbol_for(symbol, id_text(order_id), id_text(cid))
+        params: dict[str, Any] = {"symbol": pair}
         if order_id is not None:
             params["orderId"] = str(order_id)
         else:
-            params["clientId"] = int(client_id)  # type: ignore[arg-type]
+            params["clientId"] = cid
         return await self._request("orderCancel", params, req_id, callback, wait, timeout)
+
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Backpack has no amend: emulated as `orderCancel`, then, once the cancel is
+        confirmed, `orderExecute` of the same order for the quantity still open (`amount`:
+        the new total, filled part included) at the new price, with a new `clientId`. One
+        callback (`method` `amend_order`): `result` is the new order (`WsResponse.order_id`
+        its id) and `cancel` the cancel's reply; a refused cancel places nothing; a refused
+        place after a done cancel reports `success: False` with the order gone
+        (`cancelled: True`). Works for orders placed or reported here (side and type)."""
+        cid = _client_id(client_order_id, None)
+        if (order_id is None) == (cid is None):
+            raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
+        if price is None and amount is None:
+            raise InvalidOrderError("amend_order needs price= or amount=")
+        known = self.orders.find(id_text(order_id), id_text(cid))
+        if known is None or known.side is None:
+            raise InvalidOrderError(
+                f"backpack: amend of {order_id or cid!r} is a cancel and a new order, which "
+                "needs the order's side and type: it was not placed or reported here"
+            )
+        pair = self._symbol_for(symbol, id_text(order_id), id_text(cid))
+        total = Decimal(decimal_text(amount, "amount")) if amount is not None else known.amount
+        if total is None:
+            raise InvalidOrderError("backpack: the order's quantity is unknown here: pass amount=")
+        open_qty = total - (known.filled or 0)
+        if open_qty <= 0:
+            raise InvalidOrderError(f"amount {total} is not above the {known.filled} filled")
+        new_order = self._order_fields(
+            pair,
+            known.side,
+            open_qty,
+            price if price is not None else known.price,
+            known.order_type or "limit",
+            None,
+            None,
+            post_only,
+            None,
+            None,
+            None,
+            {},
+        )
+        cancel: dict[str, Any] = {"symbol": pair}
+        if order_id is not None:
+            cancel["orderId"] = str(order_id)
+        else:
+            cancel["clientId"] = cid
+
+        async def run(budget: float) -> dict[str, Any]:
+            done = await self._sub_request("orderCancel", cancel, budget)
+            if not done.ok:
+                return {**done.response, "method": "amend_order", "cancel": done.response}
+            placed = await self._sub_request("orderExecute", new_order, budget)
+            reply = {**placed.response, "method": "amend_order", "cancel": done.response}
+            if not placed.ok:
+                reply["cancelled"] = True
+            return reply
+
+        view = {"cancel": cancel, "order": new_order}
+        return await self._composite("amend_order", view, req_id, callback, wait, timeout, run)
 
     async def cancel_all(
         self,
-        symbol: CurrencyPair | str,
+        symbol: CurrencyPair | str | None = None,
         *,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
     ) -> Any:
-        """`orderCancelAll` on one symbol; the reply lists the cancelled orders."""
-        params = {"symbol": venue_symbol(self.exchange, symbol)}
-        return await self._request("orderCancelAll", params, req_id, callback, wait, timeout)
+        """`orderCancelAll` (`DELETE /api/v1/orders`) on `symbol`; the reply lists the
+        cancelled orders. Backpack cancels one symbol at a time: without `symbol` this is
+        emulated as one `orderCancelAll` per symbol with open orders known here, answered
+        as one reply whose `result` lists them all."""
+        if symbol is not None:
+            params = {"symbol": venue_symbol(self.exchange, symbol)}
+            return await self._request("orderCancelAll", params, req_id, callback, wait, timeout)
+
+        async def run(budget: float) -> dict[str, Any]:
+            done = await asyncio.gather(
+                *(
+                    self._sub_request("orderCancelAll", {"symbol": pair}, budget)
+                    for pair in self.orders.open_symbols()
+                )
+            )
+            result: list[Any] = []
+            reply: dict[str, Any] = {"method": "orderCancelAll", "success": True, "status": 200}
+            for response in done:
+                body = response.response.get("result")
+                if response.ok and isinstance(body, list):
+                    result.extend(body)
+                elif not response.ok:
+                    reply.update(success=False, status=response.response.get("status"))
+                    reply["error"] = response.response.get("error")
+            reply["result"] = result
+            return reply
+
+        return await self._composite(
+            "orderCancelAll", {"symbol": None}, req_id, callback, wait, timeout, run
+        )
+
+    # -- order bookkeeping -----------------------------------------------------------------
+    order_methods = frozenset(("orderExecute", "orderCancel", "orderCancelAll", "amend_order"))
+
+    def _order_sent(self, method: str, params: dict[str, Any]) -> None:
+        if method == "orderExecute":
+            for order in params.get("orders") or (params,):
+                self.orders.sent(
+                    order["symbol"],
+                    id_text(order.get("clientId")),
+                    Side.BUY if order["side"] == "Bid" else Side.SELL,
+                    order["orderType"].lower(),
+                    order.get("price"),
+                    order.get("quantity"),
+                )
+
+    def _order_reply(
+        self, pending: _Pending, response: dict[str, Any]
+    ) -> tuple[str | None, str | None, OrderStatus | None] | None:
+        body = response.get("result")
+        ok = response.get("success") is True
+        if pending.method == "orderCancelAll":
+            for item in body if ok and isinstance(body, list) else ():
+                order = self.orders.find(id_text(item.get("id")), id_text(item.get("clientId")))
+                if order is not None:
+                    self.orders.cancelled(order)
+            return None
+        item = body if isinstance(body, dict) else {}
+        order_id = id_text(item.get("id"))
+        client_id = id_text(item.get("clientId"))
+        status = STATUSES.get(item.get("status", "")) if ok else None
+        request = pending.request
+        if pending.method == "orderExecute":
+            if "orders" not in request:
+                client_id = client_id or id_text(request.get("clientId"))
+            if ok:
+                self.orders.acked(client_id, order_id, status, item.get("symbol"))
+            elif "orders" not in request:
+                self.orders.rejected(client_id, str(response.get("error")))
+                status = OrderStatus.REJECTED
+        elif pending.method == "orderCancel" and ok:
+            order = self.orders.find(order_id, client_id)
+            if order is not None:
+                self.orders.cancelled(order)
+        return order_id, client_id, status

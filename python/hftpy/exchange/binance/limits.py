@@ -45,7 +45,9 @@ METHOD_COSTS: Final[dict[str, tuple[int, int]]] = {
     "order.cancel": (1, 0),
     "order.cancelReplace": (1, 1),
     "openOrders.cancelAll": (1, 0),
+    "order.amend.keepPriority": (4, 0),
     "order.status": (4, 0),
+    "openOrders.status": (6, 0),  # with a symbol; 80 without (charged as such by the API)
     "userDataStream.subscribe": (2, 0),
     "userDataStream.subscribe.signature": (2, 0),
     "userDataStream.unsubscribe": (2, 0),

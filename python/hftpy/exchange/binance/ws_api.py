@@ -29,7 +29,6 @@ import asyncio
 import logging
 import math
 import time
-from collections import OrderedDict
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -38,17 +37,21 @@ import msgspec
 from hftpy._core import RateLimiter, parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import AuthError, ConfigError, DecimalError, HftpyError, InvalidOrderError
+from hftpy.exchange.binance.events import parse as parse_execution_report
 from hftpy.exchange.binance.limits import BinanceRateLimits
 from hftpy.exchange.binance.rest import (
+    AUTH_CODES,
     TESTNET_WS_API_URL,
     BinanceRestApi,
     load_ed25519_key,
     make_signer,
 )
 from hftpy.exchange.codec import DECODER, ENCODER
-from hftpy.exchange.endpoints import credentials, endpoint
+from hftpy.exchange.endpoints import credentials, credentials_error, endpoint
 from hftpy.exchange.ids import new_client_order_id
-from hftpy.exchange.ws_api import WsApiBase, WsCallback, _Pending
+from hftpy.exchange.orders import OrderStatus, id_text
+from hftpy.exchange.tracker import TrackedOrder
+from hftpy.exchange.ws_api import WsApiBase, WsCallback, WsResponse, _Pending
 from hftpy.redact import Secret
 
 __all__ = ["BinanceWsApi"]
@@ -90,7 +93,9 @@ _SIGNED = frozenset(
         "order.place",
         "order.cancel",
         "order.cancelReplace",
+        "order.amend.keepPriority",
         "openOrders.cancelAll",
+        "openOrders.status",
         "order.status",
         "session.logon",
         "userDataStream.subscribe.signature",
@@ -98,8 +103,23 @@ _SIGNED = frozenset(
 )
 #: Signed in full even on a logged-on session.
 _ALWAYS_SIGNED = frozenset(("session.logon", "userDataStream.subscribe.signature"))
+#: Refusals that mean the credentials are wrong (a bad key, format or signature, a key not
+#: allowed the method): `AuthError`, retried slowly. -1002 is "not authorized".
+_AUTH_CODES = AUTH_CODES | {-1002}
 _FINAL_STATUSES = frozenset(("FILLED", "CANCELED", "REJECTED", "EXPIRED", "EXPIRED_IN_MATCH"))
-_SYMBOL_MEMORY = 100_000  # client order ids remembered for cancels without a symbol
+#: Binance's order statuses in hftpy's terms.
+STATUSES: dict[str, OrderStatus] = {
+    "PENDING_NEW": OrderStatus.PENDING,
+    "NEW": OrderStatus.NEW,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "PENDING_CANCEL": OrderStatus.NEW,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+}
+_TYPE_NAMES = {"LIMIT": "limit", "MARKET": "market", "LIMIT_MAKER": "limit_maker"}
 
 
 def _decimal_text(value: Number, name: str) -> str:
@@ -143,6 +163,19 @@ def _order_ref(
     return {cl_name: str(cl_ord_id)}
 
 
+def _open_quantity(order: TrackedOrder, new_total: str | None) -> Decimal:
+    """What a replacing order must be for: the new total (or the old one) less what filled."""
+    total = Decimal(new_total) if new_total is not None else order.amount
+    if total is None:
+        raise InvalidOrderError("binance: the order's quantity is unknown here: pass amount=")
+    remaining = total - (order.filled or 0)
+    if remaining <= 0:
+        raise InvalidOrderError(
+            f"binance: amount {total} is not above the {order.filled} already filled"
+        )
+    return remaining
+
+
 class BinanceWsApi(WsApiBase):
     """Binance WS API trading. Create through `hftpy.exchange.create_exchange_ws_api`."""
 
@@ -150,6 +183,8 @@ class BinanceWsApi(WsApiBase):
     #: User data events are delivered by their `e`: `executionReport`,
     #: `outboundAccountPosition`, `balanceUpdate`, `listStatus`, `eventStreamTerminated`, ...
     execution_channel = "executionReport"
+    order_event_parser = staticmethod(parse_execution_report)
+    order_event_channels = ("executionReport",)
 
     def __init__(
         self,
@@ -168,8 +203,14 @@ class BinanceWsApi(WsApiBase):
         recv_window: int | None = 5000,
         on_rate_limit: Literal["wait", "raise"] = "wait",
         rate_limiter: RateLimiter | None = None,
+        public_only: bool = False,
     ) -> None:
-        """`ed25519_key`: PEM, PEM path or base64 seed (else `HFTPY_BINANCE_ED25519_KEY`);
+        """Credentials: `api_key` and `api_secret` (HMAC) or `ed25519_key`, else the
+        `HFTPY_BINANCE_*` environment; without them `ConfigError`. `public_only=True` makes
+        the one key-less WS API, for the unsigned methods only (`ping`, `time`; no user
+        data stream): it reads no credentials, and a signed request (`order.place`, ...)
+        raises `ConfigError` before it takes a req_id or rate-limit budget.
+        `ed25519_key`: PEM, PEM path or base64 seed (else `HFTPY_BINANCE_ED25519_KEY`);
         with it the connection logs on (`logon=False`: per-request Ed25519 signatures).
         `testnet=True` selects Binance's spot testnet unless `url` is given.
         `on_rate_limit`: when the limiter is exhausted, `"wait"` for budget (at most the
@@ -182,8 +223,31 @@ class BinanceWsApi(WsApiBase):
             raise ConfigError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
         if recv_window is not None and not 0 < recv_window <= 60000:
             raise ConfigError("recv_window must be in (0, 60000] ms")
-        self.api_key, secret = credentials(self.exchange, api_key, api_secret)
-        ed_key = load_ed25519_key(ed25519_key)
+        if not public_only:
+            self.api_key, secret = credentials(self.exchange, api_key, api_secret)
+            ed_key = load_ed25519_key(ed25519_key)
+            missing = [] if self.api_key is not None else ["api_key"]
+            if secret is None and ed_key is None:
+                missing.append("api_secret")
+            if missing:
+                raise credentials_error(
+                    self.exchange, missing, note="public_only=True for the unsigned methods only"
+                )
+        else:
+            given = [
+                name
+                for name, value in (
+                    ("api_key", api_key),
+                    ("api_secret", api_secret),
+                    ("ed25519_key", ed25519_key),
+                )
+                if value is not None
+            ]
+            if given:
+                raise ConfigError(f"binance public_only=True takes no {', '.join(given)}")
+            self.api_key, secret, ed_key = None, None, None
+        #: Whether this API is for the unsigned methods only (made without credentials).
+        self.public_only = public_only
         if logon and ed_key is None:
             raise ConfigError("binance session.logon needs an Ed25519 key (ed25519_key=)")
         self._signer = make_signer(secret, ed_key)
@@ -202,8 +266,6 @@ class BinanceWsApi(WsApiBase):
         #: Server time minus local time in ms, added to every `timestamp`.
         self.time_offset_ms = 0
         self._internal: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        # client order id / order id -> symbol, oldest first (bounded, O(1) eviction)
-        self._symbols: OrderedDict[str, str] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._remeasuring = False
         self._relogging = False
@@ -273,9 +335,10 @@ class BinanceWsApi(WsApiBase):
             if error.get("code") == -1021 and attempt == 0:
                 await self.measure_time_offset()
                 continue
-            raise AuthError(
-                f"binance session.logon refused: {error.get('code')} {error.get('msg')}"
-            )
+            message = f"binance session.logon refused: {error.get('code')} {error.get('msg')}"
+            if error.get("code") in _AUTH_CODES:
+                raise AuthError(message)
+            raise HftpyError(message)  # e.g. the clock still off: retried as a network error
 
     async def _subscribe_user_data(self) -> None:
         method = (
@@ -285,7 +348,7 @@ class BinanceWsApi(WsApiBase):
         if reply.get("status") != 200:
             error = reply.get("error") or {}
             message = f"binance {method} refused: {error.get('code')} {error.get('msg')}"
-            if error.get("code") in (-1022, -2014, -2015, -1002):
+            if error.get("code") in _AUTH_CODES:
                 raise AuthError(message)
             raise HftpyError(message)
         self.subscription_id = reply["result"]["subscriptionId"]
@@ -316,6 +379,81 @@ class BinanceWsApi(WsApiBase):
             self._conn.drop()
         finally:
             self._relogging = False
+
+    # -- order bookkeeping -----------------------------------------------------------------
+    reply_id_key = "id"
+    order_methods = frozenset(
+        (
+            "order.place",
+            "order.cancel",
+            "order.cancelReplace",
+            "order.amend.keepPriority",
+            "openOrders.cancelAll",
+        )
+    )
+
+    def _order_sent(self, method: str, params: dict[str, Any]) -> None:
+        if method in ("order.place", "order.cancelReplace"):
+            self.orders.sent(
+                params["symbol"],
+                params.get("newClientOrderId"),
+                Side.BUY if params["side"] == "BUY" else Side.SELL,
+                _TYPE_NAMES.get(params["type"], params["type"].lower()),
+                params.get("price"),
+                params.get("quantity"),
+            )
+
+    def _order_reply(
+        self, pending: _Pending, response: dict[str, Any]
+    ) -> tuple[str | None, str | None, OrderStatus | None] | None:
+        method = pending.method
+        request = pending.request
+        ok = response.get("status") == 200
+        result = response.get("result")
+        if method == "openOrders.cancelAll":
+            for report in result if ok and isinstance(result, list) else ():
+                order = self.orders.find(id_text(report.get("orderId")), None)
+                if order is not None:
+                    self.orders.cancelled(order)
+            return None
+        if method == "order.cancelReplace":
+            data = result if ok else (response.get("error") or {}).get("data")
+            data = data if isinstance(data, dict) else {}
+            cancelled = data.get("cancelResponse") or {}
+            if data.get("cancelResult") == "SUCCESS":
+                old = self.orders.find(id_text(cancelled.get("orderId")), None)
+                if old is not None:
+                    self.orders.cancelled(old)
+            new = data.get("newOrderResponse") or {}
+            result = new
+            ok = data.get("newOrderResult") == "SUCCESS"
+            method = "order.place"
+        item = result if isinstance(result, dict) else {}
+        if method == "order.amend.keepPriority":
+            item = item.get("amendedOrder") or {}
+        order_id = id_text(item.get("orderId"))
+        client_id = id_text(item.get("clientOrderId"))
+        status = STATUSES.get(item.get("status", "")) if ok else None
+        if method == "order.place":
+            status = status or (OrderStatus.NEW if ok else None)  # an ACK reply has none
+            client_id = client_id or id_text(request.get("newClientOrderId"))
+            if ok:
+                self.orders.acked(client_id, order_id, status, request["symbol"])
+            else:
+                self.orders.rejected(client_id, str(response.get("error")))
+                status = OrderStatus.REJECTED
+        elif method == "order.cancel" and ok:
+            status = status or OrderStatus.CANCELLED
+            order = self.orders.find(order_id, id_text(item.get("origClientOrderId")))
+            if order is not None:
+                self.orders.cancelled(order)
+        elif method == "order.amend.keepPriority" and ok:
+            order = self.orders.find(order_id, id_text(item.get("origClientOrderId")))
+            if order is not None:
+                self.orders.amended(order, None, item.get("qty") or request.get("newQty"))
+                if client_id is not None and client_id != order.client_order_id:
+                    self.orders.acked(client_id, order_id)
+        return order_id, client_id, status
 
     # -- inbound -------------------------------------------------------------------------
     def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:
@@ -395,18 +533,9 @@ class BinanceWsApi(WsApiBase):
             self._deliver(kind, event, recv_ns)
 
     def _remember(self, report: dict[str, Any]) -> None:
-        order_id = str(report.get("i"))
-        if report.get("X") in _FINAL_STATUSES:
-            self._symbols.pop(order_id, None)
-            self._symbols.pop(str(report.get("c")), None)
-        elif order_id not in self._symbols:
-            self._remember_symbol(order_id, str(report.get("s")))
-
-    def _remember_symbol(self, key: str, symbol: str) -> None:
-        symbols = self._symbols
-        if len(symbols) >= _SYMBOL_MEMORY:
-            symbols.popitem(last=False)
-        symbols[key] = symbol
+        # Orders placed elsewhere (another session, the web UI) become known by their
+        # reports, so they can be cancelled here without symbol=.
+        self.orders.acked(id_text(report.get("c")), id_text(report.get("i")), None, report.get("s"))
 
     # -- the request path ----------------------------------------------------------------
     def _validate(self, method: str, params: dict[str, Any]) -> None:
@@ -460,14 +589,6 @@ class BinanceWsApi(WsApiBase):
             "status": 0,
             "error": {"code": 0, "msg": error},
         }
-
-    def _symbol(self, symbol: CurrencyPair | str | None, *refs: Any) -> str:
-        if symbol is not None:
-            return venue_symbol(self.exchange, symbol)
-        for ref in refs:
-            if ref is not None and (found := self._symbols.get(str(ref))) is not None:
-                return found
-        raise InvalidOrderError("Binance needs symbol= for this order (not one placed here)")
 
     def _order_params(
         self,
@@ -535,7 +656,6 @@ class BinanceWsApi(WsApiBase):
         params[cl_ord_id_name] = client_id
         for name, value in extra.items():
             params[name] = ("true" if value else "false") if isinstance(value, bool) else value
-        self._remember_symbol(client_id, params["symbol"])
         return params
 
     async def place_order(
@@ -546,22 +666,26 @@ class BinanceWsApi(WsApiBase):
         price: Number | None = None,
         order_type: OrderType | str = OrderType.LIMIT,
         *,
-        quantity: Number | None = None,
-        quote_order_qty: Number | None = None,
+        post_only: bool = False,
         time_in_force: TimeInForce | str | None = None,
-        post_only: bool | None = None,
-        cl_ord_id: str | None = None,
-        stop_price: Number | None = None,
+        client_order_id: str | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
+        quantity: Number | None = None,
+        quote_order_qty: Number | None = None,
+        cl_ord_id: str | None = None,
+        stop_price: Number | None = None,
         **extra: Any,
     ) -> Any:
-        """`order.place`. `amount` is `quantity`; `post_only` makes a LIMIT a LIMIT_MAKER;
-        `cl_ord_id` is `newClientOrderId` (a uuid4 hex when absent). Any other Binance
-        parameter passes through by its own name (`newOrderRespType`, `icebergQty`,
-        `selfTradePreventionMode`, `strategyId`, `trailingDelta`, ...)."""
+        """`order.place`: `amount` (base currency, Binance's `quantity`) at `price` (quote
+        currency); `post_only` makes a LIMIT a LIMIT_MAKER; `client_order_id` is
+        `newClientOrderId` (a uuid4 hex when absent). Any other Binance parameter passes
+        through by its own name (`newOrderRespType`, `icebergQty`,
+        `selfTradePreventionMode`, `strategyId`, `trailingDelta`, ...). Returns the
+        `req_id` once the frame is on the socket, or with `wait=True` the `WsResponse`
+        (`.order_id` is Binance's `orderId` as a string)."""
         params: dict[str, Any] = {"symbol": venue_symbol(self.exchange, symbol)}
         self._order_params(
             params,
@@ -573,7 +697,7 @@ class BinanceWsApi(WsApiBase):
             time_in_force=time_in_force,
             post_only=post_only,
             stop_price=stop_price,
-            cl_ord_id=cl_ord_id,
+            cl_ord_id=client_order_id if client_order_id is not None else cl_ord_id,
             cl_ord_id_name="newClientOrderId",
             extra=extra,
         )
@@ -583,24 +707,100 @@ class BinanceWsApi(WsApiBase):
         self,
         order_id: int | str | None = None,
         *,
-        cl_ord_id: str | None = None,
+        client_order_id: str | None = None,
         symbol: CurrencyPair | str | None = None,
-        new_cl_ord_id: str | None = None,
-        cancel_restrictions: str | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        new_cl_ord_id: str | None = None,
+        cancel_restrictions: str | None = None,
     ) -> Any:
-        """`order.cancel` by `order_id` (Binance's integer `orderId`) or `cl_ord_id`
-        (`origClientOrderId`). `symbol` may be left out for orders placed or reported here."""
-        ref = _order_ref(order_id, cl_ord_id, "orderId", "origClientOrderId")
-        params: dict[str, Any] = {"symbol": self._symbol(symbol, cl_ord_id, order_id), **ref}
+        """`order.cancel` by `order_id` (Binance's integer `orderId`) or `client_order_id`
+        (`origClientOrderId`). `symbol` may be left out for every order placed through this
+        API (remembered from the moment it is sent) or reported on its user data stream."""
+        client_id = client_order_id if client_order_id is not None else cl_ord_id
+        ref = _order_ref(order_id, client_id, "orderId", "origClientOrderId")
+        params: dict[str, Any] = {
+            "symbol": self._symbol_for(symbol, id_text(order_id), client_id),
+            **ref,
+        }
         if new_cl_ord_id is not None:
             params["newClientOrderId"] = new_cl_ord_id
         if cancel_restrictions is not None:
             params["cancelRestrictions"] = cancel_restrictions
         return await self._request("order.cancel", params, req_id, callback, wait, timeout)
+
+    async def amend_order(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Changes an order's price and/or quantity (`amount`: the new total, filled part
+        included). A quantity decrease at the same price is native and keeps queue priority
+        and the order id (`order.amend.keepPriority`); anything else is
+        `order.cancelReplace` (STOP_ON_FAILURE): a new order, with a new `orderId` and client
+        id, for the quantity still open, that `WsResponse.order_id` names. The cancel-replace
+        needs the order's side and type, so it works for orders placed or reported here."""
+        if (order_id is None) == (client_order_id is None):
+            raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
+        if price is None and amount is None:
+            raise InvalidOrderError("amend_order needs price= or amount=")
+        oid = id_text(order_id)
+        known = self.orders.find(oid, client_order_id)
+        pair = self._symbol_for(symbol, oid, client_order_id)
+        ref = _order_ref(order_id, client_order_id, "orderId", "origClientOrderId")
+        new_qty = None if amount is None else _decimal_text(amount, "amount")
+        same_price = price is None or (
+            known is not None
+            and known.price is not None
+            and Decimal(_decimal_text(price, "price")) == known.price
+        )
+        decrease = new_qty is not None and (
+            known is None or known.amount is None or Decimal(new_qty) < known.amount
+        )
+        if same_price and decrease and not post_only:
+            params: dict[str, Any] = {"symbol": pair, **ref, "newQty": new_qty}
+            return await self._request(
+                "order.amend.keepPriority", params, req_id, callback, wait, timeout
+            )
+        if known is None or known.side is None:
+            raise InvalidOrderError(
+                f"binance: amending {oid or client_order_id!r} to a new price is a "
+                "cancel-replace, which needs the order's side and type: it was not placed or "
+                "reported through this API (use cancel_replace())"
+            )
+        open_qty = _open_quantity(known, new_qty)
+        cancel_ref = _order_ref(
+            order_id, client_order_id, "cancelOrderId", "cancelOrigClientOrderId"
+        )
+        params = {"symbol": pair, "cancelReplaceMode": "STOP_ON_FAILURE", **cancel_ref}
+        kind = known.order_type or "limit"
+        self._order_params(
+            params,
+            side=known.side,
+            order_type="limit" if kind == "limit_maker" else kind,
+            quantity=open_qty,
+            quote_order_qty=None,
+            price=price if price is not None else known.price,
+            time_in_force=None,
+            post_only=post_only if post_only is not None else kind == "limit_maker",
+            stop_price=None,
+            cl_ord_id=None,
+            cl_ord_id_name="newClientOrderId",
+            extra={},
+        )
+        return await self._request("order.cancelReplace", params, req_id, callback, wait, timeout)
 
     async def cancel_replace(
         self,
@@ -654,16 +854,47 @@ class BinanceWsApi(WsApiBase):
 
     async def cancel_all(
         self,
-        symbol: CurrencyPair | str,
+        symbol: CurrencyPair | str | None = None,
         *,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
     ) -> Any:
-        """`openOrders.cancelAll` on one symbol (Binance has no all-symbols cancel)."""
-        params = {"symbol": venue_symbol(self.exchange, symbol)}
-        return await self._request("openOrders.cancelAll", params, req_id, callback, wait, timeout)
+        """`openOrders.cancelAll` on `symbol`. Binance has no all-symbols cancel: without a
+        symbol this is emulated as one `openOrders.cancelAll` per symbol with open orders
+        known here, answered as one reply whose `result` lists every cancel report."""
+        if symbol is not None:
+            params = {"symbol": venue_symbol(self.exchange, symbol)}
+            return await self._request(
+                "openOrders.cancelAll", params, req_id, callback, wait, timeout
+            )
+
+        async def run(budget: float) -> dict[str, Any]:
+            symbols = self.orders.open_symbols()
+            done: list[WsResponse] = await asyncio.gather(
+                *(
+                    self._sub_request("openOrders.cancelAll", {"symbol": pair}, budget)
+                    for pair in symbols
+                )
+            )
+            result: list[Any] = []
+            errors = []
+            for response in done:
+                if response.ok:
+                    result.extend(response.response.get("result") or [])
+                else:
+                    errors.append(response.response.get("error"))
+            reply: dict[str, Any] = {"method": "openOrders.cancelAll", "status": 200}
+            if errors:
+                reply["status"] = 400
+                reply["error"] = errors[0]
+            reply["result"] = result
+            return reply
+
+        return await self._composite(
+            "openOrders.cancelAll", {"symbol": None}, req_id, callback, wait, timeout, run
+        )
 
     async def order_status(
         self,
@@ -678,7 +909,10 @@ class BinanceWsApi(WsApiBase):
     ) -> Any:
         """`order.status` by `order_id` or `cl_ord_id` (weight 4)."""
         ref = _order_ref(order_id, cl_ord_id, "orderId", "origClientOrderId")
-        params: dict[str, Any] = {"symbol": self._symbol(symbol, cl_ord_id, order_id), **ref}
+        params: dict[str, Any] = {
+            "symbol": self._symbol_for(symbol, id_text(order_id), cl_ord_id),
+            **ref,
+        }
         return await self._request("order.status", params, req_id, callback, wait, timeout)
 
     async def ping(self, timeout: float = 5.0) -> dict[str, Any]:

@@ -6,8 +6,9 @@ and a transaction that would cross the tier's threshold is refused. Here each pa
 lock-free leaky-bucket cell (`hftpy._core.RateLimiter`) with the tier's threshold and decay,
 shared by the whole process. Costs follow Kraken's table: add +1, batch_add +n/2, amend +1
 plus an age penalty, cancel a penalty by the order's age (+8 under 5 s ... +1 under 300 s).
-An order's age is known from the moment it was sent; an order this process did not place is
-charged the highest penalty, so the local count can only run ahead of the venue's.
+An order's age counts from the moment it was sent or last amended (Kraken prices amends and
+cancels "by how long since the order was created or last amended"); an order this process did
+not place is charged the highest penalty, so the local count can only run ahead of the venue's.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ class KrakenRateLimits:
         if tier not in TIERS:
             raise ConfigError(f"Kraken rate tier must be one of {', '.join(TIERS)}, not {tier!r}")
         self.tier = tier
-        # order_id / cl_ord_id / order_userref -> (pair, monotonic seconds when sent)
-        self._placed: dict[str, tuple[str, float]] = {}
+        # order_id / cl_ord_id / order_userref -> [pair, monotonic seconds when sent or last
+        # amended]; an order's ids share one record, so an amend by one id re-ages them all.
+        self._placed: dict[str, list[Any]] = {}
         self.last_wait_ns = 0
 
     def cell(self, pair: str) -> RateLimiter:
@@ -89,7 +91,7 @@ class KrakenRateLimits:
         placed = self._placed.get(key)
         if placed is None:
             return None, None  # not ours: the pair is unknown, the venue charges it elsewhere
-        return placed[0], now - placed[1]
+        return placed[0], now - float(placed[1])
 
     def __call__(self, method: str, params: dict[str, Any]) -> bool:
         """Takes the request's cost now, or refuses it (remembering how long to wait).
@@ -106,18 +108,23 @@ class KrakenRateLimits:
         elif method == "batch_add":
             for order in params["orders"]:
                 self._remember(order, params["symbol"])
+        elif method == "amend_order":
+            record = self._placed.get(str(params.get("order_id") or params.get("cl_ord_id")))
+            if record is not None:
+                record[1] = time.monotonic()  # the venue ages the order from this amend
         return True
 
     def _remember(self, order: dict[str, Any], pair: str) -> None:
         now = time.monotonic()
+        record = [pair, now]
         for field in ("cl_ord_id", "order_userref"):
             if field in order:
-                self._placed[str(order[field])] = (pair, now)
+                self._placed[str(order[field])] = record
         if len(self._placed) > 10_000:  # orders older than the last penalty cost nothing
             self._placed = {
                 key: value
                 for key, value in self._placed.items()
-                if now - value[1] < _FORGET_AFTER_S
+                if now - float(value[1]) < _FORGET_AFTER_S
             }
 
     def on_reply(self, method: str, request: dict[str, Any], response: dict[str, Any]) -> None:

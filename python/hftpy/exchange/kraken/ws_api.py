@@ -19,12 +19,14 @@ import msgspec
 from hftpy._core import parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import AuthError, ConfigError, DecimalError, HftpyError, InvalidOrderError
-from hftpy.exchange.codec import DECODER, ENCODER
+from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.ids import new_client_order_id
+from hftpy.exchange.kraken.events import parse as parse_executions
 from hftpy.exchange.kraken.limits import TIER_BY_MAX_RATE_COUNT, KrakenRateLimits
 from hftpy.exchange.kraken.rest import KrakenRestApi
-from hftpy.exchange.ws_api import WsApiBase, WsCallback
+from hftpy.exchange.orders import OrderStatus, id_text
+from hftpy.exchange.ws_api import WsApiBase, WsCallback, _Pending
 from hftpy.redact import Secret
 
 log = logging.getLogger("hftpy.kraken")
@@ -37,6 +39,10 @@ _INF = math.inf
 _ORDER_TYPES = {t.value: t.value for t in OrderType}
 _TIME_IN_FORCE = {t.value: t.value for t in TimeInForce}
 _LIMIT_PRICED = frozenset(("limit", "iceberg", "stop-loss-limit", "take-profit-limit"))
+
+#: Kraken writes prices and quantities as JSON numbers: decoded as `Decimal`s they keep their
+#: exact wire text (`0.00100000` stays that, never a float).
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 # Replies after which the token must be replaced before private calls can succeed.
 _SESSION_ERRORS = ("ESession:Invalid session", "Token(s) not found")
@@ -91,6 +97,8 @@ class KrakenWsApi(WsApiBase):
     exchange = Exchange.KRAKEN
     #: `message["data"]` holds execution reports; `message["type"]` is snapshot or update.
     execution_channel = "executions"
+    order_event_parser = staticmethod(parse_executions)
+    order_event_channels = ("executions",)
     #: Kraken documents `req_id` only as an integer, so the API's own ids stay positive and
     #: inside 32 bits: they count down from 2^31 - 1, and user ids keep below 2^31 - 2^24.
     INTERNAL_IDS_FROM = 2**31 - 1
@@ -125,6 +133,14 @@ class KrakenWsApi(WsApiBase):
             api_key=api_key, api_secret=api_secret, url=rest_url, account=account
         )
         self._own_rest = rest_api is None
+        # Every call here carries a token from a signed REST call: without credentials
+        # nothing could ever work, so it is refused now rather than retried in start().
+        self._rest.check_credentials(
+            "WS API",
+            "the REST API passed as rest_api= (create_exchange_api for this account) has none"
+            if rest_api is not None
+            else "",
+        )
         self._token: Secret | None = None
         self._token_json = b'""'  # the token as a JSON string, spliced into frames
         self._frame_heads: dict[str, bytes] = {}
@@ -208,7 +224,7 @@ class KrakenWsApi(WsApiBase):
 
     def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:
         try:
-            msg = DECODER.decode(payload)
+            msg = _DECODER.decode(payload)
         except msgspec.DecodeError:
             # Kraken's proxy sometimes sends bare text ("CloudFlare WebSocket proxy restarting").
             log.warning("kraken: ignoring non-JSON frame %r", bytes(payload[:80]))
@@ -259,6 +275,60 @@ class KrakenWsApi(WsApiBase):
                 self._conn.drop()
 
         self._token_refresh = asyncio.create_task(refresh())
+
+    # -- order bookkeeping -----------------------------------------------------------------
+    order_methods = frozenset(("add_order", "batch_add", "cancel_order", "amend_order"))
+
+    def _order_sent(self, method: str, params: dict[str, Any]) -> None:
+        if method == "add_order":
+            self._track_sent(params, params["symbol"])
+        elif method == "batch_add":
+            for order in params["orders"]:
+                self._track_sent(order, params["symbol"])
+
+    def _track_sent(self, order: dict[str, Any], symbol: str) -> None:
+        client_id = order.get("cl_ord_id")
+        if client_id is None and "order_userref" in order:
+            client_id = str(order["order_userref"])
+        self.orders.sent(
+            symbol,
+            client_id,
+            Side(order["side"]),
+            order["order_type"],
+            order.get("limit_price"),
+            order["order_qty"],
+        )
+
+    def _order_reply(
+        self, pending: _Pending, response: dict[str, Any]
+    ) -> tuple[str | None, str | None, OrderStatus | None] | None:
+        method = pending.method
+        request = pending.request
+        ok = response.get("success") is True
+        result = response.get("result")
+        item = result if isinstance(result, dict) else {}
+        order_id = id_text(item.get("order_id"))
+        client_id = id_text(item.get("cl_ord_id"))
+        if method == "add_order":
+            client_id = client_id or id_text(request.get("cl_ord_id"))
+            if ok:
+                self.orders.acked(client_id, order_id, OrderStatus.NEW, request["symbol"])
+                return order_id, client_id, OrderStatus.NEW
+            self.orders.rejected(client_id, str(response.get("error")))
+            return None, client_id, OrderStatus.REJECTED
+        if method == "cancel_order":
+            order = self.orders.find(order_id, client_id)
+            if ok and order is not None:
+                self.orders.cancelled(order)
+            return order_id, client_id, OrderStatus.CANCELLED if ok else None
+        if method == "amend_order":
+            order_id = order_id or id_text(request.get("order_id"))
+            client_id = client_id or id_text(request.get("cl_ord_id"))
+            order = self.orders.find(order_id, client_id)
+            if ok and order is not None:
+                self.orders.amended(order, request.get("limit_price"), request.get("order_qty"))
+            return order_id, client_id, order.status if ok and order is not None else None
+        return None  # batch_add: per order in `result`; the executions events track them
 
     # -- private channels ----------------------------------------------------------------
     async def subscribe_balances(self) -> None:
@@ -344,23 +414,27 @@ class KrakenWsApi(WsApiBase):
         price: Number | None = None,
         order_type: OrderType | str = OrderType.LIMIT,
         *,
-        order_qty: Number | None = None,
-        limit_price: Number | None = None,
+        post_only: bool = False,
         time_in_force: TimeInForce | str | None = None,
-        post_only: bool | None = None,
-        reduce_only: bool | None = None,
-        cl_ord_id: str | None = None,
-        order_userref: int | None = None,
-        validate: bool | None = None,
+        client_order_id: str | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        validate: bool | None = None,
         **extra: Any,
     ) -> Any:
-        """`add_order`. `amount`/`price` are aliases of Kraken's `order_qty`/`limit_price`;
-        any other add_order field (`triggers`, `expire_time`, `deadline`, `display_qty`,
-        `fee_preference`, `stp_type`, `margin`, ...) passes through as a keyword."""
+        """`add_order`: `amount` (base currency) at `price` (quote currency); Kraken's own
+        names `order_qty` / `limit_price` / `cl_ord_id` work too. `client_order_id` (Kraken's
+        `cl_ord_id`) is a uuid4 hex when absent. Any other add_order field (`triggers`,
+        `expire_time`, `deadline`, `display_qty`, `fee_preference`, `stp_type`, `margin`,
+        ...) passes through as a keyword. Returns the `req_id` once the frame is on the
+        socket, or with `wait=True` the `WsResponse` (`.order_id` is Kraken's order id)."""
         qty = order_qty if order_qty is not None else amount
         if qty is None:
             raise InvalidOrderError("place_order needs amount= (or order_qty=)")
@@ -370,9 +444,9 @@ class KrakenWsApi(WsApiBase):
             order_type=order_type,
             limit_price=limit_price if limit_price is not None else price,
             time_in_force=time_in_force,
-            post_only=post_only,
+            post_only=post_only or None,
             reduce_only=reduce_only,
-            cl_ord_id=cl_ord_id,
+            cl_ord_id=client_order_id if client_order_id is not None else cl_ord_id,
             order_userref=order_userref,
             extra=extra,
             symbol=venue_symbol(self.exchange, symbol),
@@ -385,24 +459,29 @@ class KrakenWsApi(WsApiBase):
         self,
         order_id: str | Sequence[str] | None = None,
         *,
-        cl_ord_id: str | Sequence[str] | None = None,
-        order_userref: int | Sequence[int] | None = None,
+        client_order_id: str | Sequence[str] | None = None,
+        symbol: CurrencyPair | str | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
+        cl_ord_id: str | Sequence[str] | None = None,
+        order_userref: int | Sequence[int] | None = None,
     ) -> Any:
-        """`cancel_order` by one kind of id (a single id or a list). Kraken answers once per
-        id, so the callback fires once per id."""
+        """`cancel_order` by one kind of id: `order_id`, `client_order_id` (Kraken's
+        `cl_ord_id`) or `order_userref`, each a single id or a list. Kraken answers once per
+        id, so the callback fires once per id. `symbol` is not needed on Kraken (accepted for
+        the same call on every venue)."""
+        client_ids = client_order_id if client_order_id is not None else cl_ord_id
         kinds = {
             "order_id": _ids(order_id, "order_id"),
-            "cl_ord_id": _ids(cl_ord_id, "cl_ord_id"),
+            "cl_ord_id": _ids(client_ids, "client_order_id"),
             "order_userref": _ids(order_userref, "order_userref"),
         }
         given = {name: ids for name, ids in kinds.items() if ids}
         if len(given) != 1:
             raise InvalidOrderError(
-                "cancel_order takes exactly one of order_id, cl_ord_id, order_userref"
+                "cancel_order takes exactly one of order_id, client_order_id, order_userref"
             )
         ((name, ids),) = given.items()
         params = {name: ids}
@@ -414,31 +493,47 @@ class KrakenWsApi(WsApiBase):
         self,
         order_id: str | None = None,
         *,
-        cl_ord_id: str | None = None,
-        order_qty: Number | None = None,
-        amount: Number | None = None,
-        limit_price: Number | None = None,
+        client_order_id: str | None = None,
         price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
         post_only: bool | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
         **extra: Any,
     ) -> Any:
-        """`amend_order` in place (keeps the order id and, where possible, queue priority)."""
-        if (order_id is None) == (cl_ord_id is None):
-            raise InvalidOrderError("amend_order takes exactly one of order_id, cl_ord_id")
+        """`amend_order` in place: keeps the order id and, where possible, queue priority.
+        `amount` is the new total quantity (base currency, filled part included) and
+        `price` the new limit price; either may be left out. Kraken requires the quantity
+        on every amend, so when `amount` is absent the order's current quantity is sent, as
+        known from its place, replies and `executions` events (an order this API never saw
+        needs `amount=`)."""
+        client_id = client_order_id if client_order_id is not None else cl_ord_id
+        if (order_id is None) == (client_id is None):
+            raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
         params: dict[str, Any] = {}
         if order_id is not None:
             params["order_id"] = order_id
         else:
-            params["cl_ord_id"] = cl_ord_id
+            params["cl_ord_id"] = client_id
         qty = order_qty if order_qty is not None else amount
-        if qty is None:
-            raise InvalidOrderError("amend_order needs order_qty= (or amount=)")
-        params["order_qty"] = _positive(qty, "order_qty")
         new_price = limit_price if limit_price is not None else price
+        if qty is None:
+            known = self.orders.find(order_id, client_id)
+            if known is None or known.amount is None:
+                raise InvalidOrderError(
+                    "Kraken's amend_order needs the order quantity: pass amount= (the order "
+                    f"{order_id or client_id!r} was not placed or reported through this API)"
+                )
+            qty = known.amount
+        if new_price is None and qty is None:
+            raise InvalidOrderError("amend_order needs price= or amount=")
+        params["order_qty"] = _positive(qty, "order_qty")
         if new_price is not None:
             params["limit_price"] = _positive(new_price, "limit_price")
         if post_only is not None:
@@ -448,13 +543,37 @@ class KrakenWsApi(WsApiBase):
 
     async def cancel_all(
         self,
+        symbol: CurrencyPair | str | None = None,
         *,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
     ) -> Any:
-        return await self._request("cancel_all", {}, req_id, callback, wait, timeout)
+        """`cancel_all`: every open order of the account. With `symbol`, emulated: one
+        `cancel_order` for the open orders known on that symbol, answered as one
+        `cancel_all`-shaped reply (`result.count`)."""
+        if symbol is None:
+            return await self._request("cancel_all", {}, req_id, callback, wait, timeout)
+        pair = venue_symbol(self.exchange, symbol)
+
+        async def run(budget: float) -> dict[str, Any]:
+            ids = [o.order_id for o in self.orders.open_orders(pair) if o.order_id is not None]
+            reply: dict[str, Any] = {"method": "cancel_all", "success": True}
+            if ids:
+                done = await self._sub_request("cancel_order", {"order_id": ids}, budget, len(ids))
+                failed = [r.get("error") for r in done.replies if not r.get("success")]
+                reply["result"] = {"count": len(ids) - len(failed)}
+                if failed:
+                    reply["success"] = False
+                    reply["error"] = "; ".join(map(str, failed))
+            else:
+                reply["result"] = {"count": 0}
+            return reply
+
+        return await self._composite(
+            "cancel_all", {"symbol": pair}, req_id, callback, wait, timeout, run
+        )
 
     async def cancel_all_orders_after(
         self,

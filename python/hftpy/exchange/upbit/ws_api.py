@@ -32,10 +32,11 @@ import msgspec
 
 from hftpy._core import RateLimiter
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
-from hftpy.errors import ConfigError, InvalidOrderError
-from hftpy.exchange.codec import DECODER, ENCODER
+from hftpy.errors import AuthError, ConfigError, InvalidOrderError
+from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.ids import new_client_order_id
+from hftpy.exchange.orders import OrderStatus, id_text
 from hftpy.exchange.rest_orders import (
     HttpRequest,
     Limit,
@@ -44,18 +45,21 @@ from hftpy.exchange.rest_orders import (
     acquire,
     decimal_text,
 )
-from hftpy.exchange.upbit.rest import UpbitRestApi, new_nonce
-from hftpy.exchange.ws_api import WsCallback
+from hftpy.exchange.upbit.events import parse as parse_my_order
+from hftpy.exchange.upbit.rest import AUTH_ERRORS, UpbitRestApi, new_nonce
+from hftpy.exchange.ws_api import WsCallback, _Pending
 
 log = logging.getLogger("hftpy.upbit")
 
 Number = int | float | Decimal | str
 
 PRIVATE_TYPES = ("myOrder", "myAsset")
-#: Per account: `order` 8/s (POST /v1/orders), `default` 30/s (everything else).
+#: Per account: `order` 8/s (POST /v1/orders, cancel_and_new), `default` 30/s (everything
+#: else), `order-cancel-all` one per 2 s (DELETE /v1/orders/open).
 REST_LIMITS: list[Limit] = [
     ("window", "order", 8, 1.0, 8),
     ("window", "default", 30, 1.0, 30),
+    ("window", "order_cancel_all", 1, 2.0, 1),
 ]
 #: Per connection: 5 messages a second and 100 a minute.
 WS_MESSAGE_LIMITS: list[Limit] = [
@@ -63,8 +67,27 @@ WS_MESSAGE_LIMITS: list[Limit] = [
     ("window", "ws_minute", 100, 60.0, 100),
 ]
 _WS_COSTS = [(0, 1), (1, 1)]
+#: Upbit writes prices and volumes as JSON numbers: decoded as `Decimal`s they keep their
+#: exact wire text (never a float).
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 _SIDES = {"buy": "bid", "sell": "ask", "bid": "bid", "ask": "ask"}
 _TIME_IN_FORCE = {"ioc": "ioc", "fok": "fok", "post_only": "post_only"}
+
+
+def _upgrade_refused(status: int, body: bytes | None) -> BaseException | None:
+    """Upbit refuses the private upgrade with HTTP 401 and its REST error body,
+    `{"error": {"name": "invalid_access_key", "message": ...}}`: an `AuthError` with both."""
+    error: Any = None
+    if body:
+        try:
+            error = _DECODER.decode(body).get("error")
+        except (msgspec.DecodeError, AttributeError):
+            error = None
+    name = error.get("name") if isinstance(error, dict) else None
+    if status != 401 and name not in AUTH_ERRORS:
+        return None  # the connection's default (and a plain retry for other statuses)
+    detail = f" {name}: {error.get('message')}" if isinstance(error, dict) and name else ""
+    return AuthError(f"upbit private WebSocket refused: HTTP {status}{detail}")
 
 
 class UpbitWsApi(RestOrderApiBase):
@@ -72,6 +95,10 @@ class UpbitWsApi(RestOrderApiBase):
 
     exchange = Exchange.UPBIT
     rest_limits: ClassVar[list[Limit]] = REST_LIMITS
+    #: `on_execution` / `channel_queue()`: order and fill messages.
+    execution_channel = "myOrder"
+    order_event_parser = staticmethod(parse_my_order)
+    order_event_channels = ("myOrder",)
 
     def __init__(
         self,
@@ -107,6 +134,14 @@ class UpbitWsApi(RestOrderApiBase):
             extra_headers=lambda: self._up.authorization(),
         )
         self._up: UpbitRestApi = rest
+        # Orders and the private WebSocket are all signed: refused now, not retried forever.
+        rest.check_credentials(
+            "WS API",
+            "the REST API passed as rest_api= (create_exchange_api for this account) has none"
+            if rest_api is not None
+            else "",
+        )
+        self._conn.upgrade_refused = _upgrade_refused
         self._types = [t for t in types]
         for kind in self._types:
             if kind not in PRIVATE_TYPES:
@@ -158,7 +193,7 @@ class UpbitWsApi(RestOrderApiBase):
 
     def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:
         try:
-            msg = DECODER.decode(payload)
+            msg = _DECODER.decode(payload)
         except msgspec.DecodeError:
             log.warning("upbit: ignoring non-JSON frame %r", bytes(payload[:80]))
             return
@@ -179,10 +214,20 @@ class UpbitWsApi(RestOrderApiBase):
             return self._up.prepare("POST", "/v1/orders", params)
         if method == "cancel_order":
             return self._up.prepare("DELETE", "/v1/order", params)
+        if method == "cancel_and_new":
+            return self._up.prepare("POST", "/v1/orders/cancel_and_new", params)
+        if method == "cancel_all":
+            return self._up.prepare("DELETE", "/v1/orders/open", params)
+        if method == "open_orders":
+            return self._up.prepare("GET", "/v1/orders/open", params)
         raise InvalidOrderError(f"unknown Upbit method {method!r}")
 
     def _rate_costs(self, method: str, params: dict[str, Any]) -> list[tuple[int, int]]:
-        return [(0, 1)] if method == "place_order" else [(1, 1)]
+        if method in ("place_order", "cancel_and_new"):
+            return [(0, 1)]
+        if method == "cancel_all":
+            return [(2, 1)]
+        return [(1, 1)]
 
     def _error_of(self, body: Any) -> Any:
         error = body.get("error") if isinstance(body, dict) else None
@@ -252,18 +297,21 @@ class UpbitWsApi(RestOrderApiBase):
         price: Number | None = None,
         order_type: OrderType | str = OrderType.LIMIT,
         *,
+        post_only: bool = False,
         time_in_force: TimeInForce | str | None = None,
-        post_only: bool | None = None,
-        smp_type: str | None = None,
-        identifier: str | None = None,
+        client_order_id: str | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
+        smp_type: str | None = None,
+        identifier: str | None = None,
     ) -> Any:
-        """`POST /v1/orders`. `order_type`: `limit`, `market` (a buy spends `price` KRW, a
-        sell sells `amount`), or Upbit's own `price` / `best`. `identifier` (unique forever
-        per account) is assigned when absent."""
+        """`POST /v1/orders`: `amount` (base currency, Upbit's `volume`) at `price` (KRW).
+        `order_type`: `limit`, `market` (a buy spends `price` KRW, a sell sells `amount`),
+        or Upbit's own `price` / `best`. `client_order_id` is Upbit's `identifier` (unique
+        forever per account), assigned when absent. Returns the `req_id` once the HTTP
+        request is started, or with `wait=True` the `WsResponse` (`.order_id`: the uuid)."""
         params = self._order_params(
             symbol,
             side,
@@ -273,22 +321,185 @@ class UpbitWsApi(RestOrderApiBase):
             time_in_force,
             post_only,
             smp_type,
-            identifier,
+            client_order_id if client_order_id is not None else identifier,
         )
         return await self._request("place_order", params, req_id, callback, wait, timeout)
 
     async def cancel_order(
         self,
-        uuid: str | None = None,
+        order_id: str | None = None,
         *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        uuid: str | None = None,
         identifier: str | None = None,
+    ) -> Any:
+        """`DELETE /v1/order` by exactly one of `order_id` (Upbit's `uuid`) and
+        `client_order_id` (`identifier`). Upbit needs no symbol (accepted for the same call
+        on every venue)."""
+        oid = order_id if order_id is not None else uuid
+        cid = client_order_id if client_order_id is not None else identifier
+        if (oid is None) == (cid is None):
+            raise InvalidOrderError("cancel_order takes exactly one of order_id, client_order_id")
+        params = {"uuid": oid} if oid is not None else {"identifier": cid}
+        return await self._request("cancel_order", params, req_id, callback, wait, timeout)
+
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
         req_id: int | None = None,
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
     ) -> Any:
-        """`DELETE /v1/order` by exactly one of `uuid` and `identifier`."""
-        if (uuid is None) == (identifier is None):
-            raise InvalidOrderError("cancel_order takes exactly one of uuid, identifier")
-        params = {"uuid": uuid} if uuid is not None else {"identifier": identifier}
-        return await self._request("cancel_order", params, req_id, callback, wait, timeout)
+        """Native `POST /v1/orders/cancel_and_new`: cancels the order and places a limit
+        order at `price` (default: the old price) for the quantity still open (`amount`: the
+        new total, filled part included; default: what remains, Upbit's `remain_only`),
+        with a new `identifier`. `WsResponse.order_id` is the new order's uuid."""
+        if (order_id is None) == (client_order_id is None):
+            raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
+        if price is None and amount is None:
+            raise InvalidOrderError("amend_order needs price= or amount=")
+        known = self.orders.find(order_id, client_order_id)
+        params: dict[str, Any] = (
+            {"prev_order_uuid": order_id}
+            if order_id is not None
+            else {"prev_order_identifier": client_order_id}
+        )
+        new_price = price if price is not None else (known.price if known else None)
+        if new_price is None:
+            raise InvalidOrderError("upbit: the order's price is unknown here: pass price=")
+        params["new_ord_type"] = "limit"
+        params["new_price"] = decimal_text(new_price, "price")
+        if amount is None:
+            params["new_volume"] = "remain_only"
+        else:
+            open_qty = Decimal(decimal_text(amount, "amount"))
+            if known is not None and known.filled:
+                open_qty -= known.filled
+            if open_qty <= 0:
+                raise InvalidOrderError(f"amount {amount} is not above what already filled")
+            params["new_volume"] = decimal_text(open_qty, "amount")
+        if post_only:
+            params["new_time_in_force"] = "post_only"
+        params["new_identifier"] = new_client_order_id()
+        return await self._request("cancel_and_new", params, req_id, callback, wait, timeout)
+
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Native `DELETE /v1/orders/open`: every open order (at most 300 a call, Upbit's
+        limit), or those of `symbol`. Upbit allows one such call per 2 s; the reply's
+        `result` has `success` and `failed`, each with `count` and `orders`."""
+        params: dict[str, Any] = {"cancel_side": "all"}
+        if symbol is not None:
+            params["pairs"] = venue_symbol(self.exchange, symbol)
+        return await self._request("cancel_all", params, req_id, callback, wait, timeout)
+
+    # -- order bookkeeping -----------------------------------------------------------------
+    order_methods = frozenset(("place_order", "cancel_order", "cancel_and_new", "cancel_all"))
+
+    def _order_sent(self, method: str, params: dict[str, Any]) -> None:
+        side = Side.BUY if params.get("side") == "bid" else Side.SELL
+        if method == "place_order":
+            self.orders.sent(
+                params["market"],
+                params["identifier"],
+                side,
+                params["ord_type"],
+                params.get("price"),
+                params.get("volume"),
+            )
+        elif method == "cancel_and_new":
+            old = self.orders.find(
+                params.get("prev_order_uuid"), params.get("prev_order_identifier")
+            )
+            if old is not None:
+                volume = params["new_volume"]
+                self.orders.sent(
+                    old.symbol,
+                    params["new_identifier"],
+                    old.side,
+                    "limit",
+                    params["new_price"],
+                    old.remaining if volume == "remain_only" else volume,
+                )
+
+    def _order_reply(
+        self, pending: _Pending, response: dict[str, Any]
+    ) -> tuple[str | None, str | None, OrderStatus | None] | None:
+        body = response.get("result")
+        ok = response.get("success") is True
+        item = body if isinstance(body, dict) else {}
+        request = pending.request
+        method = pending.method
+        if method == "cancel_all":
+            done = item.get("success") if ok else None
+            for entry in (done or {}).get("orders") or ():
+                order = self.orders.find(
+                    id_text(entry.get("uuid")), id_text(entry.get("identifier"))
+                )
+                if order is not None:
+                    self.orders.cancelled(order)
+            return None
+        order_id = id_text(item.get("uuid"))
+        client_id = id_text(item.get("identifier"))
+        if method == "place_order":
+            client_id = client_id or request.get("identifier")
+            status = _status(item) if ok else OrderStatus.REJECTED
+            if ok:
+                self.orders.acked(client_id, order_id, status, item.get("market"))
+            else:
+                self.orders.rejected(client_id, str(response.get("error")))
+            return order_id, client_id, status
+        if method == "cancel_order":
+            order = self.orders.find(order_id, client_id)
+            if ok and order is not None:
+                self.orders.cancelled(order)
+            return order_id, client_id, OrderStatus.CANCELLED if ok else None
+        # cancel_and_new: the old order is being cancelled; the reply names the new one
+        new_id = id_text(item.get("new_order_uuid"))
+        new_client = id_text(item.get("new_order_identifier")) or request.get("new_identifier")
+        if ok:
+            old = self.orders.find(order_id, client_id)
+            if old is not None:
+                self.orders.cancelled(old)
+            self.orders.acked(new_client, new_id, OrderStatus.NEW, item.get("market"))
+            return new_id, new_client, OrderStatus.NEW
+        self.orders.rejected(new_client, str(response.get("error")))
+        return None, new_client, OrderStatus.REJECTED
+
+
+#: Upbit's order states in hftpy's terms (`wait`/`watch` by what has filled).
+STATES: dict[str, OrderStatus] = {
+    "done": OrderStatus.FILLED,
+    "cancel": OrderStatus.CANCELLED,
+    "prevented": OrderStatus.CANCELLED,
+}
+
+
+def _status(order: dict[str, Any]) -> OrderStatus:
+    state = order.get("state")
+    final = STATES.get(state) if isinstance(state, str) else None
+    if final is not None:
+        return final
+    executed = order.get("executed_volume")
+    if executed not in (None, "0", 0) and Decimal(str(executed)) > 0:
+        return OrderStatus.PARTIALLY_FILLED
+    return OrderStatus.NEW
