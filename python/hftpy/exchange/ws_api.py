@@ -174,7 +174,7 @@ class WsApiBase:
             url,
             self._on_frame,
             name=connection_name or f"{self.exchange.value}.ws_api",
-            on_connected=self._on_connected,
+            on_connected=self._connected,
             on_disconnected=self._on_disconnected,
             extra_headers=extra_headers,
         )
@@ -362,15 +362,15 @@ class WsApiBase:
     def remove_order_listener(self, listener: Callable[[Any], None] | asyncio.Queue[Any]) -> None:
         """Removes a listener of `on_order_update` / `on_fill`, a queue of `order_updates` /
         `fills`, or an internal sink. Raises ValueError when it is not registered."""
-        listeners, queues = self._order_listeners, self._order_queues
+        listeners, queues = self._order_listeners or {}, self._order_queues or {}
         if isinstance(listener, asyncio.Queue):
-            entry = queues.pop(id(listener), None) if queues is not None else None
+            entry = queues.pop(id(listener), None)
             listener = entry[1] if entry is not None else listener
         found = False
-        for kind, registered in (listeners or {}).items():
+        for kind, registered in listeners.items():
             if listener in registered:
                 position = registered.index(listener)
-                listeners[kind] = registered[:position] + registered[position + 1 :]  # type: ignore[index]
+                listeners[kind] = registered[:position] + registered[position + 1 :]
                 found = True
         if not found:
             raise ValueError(f"{listener!r} is not an order event listener of {self!r}")
@@ -772,6 +772,97 @@ class WsApiBase:
         venue's own list on every (re)connect. Each is an `OrderUpdate` snapshot."""
         venue_sym = None if symbol is None else venue_symbol(self.exchange, symbol)
         return [order.view(self.exchange) for order in self.orders.open_orders(venue_sym)]
+
+    # -- reconciliation -----------------------------------------------------------------
+    #: Whether each (re)connect compares the orders tracked here with the venue's own open
+    #: orders (and asks the venue about the ones that closed meanwhile).
+    reconcile_orders: bool = True
+    #: How long a reconciliation may take before the connection goes ready without it.
+    RECONCILE_TIMEOUT: ClassVar[float] = 5.0
+
+    async def _connected(self) -> None:
+        await self._on_connected()
+        if self.reconcile_orders and self.order_event_parser is not None:
+            await self.reconcile()
+
+    async def reconcile(self) -> list[OrderUpdate]:
+        """Brings `open_orders()` in line with the venue: every order the venue lists as open
+        is tracked (orders placed elsewhere included), and every order tracked as open that
+        the venue no longer lists is looked up and closed with its final state (filled,
+        cancelled, expired). Each difference is logged and delivered to `on_order_update`
+        listeners as an `OrderUpdate` (its `raw` is the venue's answer). Runs on every
+        (re)connect, before the API is ready; a venue error is logged and leaves the tracked
+        state as it was. Returns the updates delivered."""
+        try:
+            async with asyncio.timeout(self.RECONCILE_TIMEOUT):
+                return await self._reconcile()
+        except Exception as exc:
+            log.warning("%s: open orders not reconciled: %s", self.exchange.value, exc)
+            return []
+
+    async def _reconcile(self) -> list[OrderUpdate]:
+        listed = await self._venue_open_orders()
+        changes: list[OrderUpdate] = []
+        still_open: set[int] = set()
+        for update in listed:
+            known = self.orders.find(update.order_id, update.client_order_id)
+            before = None if known is None else (known.status, known.filled, known.amount)
+            order = self.orders.apply(update)
+            still_open.add(id(order))
+            if before != (order.status, order.filled, order.amount):
+                changes.append(update)
+        for order in self.orders.open_orders():
+            if id(order) in still_open:
+                continue
+            final = await self._venue_order(order)
+            if final is None or final.status.is_open:
+                # The venue does not know it (a place lost with the connection) or says it
+                # is open although its list did not have it: trust the list.
+                final = OrderUpdate(
+                    exchange=self.exchange,
+                    symbol=order.symbol,
+                    order_id=order.order_id,
+                    client_order_id=order.client_order_id,
+                    side=order.side,
+                    status=(
+                        OrderStatus.REJECTED if order.order_id is None else OrderStatus.CANCELLED
+                    ),
+                    reason="hftpy: not open at the venue after a reconnect",
+                    recv_ns=_time_ns(),
+                )
+            self.orders.apply(final)
+            changes.append(final)
+        for update in changes:
+            log.info(
+                "%s: reconciled %s %s (%s) -> %s",
+                self.exchange.value,
+                update.symbol,
+                update.order_id,
+                update.client_order_id,
+                update.status.value,
+            )
+        self._publish_order_updates(changes)
+        return changes
+
+    async def _venue_open_orders(self) -> list[OrderUpdate]:
+        """The venue's list of the account's open orders (a venue implements it)."""
+        raise NotImplementedError
+
+    async def _venue_order(self, order: TrackedOrder) -> OrderUpdate | None:
+        """The venue's current state of one order (None: the venue does not know it)."""
+        return None
+
+    def _publish_order_updates(self, updates: list[OrderUpdate]) -> None:
+        """Hands updates made here (not parsed from a channel) to the user's listeners."""
+        listeners = self._order_listeners
+        if not updates or listeners is None:
+            return
+        for update in updates:
+            for listener in listeners["updates"]:
+                try:
+                    listener(update)
+                except Exception:
+                    log.exception("%s OrderUpdate listener raised", self.exchange.value)
 
     def _track_event(self, event: OrderUpdate | Fill) -> None:
         if isinstance(event, OrderUpdate):

@@ -28,6 +28,7 @@ import asyncio
 import itertools
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -41,7 +42,7 @@ from hftpy.exchange.backpack.events import parse as parse_order_update
 from hftpy.exchange.backpack.rest import BackpackRestApi, sign_value
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import endpoint
-from hftpy.exchange.orders import OrderStatus, id_text
+from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
 from hftpy.exchange.rest_orders import (
     HttpRequest,
     Limit,
@@ -49,6 +50,7 @@ from hftpy.exchange.rest_orders import (
     RestOrderApiBase,
     decimal_text,
 )
+from hftpy.exchange.tracker import TrackedOrder
 from hftpy.exchange.ws_api import WsCallback, _Pending
 
 log = logging.getLogger("hftpy.backpack")
@@ -587,3 +589,48 @@ class BackpackWsApi(RestOrderApiBase):
             if order is not None:
                 self.orders.cancelled(order)
         return order_id, client_id, status
+
+    async def _venue_open_orders(self) -> list[OrderUpdate]:
+        return [_order_update(item) for item in await self._bp.open_orders() or ()]
+
+    async def _venue_order(self, order: TrackedOrder) -> OrderUpdate | None:
+        if order.order_id is None:
+            return None
+        params = {"orderId": order.order_id, "symbol": order.symbol}
+        found = await self._bp.request(
+            "orderHistoryQueryAll", "GET", "/wapi/v1/history/orders", params
+        )
+        for item in found if isinstance(found, list) else ():
+            if id_text(item.get("id")) == order.order_id:
+                return _order_update(item)
+        return None
+
+
+def _order_update(item: dict[str, Any]) -> OrderUpdate:
+    """An open-orders or order-history entry as an `OrderUpdate`."""
+    amount = decimal_or_none(item.get("quantity"))
+    filled = decimal_or_none(item.get("executedQuantity"))
+    quote = decimal_or_none(item.get("executedQuoteQuantity"))
+    status = STATUSES.get(item.get("status", ""), OrderStatus.NEW)
+    if status is OrderStatus.NEW and filled:
+        status = OrderStatus.PARTIALLY_FILLED
+    created = item.get("createdAt")
+    return OrderUpdate(
+        exchange=Exchange.BACKPACK,
+        symbol=item.get("symbol", ""),
+        order_id=id_text(item.get("id")),
+        client_order_id=id_text(item.get("clientId")),
+        side=Side.BUY if item.get("side") == "Bid" else Side.SELL,
+        status=status,
+        price=decimal_or_none(item.get("price")),
+        amount=amount,
+        filled=filled,
+        remaining=None
+        if amount is None
+        else (amount - (filled or 0) if status.is_open else Decimal(0)),
+        order_type=str(item.get("orderType", "")).lower() or None,
+        avg_price=quote / filled if quote is not None and filled else None,
+        exch_ns=int(created) * 1_000_000 if isinstance(created, int) else 0,
+        recv_ns=time.time_ns(),
+        raw=item,
+    )

@@ -49,7 +49,7 @@ from hftpy.exchange.binance.rest import (
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import credentials, credentials_error, endpoint
 from hftpy.exchange.ids import new_client_order_id
-from hftpy.exchange.orders import OrderStatus, id_text
+from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
 from hftpy.exchange.tracker import TrackedOrder
 from hftpy.exchange.ws_api import WsApiBase, WsCallback, WsResponse, _Pending
 from hftpy.redact import Secret
@@ -161,6 +161,33 @@ def _order_ref(
             raise InvalidOrderError(f"Binance order ids are integers, got {order_id!r}")
         return {id_name: int(order_id)}
     return {cl_name: str(cl_ord_id)}
+
+
+def _order_update(item: dict[str, Any]) -> OrderUpdate:
+    """An `order.status` / `openOrders.status` entry as an `OrderUpdate`."""
+    filled = decimal_or_none(item.get("executedQty"))
+    quote = decimal_or_none(item.get("cummulativeQuoteQty"))
+    amount = decimal_or_none(item.get("origQty"))
+    status = STATUSES.get(item.get("status", ""), OrderStatus.NEW)
+    return OrderUpdate(
+        exchange=Exchange.BINANCE,
+        symbol=item.get("symbol", ""),
+        order_id=id_text(item.get("orderId")),
+        client_order_id=id_text(item.get("clientOrderId")),
+        side=Side.BUY if item.get("side") == "BUY" else Side.SELL,
+        status=status,
+        price=decimal_or_none(item.get("price")),
+        amount=amount,
+        filled=filled,
+        remaining=None
+        if amount is None
+        else (amount - (filled or 0) if status.is_open else Decimal(0)),
+        order_type=_TYPE_NAMES.get(item.get("type", ""), str(item.get("type", "")).lower()),
+        avg_price=quote / filled if quote is not None and filled else None,
+        exch_ns=int(item.get("updateTime") or item.get("time") or 0) * 1_000_000,
+        recv_ns=_time_ns(),
+        raw=item,
+    )
 
 
 def _open_quantity(order: TrackedOrder, new_total: str | None) -> Decimal:
@@ -454,6 +481,25 @@ class BinanceWsApi(WsApiBase):
                 if client_id is not None and client_id != order.client_order_id:
                     self.orders.acked(client_id, order_id)
         return order_id, client_id, status
+
+    async def _venue_open_orders(self) -> list[OrderUpdate]:
+        reply = await self._internal_request("openOrders.status")
+        if reply.get("status") != 200:
+            raise HftpyError(f"binance openOrders.status failed: {reply.get('error')}")
+        return [_order_update(item) for item in reply.get("result") or ()]
+
+    async def _venue_order(self, order: TrackedOrder) -> OrderUpdate | None:
+        params: dict[str, Any] = {"symbol": order.symbol}
+        if order.order_id is not None:
+            params["orderId"] = int(order.order_id)
+        elif order.client_order_id is not None:
+            params["origClientOrderId"] = order.client_order_id
+        else:
+            return None
+        reply = await self._internal_request("order.status", params)
+        if reply.get("status") != 200:  # -2013: the venue never saw it
+            return None
+        return _order_update(reply["result"])
 
     # -- inbound -------------------------------------------------------------------------
     def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -18,14 +19,22 @@ import msgspec
 
 from hftpy._core import parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
-from hftpy.errors import AuthError, ConfigError, DecimalError, HftpyError, InvalidOrderError
+from hftpy.errors import (
+    AuthError,
+    ConfigError,
+    DecimalError,
+    HftpyError,
+    InvalidOrderError,
+    VenueError,
+)
 from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.kraken.events import parse as parse_executions
 from hftpy.exchange.kraken.limits import TIER_BY_MAX_RATE_COUNT, KrakenRateLimits
 from hftpy.exchange.kraken.rest import KrakenRestApi
-from hftpy.exchange.orders import OrderStatus, id_text
+from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
+from hftpy.exchange.tracker import TrackedOrder
 from hftpy.exchange.ws_api import WsApiBase, WsCallback, _Pending
 from hftpy.redact import Secret
 
@@ -89,6 +98,50 @@ def _ids(value: Any, name: str) -> list[Any]:
     if not items:
         raise InvalidOrderError(f"{name} is empty")
     return items
+
+
+_REST_STATUSES = {
+    "pending": OrderStatus.PENDING,
+    "canceled": OrderStatus.CANCELLED,
+    "expired": OrderStatus.EXPIRED,
+}
+
+
+def _rest_order(txid: str, item: dict[str, Any], names: dict[str, str]) -> OrderUpdate:
+    """A REST `OpenOrders` / `QueryOrders` entry as an `OrderUpdate`."""
+    descr = item.get("descr") or {}
+    amount = decimal_or_none(item.get("vol"))
+    filled = decimal_or_none(item.get("vol_exec"))
+    status = _REST_STATUSES.get(item.get("status", ""))
+    if status is None:
+        if item.get("status") == "closed":
+            status = OrderStatus.FILLED
+        elif filled:
+            status = OrderStatus.PARTIALLY_FILLED
+        else:
+            status = OrderStatus.NEW
+    price = decimal_or_none(descr.get("price"))
+    avg = decimal_or_none(item.get("price"))
+    return OrderUpdate(
+        exchange=Exchange.KRAKEN,
+        symbol=names.get(descr.get("pair", ""), descr.get("pair", "")),
+        order_id=txid,
+        client_order_id=id_text(item.get("cl_ord_id")),
+        side=Side.BUY if descr.get("type") == "buy" else Side.SELL,
+        status=status,
+        price=price if price else None,
+        amount=amount,
+        filled=filled,
+        remaining=None
+        if amount is None
+        else (amount - (filled or 0) if status.is_open else Decimal(0)),
+        order_type=descr.get("ordertype"),
+        avg_price=avg if avg else None,
+        reason=item.get("reason"),
+        exch_ns=int(Decimal(str(item.get("closetm") or item.get("opentm") or 0)) * 10**9),
+        recv_ns=time.time_ns(),
+        raw=item,
+    )
 
 
 class KrakenWsApi(WsApiBase):
@@ -160,6 +213,7 @@ class KrakenWsApi(WsApiBase):
         #: The trading-counter ceiling from the executions ack (tier dependent).
         self.max_rate_count: int | None = None
         self.last_heartbeat_ns = 0
+        self._pair_names: dict[str, str] | None = None
 
     # -- connection hooks --------------------------------------------------------------
     async def _on_connected(self) -> None:
@@ -329,6 +383,30 @@ class KrakenWsApi(WsApiBase):
                 self.orders.amended(order, request.get("limit_price"), request.get("order_qty"))
             return order_id, client_id, order.status if ok and order is not None else None
         return None  # batch_add: per order in `result`; the executions events track them
+
+    async def _venue_open_orders(self) -> list[OrderUpdate]:
+        result = await self._rest.private("OpenOrders")
+        names = await self._ws_names()
+        return [_rest_order(txid, item, names) for txid, item in (result.get("open") or {}).items()]
+
+    async def _venue_order(self, order: TrackedOrder) -> OrderUpdate | None:
+        if order.order_id is None:
+            return None  # QueryOrders takes only Kraken's ids
+        try:
+            result = await self._rest.private("QueryOrders", {"txid": order.order_id})
+        except VenueError:  # EOrder:Invalid order: the venue does not know it
+            return None
+        item = result.get(order.order_id)
+        return None if item is None else _rest_order(order.order_id, item, await self._ws_names())
+
+    async def _ws_names(self) -> dict[str, str]:
+        """REST pair names (`XBTUSD`) to WS v2 symbols (`BTC/USD`), fetched once."""
+        if self._pair_names is None:
+            pairs = await self._rest.asset_pairs()
+            self._pair_names = {
+                info.get("altname", name): info.get("wsname", name) for name, info in pairs.items()
+            }
+        return self._pair_names
 
     # -- private channels ----------------------------------------------------------------
     async def subscribe_balances(self) -> None:

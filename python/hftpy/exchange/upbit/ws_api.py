@@ -23,6 +23,7 @@ second per account.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
@@ -32,11 +33,11 @@ import msgspec
 
 from hftpy._core import RateLimiter
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
-from hftpy.errors import AuthError, ConfigError, InvalidOrderError
+from hftpy.errors import AuthError, ConfigError, InvalidOrderError, VenueError
 from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.ids import new_client_order_id
-from hftpy.exchange.orders import OrderStatus, id_text
+from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
 from hftpy.exchange.rest_orders import (
     HttpRequest,
     Limit,
@@ -45,6 +46,7 @@ from hftpy.exchange.rest_orders import (
     acquire,
     decimal_text,
 )
+from hftpy.exchange.tracker import TrackedOrder
 from hftpy.exchange.upbit.events import parse as parse_my_order
 from hftpy.exchange.upbit.rest import AUTH_ERRORS, UpbitRestApi, new_nonce
 from hftpy.exchange.ws_api import WsCallback, _Pending
@@ -412,6 +414,29 @@ class UpbitWsApi(RestOrderApiBase):
             params["pairs"] = venue_symbol(self.exchange, symbol)
         return await self._request("cancel_all", params, req_id, callback, wait, timeout)
 
+    async def _venue_open_orders(self) -> list[OrderUpdate]:
+        orders: list[OrderUpdate] = []
+        for page in range(1, 100):  # 100 per page, Upbit's maximum
+            params = {"states[]": ["wait", "watch"], "page": page, "limit": 100}
+            found = await self._up.request("GET", "/v1/orders/open", params)
+            items = found if isinstance(found, list) else []
+            orders.extend(_order_update(item) for item in items)
+            if len(items) < 100:
+                break
+        return orders
+
+    async def _venue_order(self, order: TrackedOrder) -> OrderUpdate | None:
+        if order.order_id is not None:
+            params = {"uuid": order.order_id}
+        elif order.client_order_id is not None:
+            params = {"identifier": order.client_order_id}
+        else:
+            return None
+        try:
+            return _order_update(await self._up.request("GET", "/v1/order", params))
+        except VenueError:  # order_not_found
+            return None
+
     # -- order bookkeeping -----------------------------------------------------------------
     order_methods = frozenset(("place_order", "cancel_order", "cancel_and_new", "cancel_all"))
 
@@ -484,6 +509,33 @@ class UpbitWsApi(RestOrderApiBase):
             return new_id, new_client, OrderStatus.NEW
         self.orders.rejected(new_client, str(response.get("error")))
         return None, new_client, OrderStatus.REJECTED
+
+
+def _order_update(item: dict[str, Any]) -> OrderUpdate:
+    """A `GET /v1/order` or `/v1/orders/open` entry as an `OrderUpdate`."""
+    amount = decimal_or_none(_text(item.get("volume")))
+    filled = decimal_or_none(_text(item.get("executed_volume")))
+    status = _status(item)
+    return OrderUpdate(
+        exchange=Exchange.UPBIT,
+        symbol=item.get("market", ""),
+        order_id=id_text(item.get("uuid")),
+        client_order_id=id_text(item.get("identifier")),
+        side=Side.BUY if item.get("side") == "bid" else Side.SELL,
+        status=status,
+        price=decimal_or_none(_text(item.get("price"))),
+        amount=amount,
+        filled=filled,
+        remaining=decimal_or_none(_text(item.get("remaining_volume"))),
+        order_type=item.get("ord_type"),
+        recv_ns=time.time_ns(),
+        raw=item,
+    )
+
+
+def _text(value: Any) -> Any:
+    """REST numbers are strings; a JSON number (if any) is read back by its text."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 #: Upbit's order states in hftpy's terms (`wait`/`watch` by what has filled).
