@@ -17,8 +17,9 @@ from hftpy.common import CurrencyPair, Exchange, Side
 from hftpy.errors import InvalidOrderError
 from hftpy.exchange import create_exchange_api, create_exchange_ws_api
 from hftpy.exchange.binance.limits import DEFAULT_LIMITS
-from hftpy.exchange.orders import OrderStatus
+from hftpy.exchange.orders import OrderStatus, OrderUpdate
 from hftpy.exchange.ws_api import WsApiBase, WsResponse
+from hftpy.net import ReconnectPolicy
 from hftpy.sim import Simulator
 
 _tasks: set[asyncio.Task[None]] = set()  # runners, closed by close_all() after each test
@@ -167,3 +168,45 @@ async def test_binance_amend_down_keeps_priority_and_id(
     assert moved.method == "order.cancelReplace"
     assert moved.order_id not in (None, placed.order_id)
     await eventually(lambda: [o.order_id for o in ws_api.open_orders()] == [moved.order_id])
+
+
+def units(value: str, decimals: int) -> int:
+    return int(Decimal(value).scaleb(decimals))
+
+
+@pytest.mark.parametrize("venue", list(VENUES), ids=str)
+async def test_a_reconnect_reconciles_orders_filled_meanwhile(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, venue: Exchange
+) -> None:
+    pair, amount, low, high = VENUES[venue]
+    ws_api = await started(sim, monkeypatch, venue)
+    ws_api._conn._policy = ReconnectPolicy(initial_delay=0.3, max_delay=0.3, jitter=0.0)
+    updates: list[OrderUpdate] = []
+    ws_api.on_order_update(updates.append)
+    filled: WsResponse = await ws_api.place_order(pair, Side.BUY, amount, high, wait=True)
+    kept: WsResponse = await ws_api.place_order(pair, Side.BUY, amount, low, wait=True)
+    assert filled.ok and kept.ok
+    symbol = pair.symbol(venue)
+    inst = sim.engine.instruments[symbol]
+
+    connects = ws_api._conn.connects
+    ws_api._conn.drop()
+    await eventually(lambda: not ws_api.ready)
+    # While the private channel is down, another account takes the higher bid.
+    taker = sim.engine.add_account("taker", unlimited=True)
+    sim.engine.place(
+        taker,
+        symbol,
+        "sell",
+        units(amount, inst.qty_decimals),
+        price=units(high, inst.price_decimals),
+    )
+    assert [o.order_id for o in ws_api.open_orders()].count(filled.order_id) == 1  # not seen yet
+
+    await eventually(lambda: ws_api._conn.connects > connects and ws_api.ready, timeout=5)
+    assert [o.order_id for o in ws_api.open_orders()] == [kept.order_id]
+    done = [u for u in updates if u.order_id == filled.order_id and u.status.is_final]
+    assert done, updates
+    assert done[-1].status is OrderStatus.FILLED
+    assert done[-1].filled == Decimal(amount)
+    assert done[-1].raw  # the venue's own answer is attached
