@@ -10,10 +10,24 @@ request has parameters, `query_hash` = SHA-512 hex of the unencoded `k=v&...` st
 `nonce_used`, `invalid_query_payload` (missing or wrong query hash).
 
 REST (`upbit_rest` port): `POST /v1/orders` (201 with the order), `DELETE /v1/order?uuid=`
-or `identifier=` (200 with the order as it was, cancellation accepted), `GET /v1/order`,
-`GET /v1/accounts`. Order errors are 400 (`validation_error`, `invalid_volume`,
-`invalid_price`, `under_min_total_bid|ask`, `insufficient_funds_bid|ask`,
-`post_only_order_would_match`), 404 `order_not_found`.
+or `identifier=` (200 with the order as it was, cancellation accepted), `GET /v1/order` (any
+order, finished ones with their final `state`, plus its `trades`), `GET /v1/accounts`,
+`POST /v1/orders/cancel_and_new` (JSON `prev_order_uuid|prev_order_identifier`,
+`new_ord_type`, `new_volume` (a number or `remain_only`), `new_price`, `new_identifier`,
+`new_time_in_force`, `new_smp_type`; 201 with the cancelled order's fields as the cancel found
+it plus `new_order_uuid`, `new_order_identifier`; myOrder shows the cancel, then the new order),
+`DELETE /v1/orders/open` (query `cancel_side`, `pairs` | `quote_currencies`, `excluded_pairs`,
+`count` (default 20, max 300), `order_by`; `{"success": {"count", "orders": [{"uuid",
+"market", "identifier"?}]}, "failed": {...}}`), `GET /v1/orders/open` (`market`, `state` |
+`states[]` of `wait`/`watch`, `page`, `limit` <= 100, `order_by`). Order errors are 400
+(`validation_error`, `invalid_volume`, `invalid_price_bid|ask`, `under_min_total_bid|ask`,
+`insufficient_funds_bid|ask`, `post_only_order_would_match`), 404 `order_not_found` (unknown,
+or no longer open where a cancel needs it open).
+
+Rate limits (reference B5): every REST reply carries `Remaining-Req: group=<g>; min=1800;
+sec=<left>`; `order` (POST /v1/orders, cancel_and_new) 8/s, `order-cancel-all` 1 per 2 s and
+`default` 30/s per account, quotation groups 10/s per IP. A window opens with a group's first
+request; past the limit the reply is 429 `too_many_requests` (refused requests do not count).
 
 Private WS (`upbit_ws_private` port, `/websocket/v1/private`): the JWT (no query hash) is
 checked on the upgrade; a refusal is the same 401 body as REST. Requests are
@@ -36,9 +50,10 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 from urllib.parse import unquote
 
 import msgspec
@@ -54,13 +69,23 @@ from .engine import (
     OrderEvent,
     OrderRejected,
     RejectReason,
+    Side,
 )
 from .market import StreamConnection, call_soon_once, json_decimal
 from .upbit import FAULTS as PUBLIC_FAULTS
 from .upbit import STATUS_UP, UpbitVenue
 from .wire import decode_json, encode_json
 
-__all__ = ["FAULTS", "UPBIT_API_KEY", "UPBIT_API_SECRET", "UpbitPrivateVenue", "query_string"]
+__all__ = [
+    "FAULTS",
+    "RATE_GROUPS",
+    "UPBIT_API_KEY",
+    "UPBIT_API_SECRET",
+    "RateWindows",
+    "UpbitPrivateVenue",
+    "query_string",
+    "rate_group",
+]
 
 FAULTS: Final = {**PUBLIC_FAULTS, "reject_auth": ("count",), "drop_request": ("count",)}
 PRIVATE_PATH: Final = "/websocket/v1/private"
@@ -78,6 +103,121 @@ UPBIT_API_SECRET: Final = _derived("hftpy sim upbit demo secret key")
 _DEMO_BALANCES: Final = {"KRW": "100000000000", "BTC": "100", "ETH": "1000"}
 
 _ALGS: Final = {"HS256": hashlib.sha256, "HS512": hashlib.sha512}
+ORD_TYPES: Final = ("limit", "price", "market", "best")
+MAX_PAIRS: Final = 20
+
+#: Rate-limit group -> (requests, per seconds) (reference B5). Exchange groups count per
+#: account, quotation groups per client IP.
+RATE_GROUPS: Final[dict[str, tuple[int, float]]] = {
+    "default": (30, 1.0),
+    "order": (8, 1.0),
+    "order-cancel-all": (1, 2.0),
+    "market": (10, 1.0),
+    "candle": (10, 1.0),
+    "trade": (10, 1.0),
+    "ticker": (10, 1.0),
+    "orderbook": (10, 1.0),
+}
+QUOTATION_GROUPS: Final = frozenset({"market", "candle", "trade", "ticker", "orderbook"})
+_QUOTATION_ROUTES: Final = {"/v1/market/all": "market", "/v1/orderbook": "orderbook"}
+_ORDER_ROUTES: Final = {
+    ("POST", "/v1/orders"): "order",
+    ("POST", "/v1/orders/cancel_and_new"): "order",
+    ("DELETE", "/v1/orders/open"): "order-cancel-all",
+}
+#: The documented body of `POST /v1/orders/cancel_and_new`: the cancelled order's fields (then
+#: `new_order_uuid`, `new_order_identifier`).
+CANCEL_AND_NEW_KEYS: Final = (
+    "uuid",
+    "side",
+    "ord_type",
+    "price",
+    "state",
+    "market",
+    "created_at",
+    "volume",
+    "remaining_volume",
+    "executed_volume",
+    "reserved_fee",
+    "remaining_fee",
+    "paid_fee",
+    "locked",
+    "prevented_volume",
+    "prevented_locked",
+    "smp_type",
+    "trades_count",
+    "time_in_force",
+)
+# Set on a request while it is charged: whose budget, and what it left.
+_SCOPE: Final = web.RequestKey("hftpy_upbit_rate_scope", str)
+_LEFT: Final = web.RequestKey("hftpy_upbit_rate_left", int)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def rate_group(method: str, path: str) -> str | None:
+    """The rate-limit group of a REST route, or None for paths Upbit does not serve."""
+    path = path.rstrip("/") or "/"
+    if path in _QUOTATION_ROUTES:
+        return _QUOTATION_ROUTES[path]
+    group = _ORDER_ROUTES.get((method.upper(), path))
+    if group is not None:
+        return group
+    return "default" if path.startswith("/v1/") else None
+
+
+class RateWindows:
+    """Requests left per (scope, group): a window opens with the first request and admits
+    the group's limit until its period has passed (Upbit's user-request guide: counted from
+    the first request; refused requests do not count)."""
+
+    def __init__(self, groups: Mapping[str, tuple[int, float]] = RATE_GROUPS) -> None:
+        self.groups = dict(groups)
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def limit(self, group: str) -> int:
+        return self.groups[group][0]
+
+    def _used(self, scope: str, group: str, now: float) -> tuple[float, int]:
+        start, used = self._windows.get((scope, group), (now, 0))
+        if now - start >= self.groups[group][1]:
+            return now, 0
+        return start, used
+
+    def take(self, scope: str, group: str) -> int | None:
+        """Charge one request: what is left afterwards, or None when the budget is spent."""
+        now = time.monotonic()
+        start, used = self._used(scope, group, now)
+        limit = self.limit(group)
+        if used >= limit:
+            return None
+        self._windows[(scope, group)] = (start, used + 1)
+        return limit - used - 1
+
+    def remaining(self, scope: str, group: str) -> int:
+        return self.limit(group) - self._used(scope, group, time.monotonic())[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    """What an order was placed as, in Upbit's terms."""
+
+    ord_type: str
+    tif: str | None
+    smp_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """A checked new order, ready for the engine."""
+
+    inst: Instrument
+    side: str
+    lots: int
+    limit: int | None
+    meta: _Meta
+    identifier: str | None
+
+
 _PRIVATE_TYPES: Final = ("myOrder", "myAsset")
 _STATES: Final = {"new": "wait", "canceled": "cancel", "expired": "cancel", "filled": "done"}
 
@@ -257,9 +397,11 @@ class UpbitPrivateVenue(UpbitVenue):
         self._uuids: dict[str, str] = {}  # engine order id -> uuid
         self._orders: dict[str, Order] = {}  # uuid -> order
         self._identifiers: dict[tuple[str, str], str] = {}  # (account, identifier) -> uuid
-        self._meta: dict[str, tuple[str, str | None]] = {}  # engine id -> (ord_type, tif)
-        self._identifier_of: dict[str, str] = {}  # engine id -> identifier
-        self._placing: tuple[str, str, str, str | None] | None = None
+        self._meta: dict[str, _Meta] = {}  # engine id -> what the order was placed as
+        self._identifier_of: dict[str, str | None] = {}  # engine id -> identifier
+        self._fills: dict[str, list[dict[str, Any]]] = {}  # engine id -> `trades` entries
+        self._placing: tuple[str, _Meta, str | None] | None = None
+        self.limits = RateWindows()
         self._assets: dict[Account, set[str]] = {}
         self._assets_scheduled = False
         self.reject_auth = 0
@@ -367,13 +509,18 @@ class UpbitPrivateVenue(UpbitVenue):
     def _on_order(self, event: OrderEvent) -> None:
         order = event.order
         if event.kind == "new" and self._placing is not None:
-            order_uuid, ord_type, identifier, tif = self._placing
+            order_uuid, meta, identifier = self._placing
             self._placing = None
             self._uuids[order.order_id] = order_uuid
             self._orders[order_uuid] = order
-            self._identifiers[(order.account.name, identifier)] = order_uuid
-            self._meta[order.order_id] = (ord_type, tif)
+            if identifier is not None:
+                self._identifiers[(order.account.name, identifier)] = order_uuid
+            self._meta[order.order_id] = meta
             self._identifier_of[order.order_id] = identifier
+        trade_uuid = None
+        if event.fill is not None and order.order_id in self._uuids:
+            trade_uuid = str(uuid.uuid4())
+            self._fills.setdefault(order.order_id, []).append(self._trade_entry(event, trade_uuid))
         if event.kind in ("new", "canceled", "expired"):
             self._asset_changed(order.account, order.instrument, order.side)
         if event.kind == "amended":
@@ -381,7 +528,7 @@ class UpbitPrivateVenue(UpbitVenue):
         conns = self._subscribers(order.account, "myOrder", order.instrument.symbol)
         if not conns:
             return
-        message = self._my_order(event)
+        message = self._my_order(event, trade_uuid)
         for conn in conns:
             conn.push("myOrder", message)
 
@@ -420,11 +567,29 @@ class UpbitPrivateVenue(UpbitVenue):
             for conn in conns:
                 conn.push("myAsset", message)
 
-    def _my_order(self, event: OrderEvent) -> dict[str, Any]:
+    def _trade_entry(self, event: OrderEvent, trade_uuid: str) -> dict[str, Any]:
+        """One `trades` item of `GET /v1/order`: `trend` is the aggressor's direction."""
+        order, fill = event.order, event.fill
+        assert fill is not None
+        inst = order.instrument
+        aggressor_buys = (order.side == "buy") != fill.maker
+        return {
+            "market": inst.symbol,
+            "uuid": trade_uuid,
+            "price": _plain(fill.price, inst.price_decimals),
+            "volume": _plain(fill.qty, inst.qty_decimals),
+            "funds": _money(fill.cost),
+            "trend": "up" if aggressor_buys else "down",
+            "created_at": _kst(event.ts_ns),
+            "side": "bid" if order.side == "buy" else "ask",
+        }
+
+    def _my_order(self, event: OrderEvent, trade_uuid: str | None = None) -> dict[str, Any]:
         order = event.order
         inst = order.instrument
         pd, qd = inst.price_decimals, inst.qty_decimals
-        ord_type, tif = self._meta.get(order.order_id, (order.order_type, None))
+        meta = self._meta.get(order.order_id, _Meta(order.order_type, None, None))
+        ord_type, tif = meta.ord_type, meta.tif
         fill = event.fill
         state = "trade" if fill is not None else _STATES.get(event.kind, "wait")
         now = time.time_ns() // 1_000_000
@@ -436,13 +601,13 @@ class UpbitPrivateVenue(UpbitVenue):
             "ask_bid": "BID" if order.side == "buy" else "ASK",
             "order_type": ord_type,
             "state": state,
-            "trade_uuid": str(uuid.uuid4()) if fill is not None else None,
+            "trade_uuid": (trade_uuid or str(uuid.uuid4())) if fill is not None else None,
             "price": _num(fill.price if fill else (order.price or 0), pd),
             "avg_price": _num(avg, pd),
             "volume": _num(fill.qty if fill else order.qty, qd),
             "remaining_volume": _num(order.remaining, qd),
             "executed_volume": _num(order.filled, qd),
-            "trades_count": 0 if not order.filled else 1,
+            "trades_count": len(self._fills.get(order.order_id, ())),
             "reserved_fee": 0,
             "remaining_fee": 0,
             "paid_fee": _money_num(order.fees),
@@ -452,7 +617,7 @@ class UpbitPrivateVenue(UpbitVenue):
             "trade_fee": _money_num(fill.fee) if fill is not None else None,
             "is_maker": fill.maker if fill is not None else None,
             "identifier": self._identifier_of.get(order.order_id),
-            "smp_type": None,
+            "smp_type": meta.smp_type,
             "prevented_volume": 0,
             "prevented_locked": 0,
             "trade_timestamp": event.ts_ns // 1_000_000 if fill is not None else None,
@@ -465,10 +630,41 @@ class UpbitPrivateVenue(UpbitVenue):
 
     def routes(self, app: web.Application) -> None:
         super().routes(app)
+        app.middlewares.append(self._remaining_req)
         app.router.add_post("/v1/orders", self._rest_order)
+        app.router.add_post("/v1/orders/cancel_and_new", self._rest_cancel_and_new)
         app.router.add_delete("/v1/order", self._rest_cancel)
         app.router.add_get("/v1/order", self._rest_get_order)
+        app.router.add_get("/v1/orders/open", self._rest_open_orders)
+        app.router.add_delete("/v1/orders/open", self._rest_cancel_open)
         app.router.add_get("/v1/accounts", self._rest_accounts)
+
+    @web.middleware
+    async def _remaining_req(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Charges quotation requests per IP and stamps every reply with `Remaining-Req`.
+
+        Exchange requests are charged per account inside `_authorized`, once the JWT says whose
+        they are; a request refused before that shows the budget as it stands.
+        """
+        group = rate_group(request.method, request.path)
+        if group is None:
+            return await handler(request)
+        if group in QUOTATION_GROUPS:
+            request[_SCOPE] = f"ip:{request.remote}"
+            left = self.limits.take(request[_SCOPE], group)
+            if left is None:
+                response: web.StreamResponse = self._error(_too_many())
+            else:
+                request[_LEFT] = left
+                response = await handler(request)
+        else:
+            response = await handler(request)
+        left = request.get(_LEFT)
+        if left is None:
+            scope = request.get(_SCOPE)
+            left = self.limits.remaining(scope, group) if scope else self.limits.limit(group)
+        response.headers["Remaining-Req"] = f"group={group}; min=1800; sec={left}"
+        return response
 
     async def _authorized(self, request: web.Request, body: bool) -> tuple[Account, Any]:
         while self.stalled():
@@ -480,6 +676,7 @@ class UpbitPrivateVenue(UpbitVenue):
             raise UpbitApiError(500, "server_error", "connection dropped")
         if self._unavailable() is not None:
             raise UpbitApiError(503, "server_maintenance", "서버 점검 중입니다.")
+        params: Any
         if body:
             try:
                 raw = await request.read()
@@ -493,9 +690,15 @@ class UpbitPrivateVenue(UpbitVenue):
                 raise UpbitApiError(400, "validation_error", "잘못된 요청입니다.")
             query = query_string(params)
         else:
-            params = dict(request.query)
+            params = request.query  # a multidict: `states[]` may repeat
             query = unquote(request.rel_url.raw_query_string)
         account, _ = self.verify(request.headers.get("Authorization"), query or None)
+        group = rate_group(request.method, request.path) or "default"
+        request[_SCOPE] = f"account:{account.name}"
+        left = self.limits.take(request[_SCOPE], group)
+        if left is None:
+            raise _too_many()
+        request[_LEFT] = left
         return account, params
 
     @staticmethod
@@ -505,8 +708,15 @@ class UpbitPrivateVenue(UpbitVenue):
     async def _rest_order(self, request: web.Request) -> web.Response:
         try:
             account, params = await self._authorized(request, body=True)
-            order = self._place(account, params)
+            order = self._submit(account, self._check(account, params))
             return _json(self._order_body(order), 201)
+        except UpbitApiError as exc:
+            return self._error(exc)
+
+    async def _rest_cancel_and_new(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._authorized(request, body=True)
+            return _json(self._cancel_and_new(account, params), 201)
         except UpbitApiError as exc:
             return self._error(exc)
 
@@ -516,18 +726,35 @@ class UpbitPrivateVenue(UpbitVenue):
             order = self._find(account, params)
             body = self._order_body(order)
             if not order.is_open:
-                raise UpbitApiError(404, "order_not_found", "주문을 찾지 못했습니다.")
+                raise _not_found()
             self.engine.cancel(order)
             return _json(body)
         except UpbitApiError as exc:
             return self._error(exc)
         except OrderRejected:
-            return self._error(UpbitApiError(404, "order_not_found", "주문을 찾지 못했습니다."))
+            return self._error(_not_found())
 
     async def _rest_get_order(self, request: web.Request) -> web.Response:
         try:
             account, params = await self._authorized(request, body=False)
-            return _json(self._order_body(self._find(account, params)))
+            order = self._find(account, params)
+            body = self._order_body(order)
+            body["trades"] = list(self._fills.get(order.order_id, ()))
+            return _json(body)
+        except UpbitApiError as exc:
+            return self._error(exc)
+
+    async def _rest_open_orders(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._authorized(request, body=False)
+            return _json(self._open_orders(account, params))
+        except UpbitApiError as exc:
+            return self._error(exc)
+
+    async def _rest_cancel_open(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._authorized(request, body=False)
+            return _json(self._cancel_open(account, params))
         except UpbitApiError as exc:
             return self._error(exc)
 
@@ -549,36 +776,159 @@ class UpbitPrivateVenue(UpbitVenue):
         ]
         return _json(rows)
 
+    # ----- orders -----
+
     def _find(self, account: Account, params: Mapping[str, Any]) -> Order:
-        order_uuid = params.get("uuid")
-        if order_uuid is None and params.get("identifier") is not None:
-            order_uuid = self._identifiers.get((account.name, str(params["identifier"])))
-        if order_uuid is None and "identifier" not in params and "uuid" not in params:
-            raise UpbitApiError(400, "validation_error", "uuid 또는 identifier가 필요합니다.")
+        if params.get("uuid") is None and params.get("identifier") is None:
+            raise _invalid("uuid 또는 identifier가 필요합니다.")
+        return self._lookup(account, params.get("uuid"), params.get("identifier"))
+
+    def _lookup(self, account: Account, order_uuid: Any, identifier: Any) -> Order:
+        """The account's order by uuid, else by identifier (uuid wins when both are given)."""
+        if order_uuid is None and identifier is not None:
+            order_uuid = self._identifiers.get((account.name, str(identifier)))
         order = self._orders.get(str(order_uuid)) if order_uuid is not None else None
         if order is None or order.account is not account:
-            raise UpbitApiError(404, "order_not_found", "주문을 찾지 못했습니다.")
+            raise _not_found()
         return order
 
-    def _place(self, account: Account, params: Mapping[str, Any]) -> Order:
+    def _own_open(self, account: Account) -> list[Order]:
+        """The account's open Upbit orders, oldest first."""
+        return [o for o in self.engine.open_orders(account) if o.order_id in self._uuids]
+
+    def _cancel_and_new(self, account: Account, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /v1/orders/cancel_and_new`: the new order (same market and side) is checked
+        before the old one is cancelled, and entered after it."""
+        prev_uuid, prev_identifier = (
+            params.get("prev_order_uuid"),
+            params.get("prev_order_identifier"),
+        )
+        if prev_uuid is None and prev_identifier is None:
+            raise _invalid("prev_order_uuid 또는 prev_order_identifier가 필요합니다.")
+        ord_type = params.get("new_ord_type")
+        if ord_type not in ORD_TYPES:
+            raise _invalid("new_ord_type이 올바르지 않습니다.")
+        prev = self._lookup(account, prev_uuid, prev_identifier)
+        if not prev.is_open:
+            raise _not_found()
+        side = "bid" if prev.side == "buy" else "ask"
+        volume = params.get("new_volume")
+        if volume == "remain_only":
+            if ord_type == "price" or (ord_type == "best" and side == "bid"):
+                raise _invalid("remain_only는 지정가, 시장가 매도, 최유리 매도 주문만 지원합니다.")
+            volume = _plain(prev.remaining, prev.instrument.qty_decimals)
+        new_params = {
+            "market": prev.instrument.symbol,
+            "side": side,
+            "ord_type": ord_type,
+            "volume": volume,
+            "price": params.get("new_price"),
+            "time_in_force": params.get("new_time_in_force"),
+            "smp_type": params.get("new_smp_type"),
+            "identifier": params.get("new_identifier"),
+        }
+        spec = self._check(
+            account, {k: v for k, v in new_params.items() if v is not None}, released=prev.held
+        )
+        cancelled = self._order_body(prev)  # as it was when the cancel was accepted
+        try:
+            self.engine.cancel(prev)
+        except OrderRejected:
+            raise _not_found() from None
+        placed = self._submit(account, spec)
+        body = {key: cancelled[key] for key in CANCEL_AND_NEW_KEYS}
+        body["new_order_uuid"] = self._uuids[placed.order_id]
+        body["new_order_identifier"] = self._identifier_of.get(placed.order_id)
+        return body
+
+    def _cancel_open(self, account: Account, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`DELETE /v1/orders/open`: up to `count` waiting orders matching the filters."""
+        cancel_side = params.get("cancel_side", "all")
+        if cancel_side not in ("all", "ask", "bid"):
+            raise _invalid("cancel_side가 올바르지 않습니다.")
+        pairs = _csv(params.get("pairs"))
+        excluded = _csv(params.get("excluded_pairs"))
+        quotes = _csv(params.get("quote_currencies"))
+        if pairs and quotes:
+            raise _invalid("pairs와 quote_currencies는 함께 사용할 수 없습니다.")
+        if len(pairs) > MAX_PAIRS or len(excluded) > MAX_PAIRS:
+            raise _invalid(f"pairs와 excluded_pairs는 최대 {MAX_PAIRS}개까지 지정할 수 있습니다.")
+        count = _int_param(params, "count", 20, 1, 300)
+        newest_first = _order_by(params)
+        chosen = [
+            o
+            for o in self._own_open(account)
+            if (cancel_side == "all" or cancel_side == ("bid" if o.side == "buy" else "ask"))
+            and (not pairs or o.instrument.symbol in pairs)
+            and (not quotes or o.instrument.quote in quotes)
+            and o.instrument.symbol not in excluded
+        ]
+        chosen.sort(key=lambda o: o.created_ns, reverse=newest_first)
+        success: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for order in chosen[:count]:
+            entry = {"uuid": self._uuids[order.order_id], "market": order.instrument.symbol}
+            identifier = self._identifier_of.get(order.order_id)
+            if identifier is not None:
+                entry["identifier"] = identifier
+            try:
+                self.engine.cancel(order)
+            except OrderRejected:
+                failed.append(entry)
+            else:
+                success.append(entry)
+        return {
+            "success": {"count": len(success), "orders": success},
+            "failed": {"count": len(failed), "orders": failed},
+        }
+
+    def _open_orders(self, account: Account, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """`GET /v1/orders/open`: waiting orders, `limit` per `page`, newest first by default."""
+        market = params.get("market")
+        state = params.get("state")
+        states = _all(params, "states[]") + _all(params, "states")
+        if state is not None and states:
+            raise _invalid("state와 states는 함께 사용할 수 없습니다.")
+        wanted = [state] if state is not None else states or ["wait"]
+        if not all(s in ("wait", "watch") for s in wanted):
+            raise _invalid("state가 올바르지 않습니다.")
+        page = _int_param(params, "page", 1, 1, None)
+        limit = _int_param(params, "limit", 100, 1, 100)
+        newest_first = _order_by(params)
+        orders = [
+            o
+            for o in self._own_open(account)
+            if "wait" in wanted and (market is None or o.instrument.symbol == market)
+        ]  # the simulator has no reserved (`watch`) orders
+        orders.sort(key=lambda o: o.created_ns, reverse=newest_first)
+        return [self._order_body(o) for o in orders[(page - 1) * limit : page * limit]]
+
+    def _check(
+        self, account: Account, params: Mapping[str, Any], released: int | None = None
+    ) -> _Spec:
+        """Every check of a new order that needs no engine call. With `released` (what the
+        order it replaces holds) the funds are checked here too, before that order goes."""
         market = params.get("market")
         inst = self.instrument(market) if isinstance(market, str) else None
         if inst is None:
-            raise UpbitApiError(400, "validation_error", "market이 올바르지 않습니다.")
+            raise _invalid("market이 올바르지 않습니다.")
         side = {"bid": "buy", "ask": "sell"}.get(str(params.get("side")))
         ord_type = params.get("ord_type")
-        if side is None or ord_type not in ("limit", "price", "market", "best"):
-            raise UpbitApiError(400, "validation_error", "side 또는 ord_type이 올바르지 않습니다.")
+        if side is None or ord_type not in ORD_TYPES:
+            raise _invalid("side 또는 ord_type이 올바르지 않습니다.")
         tif = params.get("time_in_force")
         if tif is not None and tif not in ("ioc", "fok", "post_only"):
-            raise UpbitApiError(400, "validation_error", "time_in_force가 올바르지 않습니다.")
-        if tif == "post_only" and (ord_type != "limit" or params.get("smp_type") is not None):
-            raise UpbitApiError(400, "validation_error", "post_only 조건이 올바르지 않습니다.")
+            raise _invalid("time_in_force가 올바르지 않습니다.")
+        smp_type = params.get("smp_type")
+        if smp_type is not None and smp_type not in ("cancel_maker", "cancel_taker", "reduce"):
+            raise _invalid("smp_type이 올바르지 않습니다.")
+        if tif == "post_only" and (ord_type != "limit" or smp_type is not None):
+            raise _invalid("post_only 조건이 올바르지 않습니다.")
         if ord_type == "best" and tif not in ("ioc", "fok"):
-            raise UpbitApiError(400, "validation_error", "best 주문은 ioc 또는 fok만 가능합니다.")
+            raise _invalid("best 주문은 ioc 또는 fok만 가능합니다.")
         identifier = params.get("identifier")
         if identifier is not None and (account.name, str(identifier)) in self._identifiers:
-            raise UpbitApiError(400, "validation_error", "identifier가 이미 사용되었습니다.")
+            raise _invalid("identifier가 이미 사용되었습니다.")
         suffix = "bid" if side == "buy" else "ask"
         volume = params.get("volume")
         price = params.get("price")
@@ -596,9 +946,7 @@ class UpbitPrivateVenue(UpbitVenue):
             cost = inst.cost(limit, lots)
         elif side == "buy":  # price / best bid: spend `price` KRW
             if volume is not None:
-                raise UpbitApiError(
-                    400, "validation_error", "시장가 매수는 volume을 받지 않습니다."
-                )
+                raise _invalid("시장가 매수는 volume을 받지 않습니다.")
             budget = _units(price, inst.price_decimals)
             if budget is None or budget <= 0:
                 raise UpbitApiError(
@@ -608,7 +956,7 @@ class UpbitPrivateVenue(UpbitVenue):
             cost = max(cost, budget * 10 ** (18 - inst.price_decimals))
         else:  # market / best ask: sell `volume`
             if price is not None:
-                raise UpbitApiError(400, "validation_error", "시장가 매도는 price를 받지 않습니다.")
+                raise _invalid("시장가 매도는 price를 받지 않습니다.")
             lots = _units(volume, inst.qty_decimals)
             if lots is None or lots <= 0:
                 raise UpbitApiError(400, "invalid_volume", "주문 수량이 올바르지 않습니다.")
@@ -619,63 +967,143 @@ class UpbitPrivateVenue(UpbitVenue):
                 400, f"under_min_total_{suffix}", "최소주문금액 이상으로 주문해주세요"
             )
         if lots <= 0:
-            raise UpbitApiError(400, "validation_error", "호가가 없습니다.")
+            raise _invalid("호가가 없습니다.")
         if tif == "fok" and not _fillable(book, side, limit, lots):
-            raise UpbitApiError(400, "validation_error", "fok 주문이 전량 체결될 수 없습니다.")
+            raise _invalid("fok 주문이 전량 체결될 수 없습니다.")
+        if (
+            tif == "post_only"
+            and limit is not None
+            and book.opposite(cast(Side, side)).crosses(limit)
+        ):
+            raise _post_only()
+        if released is not None and not account.unlimited:
+            if side == "buy":
+                hold = cost + -(-cost * account.taker_fee_ppm // 1_000_000)
+                asset = inst.quote
+            else:
+                hold, asset = inst.base_amount(lots), inst.base
+            if hold > account.balance(asset).available + released:
+                raise _insufficient(suffix)
+        return _Spec(
+            inst, side, lots, limit, _Meta(str(ord_type), tif, smp_type), _opt_text(identifier)
+        )
+
+    def _submit(self, account: Account, spec: _Spec) -> Order:
         order_uuid = str(uuid.uuid4())
-        identifier_text = str(identifier) if identifier is not None else order_uuid
-        self._placing = (order_uuid, str(ord_type), identifier_text, tif)
+        # The engine emits the order's `new` event inside `place`: `_on_order` takes it from here.
+        self._placing = (order_uuid, spec.meta, spec.identifier)
+        suffix = "bid" if spec.side == "buy" else "ask"
         try:
             return self.engine.place(
                 account,
-                inst.symbol,
-                side,  # type: ignore[arg-type]
-                lots,
-                price=limit,
-                order_type="limit" if ord_type == "limit" else "market",
-                time_in_force="ioc" if tif in ("ioc", "fok") else "gtc",
-                post_only=tif == "post_only",
+                spec.inst.symbol,
+                spec.side,  # type: ignore[arg-type]
+                spec.lots,
+                price=spec.limit,
+                order_type="limit" if spec.meta.ord_type == "limit" else "market",
+                time_in_force="ioc" if spec.meta.tif in ("ioc", "fok") else "gtc",
+                post_only=spec.meta.tif == "post_only",
             )
         except OrderRejected as exc:
             if exc.reason is RejectReason.INSUFFICIENT_FUNDS:
-                raise UpbitApiError(
-                    400, f"insufficient_funds_{suffix}", "주문가능한 금액이 부족합니다."
-                ) from None
+                raise _insufficient(suffix) from None
             if exc.reason is RejectReason.POST_ONLY:
-                raise UpbitApiError(
-                    400, "post_only_order_would_match", "post_only 주문이 즉시 체결됩니다."
-                ) from None
-            raise UpbitApiError(400, "validation_error", exc.reason.value) from None
+                raise _post_only() from None
+            raise _invalid(exc.reason.value) from None
         finally:
             self._placing = None
 
     def _order_body(self, order: Order) -> dict[str, Any]:
         inst = order.instrument
         pd, qd = inst.price_decimals, inst.qty_decimals
-        ord_type, tif = self._meta.get(order.order_id, (order.order_type, None))
-        state = _STATES.get(order.status, "wait")
-        created = time.strftime(
-            "%Y-%m-%dT%H:%M:%S+09:00", time.gmtime(order.created_ns // 10**9 + 9 * 3600)
-        )
+        meta = self._meta.get(order.order_id, _Meta(order.order_type, None, None))
         return {
             "uuid": self._uuids.get(order.order_id, order.order_id),
             "side": "bid" if order.side == "buy" else "ask",
-            "ord_type": ord_type,
+            "ord_type": meta.ord_type,
             "price": None if order.price is None else _plain(order.price, pd),
-            "state": state,
+            "state": _STATES.get(order.status, "wait"),
             "market": inst.symbol,
-            "created_at": created,
+            "created_at": _kst(order.created_ns),
             "volume": _plain(order.qty, qd),
             "remaining_volume": _plain(order.remaining, qd),
+            "executed_volume": _plain(order.filled, qd),
             "reserved_fee": "0",
             "remaining_fee": "0",
             "paid_fee": _money(order.fees),
             "locked": _money(order.held),
-            "executed_volume": _plain(order.filled, qd),
-            "trades_count": 1 if order.filled else 0,
-            "time_in_force": tif,
+            "executed_funds": _money(order.cum_cost),
+            "prevented_volume": "0",
+            "prevented_locked": "0",
+            "smp_type": meta.smp_type,
+            "trades_count": len(self._fills.get(order.order_id, ())),
+            "time_in_force": meta.tif,
             "identifier": self._identifier_of.get(order.order_id),
         }
+
+
+def _invalid(message: str) -> UpbitApiError:
+    return UpbitApiError(400, "validation_error", message)
+
+
+def _not_found() -> UpbitApiError:
+    return UpbitApiError(404, "order_not_found", "주문을 찾지 못했습니다.")
+
+
+def _too_many() -> UpbitApiError:
+    return UpbitApiError(429, "too_many_requests", "요청 수 제한을 초과했습니다.")
+
+
+def _post_only() -> UpbitApiError:
+    return UpbitApiError(400, "post_only_order_would_match", "post_only 주문이 즉시 체결됩니다.")
+
+
+def _insufficient(suffix: str) -> UpbitApiError:
+    return UpbitApiError(400, f"insufficient_funds_{suffix}", "주문가능한 금액이 부족합니다.")
+
+
+def _csv(value: Any) -> list[str]:
+    return [part for part in str(value).split(",") if part] if value is not None else []
+
+
+def _all(params: Mapping[str, Any], key: str) -> list[str]:
+    getall = getattr(params, "getall", None)
+    if getall is not None:
+        return list(getall(key, []))
+    value = params.get(key)
+    return [] if value is None else list(value) if isinstance(value, list) else [value]
+
+
+def _int_param(
+    params: Mapping[str, Any], key: str, default: int, low: int, high: int | None
+) -> int:
+    value = params.get(key)
+    if value is None:
+        return default
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise _invalid(f"{key}가 올바르지 않습니다.") from None
+    if number < low or (high is not None and number > high):
+        raise _invalid(f"{key}가 허용 범위를 벗어났습니다.")
+    return number
+
+
+def _order_by(params: Mapping[str, Any]) -> bool:
+    """True for `desc` (the default): newest first."""
+    order_by = params.get("order_by", "desc")
+    if order_by not in ("asc", "desc"):
+        raise _invalid("order_by가 올바르지 않습니다.")
+    return bool(order_by == "desc")
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _kst(ns: int) -> str:
+    """Upbit's `created_at`: ISO 8601 in KST with its offset."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+09:00", time.gmtime(ns // 10**9 + 9 * 3600))
 
 
 def _lots_for(inst: Instrument, asks: list[tuple[int, int]], budget: int) -> tuple[int, int]:
