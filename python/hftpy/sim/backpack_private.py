@@ -7,7 +7,15 @@ REST (`backpack_rest` port), every call signed with `X-API-Key` / `X-Signature` 
 `POST /api/v1/order` (`orderExecute`), `POST /api/v1/orders` (batch, one entry per order:
 the order or its `{"code","message"}`), `DELETE /api/v1/order` (`orderCancel`, body
 `{symbol, orderId|clientId}`), `DELETE /api/v1/orders` (`orderCancelAll`),
-`GET /api/v1/orders` (`orderQueryAll`), `GET /api/v1/capital` (`balanceQuery`).
+`GET /api/v1/order` (`orderQuery`: query `symbol` and exactly one of `orderId` / `clientId`;
+the order only while it rests on the book, else 404), `GET /api/v1/orders` (`orderQueryAll`,
+`symbol` and `marketType` optional), `GET /api/v1/capital` (`balanceQuery`),
+`GET /wapi/v1/history/orders` (`orderHistoryQueryAll`: `orderId`, `symbol`, `limit` <= 1000,
+`offset`, `sortDirection`; every order of the account with `createdAt` a naive UTC date-time,
+`status` and `expiryReason`) and `GET /wapi/v1/history/fills` (`fillHistoryQueryAll`: also
+`from` / `to` in ms); both histories newest first and with `X-TOTAL`, `X-PAGE-SIZE`,
+`X-PAGE-COUNT`, `X-CURRENT-PAGE`. An IOC (FOK) remainder or an unfilled market remainder ends
+`Expired` with `expiryReason` `ImmediateOrCancel` (`FillOrKill`) / `InsufficientLiquidity`.
 Errors are `{"code","message"}`: 401 `UNAUTHORIZED` (missing headers, unknown key), 400
 `INVALID_SIGNATURE`, 400 `INVALID_CLIENT_REQUEST` (expired or bad window), 400
 `INVALID_ORDER` / `INVALID_PRICE` / `INVALID_QUANTITY` / `INSUFFICIENT_FUNDS` /
@@ -18,8 +26,10 @@ WS (the public `backpack_ws` endpoint): `SUBSCRIBE` to `account.orderUpdate[.<sy
 `"signature": [key, sig, ts, window]` over `instruction=subscribe&timestamp=..&window=..`.
 Backpack documents no frame for a refused signature; this one answers like its other errors:
 `{"id": <id or null>, "error": {"code": 4001, "message": "..."}}`. Order events
-(`orderAccepted`, `orderFill`, `orderCancelled`, `orderExpired`) go to the account's
-subscribers; spot accounts hold no positions, so `positionUpdate` stays quiet.
+(`orderAccepted`, `orderFill`, `orderCancelled`, `orderExpired` with `R`) go to the account's
+subscribers with `e,E,s,c?,S,o,f,q,p?,X,R?,i,t/l/L/m/n/N (fills),z,Z,V,O,r,y,T`; `Q` and `P`
+(quote-quantity and trigger orders) never occur, the simulator takes neither. Spot accounts
+hold no positions, so `positionUpdate` stays quiet.
 
 Faults beyond the public ones: `reject_auth` (the next `count` signed requests or subscribes
 fail as a bad signature), `drop_request` (the next `count` REST requests lose their TCP
@@ -70,6 +80,19 @@ BACKPACK_API_KEY: Final = base64.b64encode(
 _DEMO_BALANCES: Final = {"USDC": "10000000", "SOL": "100000", "BTC": "100"}
 
 _SIDES: Final = {"Bid": "buy", "Ask": "sell"}
+_EVENTS: Final = {
+    "new": "orderAccepted",
+    "trade": "orderFill",
+    "canceled": "orderCancelled",
+    "expired": "orderExpired",
+}
+#: Engine cancel reasons that Backpack reports as `Expired` with this `expiryReason`.
+_EXPIRING: Final = {
+    "IOC remainder": "ImmediateOrCancel",
+    "Market order remainder not filled": "InsufficientLiquidity",
+}
+_PAGE_HEADERS: Final = ("X-PAGE-COUNT", "X-CURRENT-PAGE", "X-PAGE-SIZE", "X-TOTAL")
+MAX_HISTORY_LIMIT: Final = 1000
 _TYPES: Final = {"Limit": "limit", "Market": "market"}
 _STATUS: Final = {
     "new": "New",
@@ -122,12 +145,15 @@ class BackpackPrivateVenue(BackpackVenue):
         self._venue_ids: dict[str, str] = {}  # engine order id -> Backpack order id
         self._orders: dict[str, Order] = {}  # Backpack order id -> order
         self._client_ids: dict[str, int] = {}  # engine order id -> clientId
+        self._tifs: dict[str, str] = {}  # engine order id -> GTC | IOC | FOK as placed
+        self._expiry: dict[str, str] = {}  # engine order id -> expiryReason, once Expired
+        self._fill_log: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # account -> fills
         self._next_id = itertools.count(112_000_000_000_000_000)
         #: Every private subscribe accepted: (account name, timestamp, signature).
         self.subscribe_log: list[tuple[str, str, str]] = []
         self.reject_auth = 0
         self.drop_requests = 0
-        self._placing: tuple[str, int | None] | None = None
+        self._placing: tuple[str, int | None, str] | None = None
         self.demo_account = engine.add_account("backpack-demo", _DEMO_BALANCES)
         self.add_api_key(BACKPACK_API_KEY, self.demo_account)
 
@@ -253,20 +279,28 @@ class BackpackPrivateVenue(BackpackVenue):
     def _on_order(self, event: OrderEvent) -> None:
         order = event.order
         if event.kind == "new" and self._placing is not None:
-            venue_id, client_id = self._placing
+            venue_id, client_id, tif = self._placing
             self._placing = None
             self._venue_ids[order.order_id] = venue_id
             self._orders[venue_id] = order
+            self._tifs[order.order_id] = tif
             if client_id is not None:
                 self._client_ids[order.order_id] = client_id
         if event.kind == "filled" or event.kind == "amended":
             return  # the fill event already says Filled
-        kinds = {
-            "new": "orderAccepted",
-            "trade": "orderFill",
-            "canceled": "orderCancelled",
-            "expired": "orderExpired",
-        }
+        kind = _EVENTS[event.kind]
+        if event.kind == "canceled" and event.reason in _EXPIRING:
+            # What the engine ends as a cancel, Backpack reports as an expiry with its reason.
+            kind = "orderExpired"
+            reason = _EXPIRING[event.reason]
+            if reason == "ImmediateOrCancel" and self._tifs.get(order.order_id) == "FOK":
+                reason = "FillOrKill"
+            self._expiry[order.order_id] = reason
+        elif event.kind == "expired":
+            self._expiry[order.order_id] = "Unknown"
+        if event.fill is not None and order.order_id in self._venue_ids:
+            log = self._fill_log.setdefault(order.account.name, [])
+            log.append((event.ts_ns, self._fill_entry(event)))
         symbol = order.instrument.symbol
         names = ("account.orderUpdate", f"account.orderUpdate.{symbol}")
         targets = [
@@ -278,7 +312,7 @@ class BackpackPrivateVenue(BackpackVenue):
         ]
         if not targets:
             return
-        data = self._order_update(kinds[event.kind], event)
+        data = self._order_update(kind, event)
         for conn, name in targets:
             conn.send(encode_json({"stream": name, "data": data}))
 
@@ -293,11 +327,13 @@ class BackpackPrivateVenue(BackpackVenue):
             data["c"] = client_id
         data["S"] = "Bid" if order.side == "buy" else "Ask"
         data["o"] = order.order_type.upper()
-        data["f"] = "IOC" if order.time_in_force == "ioc" else "GTC"
+        data["f"] = self._tif(order)
         data["q"] = fixed_text(order.qty, qd)
         if order.price is not None:
             data["p"] = fixed_text(order.price, pd)
-        data["X"] = _STATUS[order.status]
+        data["X"] = self._status(order)
+        if kind == "orderExpired":
+            data["R"] = self._expiry.get(order.order_id, "Unknown")
         data["i"] = self._venue_ids.get(order.order_id, order.order_id)
         fill = event.fill
         if fill is not None:
@@ -311,6 +347,7 @@ class BackpackPrivateVenue(BackpackVenue):
         data["Z"] = _amount_text(order.cum_cost)
         data["V"] = "RejectTaker"
         data["O"] = "USER"
+        data["r"] = False
         data["y"] = order.post_only
         data["T"] = event.ts_ns // 1000
         return data
@@ -323,8 +360,11 @@ class BackpackPrivateVenue(BackpackVenue):
         app.router.add_post("/api/v1/orders", self._rest_execute_batch)
         app.router.add_delete("/api/v1/order", self._rest_cancel)
         app.router.add_delete("/api/v1/orders", self._rest_cancel_all)
+        app.router.add_get("/api/v1/order", self._rest_open_order)
         app.router.add_get("/api/v1/orders", self._rest_open_orders)
         app.router.add_get("/api/v1/capital", self._rest_capital)
+        app.router.add_get("/wapi/v1/history/orders", self._rest_order_history)
+        app.router.add_get("/wapi/v1/history/fills", self._rest_fill_history)
 
     async def _signed(
         self, request: web.Request, instruction: str, from_query: bool = False
@@ -416,11 +456,53 @@ class BackpackPrivateVenue(BackpackVenue):
         except _ApiError as exc:
             return self._error(exc)
 
+    async def _rest_open_order(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._signed(request, "orderQuery", from_query=True)
+            return _json(self._order_body(self._find(account, params)))
+        except _ApiError as exc:
+            return self._error(exc)
+
     async def _rest_open_orders(self, request: web.Request) -> web.Response:
         try:
             account, params = await self._signed(request, "orderQueryAll", from_query=True)
             symbol = params.get("symbol")
-            return _json([self._order_body(o) for o in self.engine.open_orders(account, symbol)])
+            orders = [o for o in self.engine.open_orders(account, symbol) if self._spot(params)]
+            return _json([self._order_body(o) for o in orders])
+        except _ApiError as exc:
+            return self._error(exc)
+
+    async def _rest_order_history(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._signed(request, "orderHistoryQueryAll", from_query=True)
+            orders = [
+                o
+                for o in self._orders.values()
+                if o.account is account
+                and params.get("orderId") in (None, self._venue_ids[o.order_id])
+                and params.get("symbol") in (None, o.instrument.symbol)
+                and self._spot(params)
+            ]
+            rows = [(o.created_ns, self._history_entry(o)) for o in orders]
+            return _page(rows, params)
+        except _ApiError as exc:
+            return self._error(exc)
+
+    async def _rest_fill_history(self, request: web.Request) -> web.Response:
+        try:
+            account, params = await self._signed(request, "fillHistoryQueryAll", from_query=True)
+            since = _int_param(params, "from", 0, 0, None) * 1_000_000
+            until = _int_param(params, "to", 2**62, 0, None) * 1_000_000
+            rows = [
+                (ts, fill)
+                for ts, fill in self._fill_log.get(account.name, [])
+                if params.get("orderId") in (None, fill["orderId"])
+                and params.get("symbol") in (None, fill["symbol"])
+                and params.get("fillType") in (None, "User")
+                and since <= ts <= until
+                and self._spot(params)
+            ]
+            return _page(rows, params)
         except _ApiError as exc:
             return self._error(exc)
 
@@ -442,11 +524,17 @@ class BackpackPrivateVenue(BackpackVenue):
     # ----- orders -----
 
     def _find(self, account: Account, params: Any) -> Order:
-        if not isinstance(params, dict) or not isinstance(params.get("symbol"), str):
+        """The open order named by `symbol` and exactly one of `orderId` / `clientId` (a query
+        string's `clientId` is text), else 404."""
+        if not isinstance(params, Mapping) or not isinstance(params.get("symbol"), str):
             raise _ApiError(400, "INVALID_CLIENT_REQUEST", "symbol is required")
         order_id, client_id = params.get("orderId"), params.get("clientId")
         if (order_id is None) == (client_id is None):
             raise _ApiError(400, "INVALID_CLIENT_REQUEST", "Exactly one of orderId or clientId")
+        if isinstance(client_id, str):
+            if not client_id.isdigit():
+                raise _ApiError(400, "INVALID_CLIENT_REQUEST", "clientId must be a u32")
+            client_id = int(client_id)
         if order_id is not None:
             order = self._orders.get(str(order_id))
         else:
@@ -496,7 +584,7 @@ class BackpackPrivateVenue(BackpackVenue):
             raise _ApiError(400, "INVALID_ORDER", "Fill or kill order would not fill completely")
         venue_id = str(next(self._next_id))
         # The accept event is emitted inside `place`: `_on_order` takes the ids from here.
-        self._placing = (venue_id, client_id)
+        self._placing = (venue_id, client_id, tif)
         try:
             placed = self.engine.place(
                 account,
@@ -527,6 +615,66 @@ class BackpackPrivateVenue(BackpackVenue):
             available += qty
         return available >= lots
 
+    def _status(self, order: Order) -> str:
+        return "Expired" if order.order_id in self._expiry else _STATUS[order.status]
+
+    def _tif(self, order: Order) -> str:
+        return self._tifs.get(order.order_id, "IOC" if order.time_in_force == "ioc" else "GTC")
+
+    @staticmethod
+    def _spot(params: Mapping[str, Any]) -> bool:
+        """False when a `marketType` filter leaves out spot markets (the only kind here)."""
+        market_type = params.get("marketType")
+        return market_type is None or "SPOT" in str(market_type).upper().split(",")
+
+    def _history_entry(self, order: Order) -> dict[str, Any]:
+        """One `GET /wapi/v1/history/orders` item (`createdAt` a naive UTC date-time)."""
+        inst = order.instrument
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        return {
+            "id": self._venue_ids.get(order.order_id, order.order_id),
+            "createdAt": _naive_utc(order.created_ns),
+            "executedQuantity": fixed_text(order.filled, qd),
+            "executedQuoteQuantity": _amount_text(order.cum_cost),
+            "expiryReason": self._expiry.get(order.order_id),
+            "orderType": "Limit" if order.order_type == "limit" else "Market",
+            "postOnly": order.post_only,
+            "price": None if order.price is None else fixed_text(order.price, pd),
+            "quantity": fixed_text(order.qty, qd),
+            "quoteQuantity": None,
+            "selfTradePrevention": "RejectTaker",
+            "status": self._status(order),
+            "side": "Bid" if order.side == "buy" else "Ask",
+            "symbol": inst.symbol,
+            "timeInForce": self._tif(order),
+            "triggerPrice": None,
+            "triggerQuantity": None,
+            "clientId": self._client_ids.get(order.order_id),
+            "systemOrderType": None,
+            "strategyId": None,
+        }
+
+    def _fill_entry(self, event: OrderEvent) -> dict[str, Any]:
+        """One `GET /wapi/v1/history/fills` item (`clientId` is text there)."""
+        order, fill = event.order, event.fill
+        assert fill is not None
+        inst = order.instrument
+        client_id = self._client_ids.get(order.order_id)
+        return {
+            "clientId": None if client_id is None else str(client_id),
+            "fee": _amount_text(fill.fee),
+            "feeSymbol": inst.quote,
+            "isMaker": fill.maker,
+            "orderId": self._venue_ids[order.order_id],
+            "price": fixed_text(fill.price, inst.price_decimals),
+            "quantity": fixed_text(fill.qty, inst.qty_decimals),
+            "side": "Bid" if order.side == "buy" else "Ask",
+            "symbol": inst.symbol,
+            "systemOrderType": None,
+            "timestamp": _naive_utc(event.ts_ns),
+            "tradeId": fill.trade_id,
+        }
+
     def _order_body(self, order: Order) -> dict[str, Any]:
         inst = order.instrument
         pd, qd = inst.price_decimals, inst.qty_decimals
@@ -542,10 +690,10 @@ class BackpackPrivateVenue(BackpackVenue):
             "quantity": fixed_text(order.qty, qd),
             "reduceOnly": None,
             "selfTradePrevention": "RejectTaker",
-            "status": _STATUS[order.status],
+            "status": self._status(order),
             "side": "Bid" if order.side == "buy" else "Ask",
             "symbol": inst.symbol,
-            "timeInForce": "IOC" if order.time_in_force == "ioc" else "GTC",
+            "timeInForce": self._tif(order),
             "triggerPrice": None,
             "triggerQuantity": None,
             "triggeredAt": None,
@@ -577,6 +725,50 @@ def _units(value: Any, decimals: int) -> int | None:
     if scaled != scaled.to_integral_value():
         return None
     return int(scaled)
+
+
+def _int_param(
+    params: Mapping[str, Any], key: str, default: int, low: int, high: int | None
+) -> int:
+    value = params.get(key)
+    if value is None:
+        return default
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise _ApiError(400, "INVALID_CLIENT_REQUEST", f"Invalid {key}") from None
+    if number < low or (high is not None and number > high):
+        raise _ApiError(400, "INVALID_CLIENT_REQUEST", f"{key} is out of range")
+    return number
+
+
+def _page(rows: list[tuple[int, dict[str, Any]]], params: Mapping[str, Any]) -> web.Response:
+    """`limit` (default 100, max 1000) rows from `offset`, newest first unless
+    `sortDirection=Asc`, with Backpack's paging headers."""
+    limit = _int_param(params, "limit", 100, 1, MAX_HISTORY_LIMIT)
+    offset = _int_param(params, "offset", 0, 0, None)
+    direction = params.get("sortDirection", "Desc")
+    if direction not in ("Asc", "Desc"):
+        raise _ApiError(400, "INVALID_CLIENT_REQUEST", "Invalid sortDirection")
+    rows = sorted(rows, key=lambda row: row[0], reverse=direction == "Desc")
+    response = _json([row for _, row in rows[offset : offset + limit]])
+    total = len(rows)
+    response.headers.update(
+        {
+            "X-PAGE-COUNT": str(-(-total // limit)),
+            "X-CURRENT-PAGE": str(offset // limit + 1),
+            "X-PAGE-SIZE": str(limit),
+            "X-TOTAL": str(total),
+            "Access-Control-Expose-Headers": ", ".join(_PAGE_HEADERS),
+        }
+    )
+    return response
+
+
+def _naive_utc(ns: int) -> str:
+    """A naive UTC date-time with milliseconds, as Backpack's history endpoints give it."""
+    seconds, rest = divmod(ns, 10**9)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 10**6:03d}"
 
 
 def _amount_text(amount: int) -> str:
