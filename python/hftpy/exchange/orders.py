@@ -12,7 +12,9 @@ none); `recv_ns` the local wall-clock receive stamp of the frame (`CLOCK_REALTIM
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -21,7 +23,8 @@ from hftpy.common import Exchange, Side
 
 
 class OrderStatus(StrEnum):
-    """Where an order stands. `PENDING` is local only: sent, not yet acknowledged."""
+    """Where an order stands. `PENDING`: sent, not yet acknowledged as live (set locally, or
+    from the venue's own pending state: Kraken `pending_new`, Binance `PENDING_NEW`)."""
 
     PENDING = "pending"
     NEW = "new"
@@ -51,7 +54,8 @@ class OrderUpdate:
 
     #: The venue.
     exchange: Exchange
-    #: The venue's spelling of the instrument (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`).
+    #: The venue's spelling of the instrument (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`);
+    #: empty when the venue's event leaves it out (Kraken sends only changed fields).
     symbol: str
     #: The venue's order id, as a string (None before the venue has assigned one).
     order_id: str | None
@@ -133,3 +137,56 @@ def id_text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)?")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def rfc3339_ns(text: str) -> int:
+    """An RFC 3339 time (`2024-05-18T12:01:56.165888Z`; `Z`, an offset, or none for UTC) as
+    ns since the epoch, in integers throughout: every digit of the fraction up to ns counts."""
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    day, clock, fraction, zone = match.groups()
+    if zone is None or zone in "Zz":
+        zone = "+00:00"
+    seconds = (datetime.fromisoformat(f"{day}T{clock}{zone}") - _EPOCH) // _SECOND
+    return seconds * 1_000_000_000 + int((fraction or "")[:9].ljust(9, "0"))
+
+
+def ms_ns(value: Any) -> int:
+    """A venue's millisecond time as ns (0 when absent)."""
+    return int(value) * 1_000_000 if value is not None else 0
+
+
+def us_ns(value: Any) -> int:
+    """A venue's microsecond time as ns (0 when absent)."""
+    return int(value) * 1_000 if value is not None else 0
+
+
+def positive_or_none(value: Any) -> Decimal | None:
+    """`decimal_or_none`, with a zero read as absent (venues write `0` for "no price" or "no
+    average yet")."""
+    number = decimal_or_none(value)
+    return number if number else None
+
+
+def remaining_of(
+    status: OrderStatus, amount: Decimal | None, filled: Decimal | None
+) -> Decimal | None:
+    """What is still open: 0 once final, else amount - filled when both are known."""
+    if status.is_final:
+        return Decimal(0)
+    if amount is None or filled is None:
+        return None
+    return amount - filled
+
+
+def average_of(quote: Decimal | None, filled: Decimal | None) -> Decimal | None:
+    """The average fill price from cumulative quote and base quantities (None before a fill)."""
+    if quote is None or not filled:
+        return None
+    return quote / filled
