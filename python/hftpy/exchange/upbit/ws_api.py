@@ -409,7 +409,7 @@ class UpbitWsApi(RestOrderApiBase):
         """Native `DELETE /v1/orders/open`: every open order (at most 300 a call, Upbit's
         limit), or those of `symbol`. Upbit allows one such call per 2 s; the reply's
         `result` has `success` and `failed`, each with `count` and `orders`."""
-        params: dict[str, Any] = {"cancel_side": "all"}
+        params: dict[str, Any] = {"cancel_side": "all", "count": 300}  # Upbit's default: 20
         if symbol is not None:
             params["pairs"] = venue_symbol(self.exchange, symbol)
         return await self._request("cancel_all", params, req_id, callback, wait, timeout)
