@@ -216,8 +216,9 @@ class WsApiBase:
         secrets redacted) as soon as the venue refuses the credentials on an attempt made
         after the wait began (`start()` keeps retrying, slowly: the API becomes ready by
         itself once the venue accepts them); `ConfigError` when a configuration problem
-        stopped `start()` (never retried); `RequestTimeoutError` (a `TimeoutError`, with the
-        last connection error) after `timeout` s."""
+        stopped `start()` (never retried); `DisconnectedError` once closed;
+        `RequestTimeoutError` (a `TimeoutError`, with the last connection error) after
+        `timeout` s."""
         try:
             await self._conn.wait_ready(timeout)
         except TimeoutError:
@@ -498,7 +499,7 @@ class WsApiBase:
         wait: bool,
         timeout: float | None,
         replies: int = 1,
-    ) -> Any:
+    ) -> int | WsResponse:
         """Sends `params` as `method` and tracks the request until `replies` venue replies or
         a local outcome. Returns the req_id once the frame is on the socket, or with `wait`
         the `WsResponse`.
@@ -609,7 +610,7 @@ class WsApiBase:
         wait: bool,
         timeout: float | None,
         run: Callable[[float], Awaitable[dict[str, Any]]],
-    ) -> Any:
+    ) -> int | WsResponse:
         """An operation the venue has no single request for (an emulated amend, a cancel_all
         over several symbols): `run(budget_s)` makes the sub-requests and returns the one
         reply the caller gets, in the venue's reply shape. The outcome contract holds as for

@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 
 import msgspec
 
@@ -51,7 +51,7 @@ from hftpy.exchange.rest_orders import (
     decimal_text,
 )
 from hftpy.exchange.tracker import TrackedOrder
-from hftpy.exchange.ws_api import WsCallback, _Pending
+from hftpy.exchange.ws_api import WsCallback, WsResponse, _Pending
 
 log = logging.getLogger("hftpy.backpack")
 
@@ -324,6 +324,51 @@ class BackpackWsApi(RestOrderApiBase):
         fields.update({k: _plain(v) for k, v in extra.items()})
         return fields
 
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | int | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        quote_quantity: Number | None = None,
+        reduce_only: bool | None = None,
+        client_id: int | None = None,
+        self_trade_prevention: str | None = None,
+        **extra: Any,
+    ) -> int: ...
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | int | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        quote_quantity: Number | None = None,
+        reduce_only: bool | None = None,
+        client_id: int | None = None,
+        self_trade_prevention: str | None = None,
+        **extra: Any,
+    ) -> WsResponse: ...
+    @overload
     async def place_order(
         self,
         symbol: CurrencyPair | str,
@@ -344,7 +389,28 @@ class BackpackWsApi(RestOrderApiBase):
         client_id: int | None = None,
         self_trade_prevention: str | None = None,
         **extra: Any,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | int | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        quote_quantity: Number | None = None,
+        reduce_only: bool | None = None,
+        client_id: int | None = None,
+        self_trade_prevention: str | None = None,
+        **extra: Any,
+    ) -> int | WsResponse:
         """`orderExecute` (`POST /api/v1/order`): `amount` (base currency) at `price` (quote
         currency). `client_order_id` is Backpack's `clientId`, a u32 (a number, or its
         decimal text), assigned when absent. Other order fields (`triggerPrice`,
@@ -407,6 +473,33 @@ class BackpackWsApi(RestOrderApiBase):
             "orderExecute", {"orders": built}, req_id, callback, wait, timeout, len(built)
         )
 
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        client_id: int | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        client_id: int | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def cancel_order(
         self,
         order_id: str | None = None,
@@ -418,7 +511,19 @@ class BackpackWsApi(RestOrderApiBase):
         wait: bool = False,
         timeout: float | None = None,
         client_id: int | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        client_id: int | None = None,
+    ) -> int | WsResponse:
         """`orderCancel` (`DELETE /api/v1/order`) by exactly one of `order_id` and
         `client_order_id` (`clientId`). Backpack needs the symbol: it may be left out for
         orders placed through this API or reported on its private stream."""
@@ -433,6 +538,37 @@ class BackpackWsApi(RestOrderApiBase):
             params["clientId"] = cid
         return await self._request("orderCancel", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def amend_order(
         self,
         order_id: str | None = None,
@@ -446,7 +582,21 @@ class BackpackWsApi(RestOrderApiBase):
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
         """Backpack has no amend: emulated as `orderCancel`, then, once the cancel is
         confirmed, `orderExecute` of the same order for the quantity still open (`amount`:
         the new total, filled part included) at the new price, with a new `clientId`. One
@@ -505,6 +655,27 @@ class BackpackWsApi(RestOrderApiBase):
         view = {"cancel": cancel, "order": new_order}
         return await self._composite("amend_order", view, req_id, callback, wait, timeout, run)
 
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def cancel_all(
         self,
         symbol: CurrencyPair | str | None = None,
@@ -513,7 +684,16 @@ class BackpackWsApi(RestOrderApiBase):
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
         """`orderCancelAll` (`DELETE /api/v1/orders`) on `symbol`; the reply lists the
         cancelled orders. Backpack cancels one symbol at a time: without `symbol` this is
         emulated as one `orderCancelAll` per symbol with open orders known here, answered

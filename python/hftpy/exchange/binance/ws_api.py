@@ -30,7 +30,7 @@ import logging
 import math
 import time
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import msgspec
 
@@ -704,6 +704,51 @@ class BinanceWsApi(WsApiBase):
             params[name] = ("true" if value else "false") if isinstance(value, bool) else value
         return params
 
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        quantity: Number | None = None,
+        quote_order_qty: Number | None = None,
+        cl_ord_id: str | None = None,
+        stop_price: Number | None = None,
+        **extra: Any,
+    ) -> int: ...
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        quantity: Number | None = None,
+        quote_order_qty: Number | None = None,
+        cl_ord_id: str | None = None,
+        stop_price: Number | None = None,
+        **extra: Any,
+    ) -> WsResponse: ...
+    @overload
     async def place_order(
         self,
         symbol: CurrencyPair | str,
@@ -724,7 +769,28 @@ class BinanceWsApi(WsApiBase):
         cl_ord_id: str | None = None,
         stop_price: Number | None = None,
         **extra: Any,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        quantity: Number | None = None,
+        quote_order_qty: Number | None = None,
+        cl_ord_id: str | None = None,
+        stop_price: Number | None = None,
+        **extra: Any,
+    ) -> int | WsResponse:
         """`order.place`: `amount` (base currency, Binance's `quantity`) at `price` (quote
         currency); `post_only` makes a LIMIT a LIMIT_MAKER; `client_order_id` is
         `newClientOrderId` (a uuid4 hex when absent). Any other Binance parameter passes
@@ -749,6 +815,37 @@ class BinanceWsApi(WsApiBase):
         )
         return await self._request("order.place", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def cancel_order(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        new_cl_ord_id: str | None = None,
+        cancel_restrictions: str | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_order(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        new_cl_ord_id: str | None = None,
+        cancel_restrictions: str | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def cancel_order(
         self,
         order_id: int | str | None = None,
@@ -762,7 +859,21 @@ class BinanceWsApi(WsApiBase):
         cl_ord_id: str | None = None,
         new_cl_ord_id: str | None = None,
         cancel_restrictions: str | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def cancel_order(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        new_cl_ord_id: str | None = None,
+        cancel_restrictions: str | None = None,
+    ) -> int | WsResponse:
         """`order.cancel` by `order_id` (Binance's integer `orderId`) or `client_order_id`
         (`origClientOrderId`). `symbol` may be left out for every order placed through this
         API (remembered from the moment it is sent) or reported on its user data stream."""
@@ -778,6 +889,37 @@ class BinanceWsApi(WsApiBase):
             params["cancelRestrictions"] = cancel_restrictions
         return await self._request("order.cancel", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def amend_order(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def amend_order(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def amend_order(
         self,
         order_id: int | str | None = None,
@@ -791,7 +933,21 @@ class BinanceWsApi(WsApiBase):
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def amend_order(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
         """Changes an order's price and/or quantity (`amount`: the new total, filled part
         included). A quantity decrease at the same price is native and keeps queue priority
         and the order id (`order.amend.keepPriority`); anything else is
@@ -898,6 +1054,27 @@ class BinanceWsApi(WsApiBase):
         )
         return await self._request("order.cancelReplace", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def cancel_all(
         self,
         symbol: CurrencyPair | str | None = None,
@@ -906,7 +1083,16 @@ class BinanceWsApi(WsApiBase):
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
         """`openOrders.cancelAll` on `symbol`. Binance has no all-symbols cancel: without a
         symbol this is emulated as one `openOrders.cancelAll` per symbol with open orders
         known here, answered as one reply whose `result` lists every cancel report."""

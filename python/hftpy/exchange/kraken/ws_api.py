@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import msgspec
 
@@ -35,7 +35,7 @@ from hftpy.exchange.kraken.limits import TIER_BY_MAX_RATE_COUNT, KrakenRateLimit
 from hftpy.exchange.kraken.rest import KrakenRestApi
 from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
 from hftpy.exchange.tracker import TrackedOrder
-from hftpy.exchange.ws_api import WsApiBase, WsCallback, _Pending
+from hftpy.exchange.ws_api import WsApiBase, WsCallback, WsResponse, _Pending
 from hftpy.redact import Secret
 
 log = logging.getLogger("hftpy.kraken")
@@ -484,6 +484,55 @@ class KrakenWsApi(WsApiBase):
         fields.update(extra)
         return fields
 
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        validate: bool | None = None,
+        **extra: Any,
+    ) -> int: ...
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        validate: bool | None = None,
+        **extra: Any,
+    ) -> WsResponse: ...
+    @overload
     async def place_order(
         self,
         symbol: CurrencyPair | str,
@@ -506,7 +555,30 @@ class KrakenWsApi(WsApiBase):
         order_userref: int | None = None,
         validate: bool | None = None,
         **extra: Any,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        validate: bool | None = None,
+        **extra: Any,
+    ) -> int | WsResponse:
         """`add_order`: `amount` (base currency) at `price` (quote currency); Kraken's own
         names `order_qty` / `limit_price` / `cl_ord_id` work too. `client_order_id` (Kraken's
         `cl_ord_id`) is a uuid4 hex when absent. Any other add_order field (`triggers`,
@@ -533,6 +605,35 @@ class KrakenWsApi(WsApiBase):
             params["validate"] = bool(validate)
         return await self._request("add_order", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | Sequence[str] | None = None,
+        *,
+        client_order_id: str | Sequence[str] | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        cl_ord_id: str | Sequence[str] | None = None,
+        order_userref: int | Sequence[int] | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | Sequence[str] | None = None,
+        *,
+        client_order_id: str | Sequence[str] | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        cl_ord_id: str | Sequence[str] | None = None,
+        order_userref: int | Sequence[int] | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def cancel_order(
         self,
         order_id: str | Sequence[str] | None = None,
@@ -545,7 +646,20 @@ class KrakenWsApi(WsApiBase):
         timeout: float | None = None,
         cl_ord_id: str | Sequence[str] | None = None,
         order_userref: int | Sequence[int] | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def cancel_order(
+        self,
+        order_id: str | Sequence[str] | None = None,
+        *,
+        client_order_id: str | Sequence[str] | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        cl_ord_id: str | Sequence[str] | None = None,
+        order_userref: int | Sequence[int] | None = None,
+    ) -> int | WsResponse:
         """`cancel_order` by one kind of id: `order_id`, `client_order_id` (Kraken's
         `cl_ord_id`) or `order_userref`, each a single id or a list. Kraken answers once per
         id, so the callback fires once per id. `symbol` is not needed on Kraken (accepted for
@@ -567,6 +681,45 @@ class KrakenWsApi(WsApiBase):
             "cancel_order", params, req_id, callback, wait, timeout, len(ids)
         )
 
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        **extra: Any,
+    ) -> int: ...
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        **extra: Any,
+    ) -> WsResponse: ...
+    @overload
     async def amend_order(
         self,
         order_id: str | None = None,
@@ -584,7 +737,25 @@ class KrakenWsApi(WsApiBase):
         order_qty: Number | None = None,
         limit_price: Number | None = None,
         **extra: Any,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        **extra: Any,
+    ) -> int | WsResponse:
         """`amend_order` in place: keeps the order id and, where possible, queue priority.
         `amount` is the new total quantity (base currency, filled part included) and
         `price` the new limit price; either may be left out. Kraken requires the quantity
@@ -619,6 +790,27 @@ class KrakenWsApi(WsApiBase):
         params.update(extra)
         return await self._request("amend_order", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def cancel_all(
         self,
         symbol: CurrencyPair | str | None = None,
@@ -627,7 +819,16 @@ class KrakenWsApi(WsApiBase):
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
         """`cancel_all`: every open order of the account. With `symbol`, emulated: one
         `cancel_order` for the open orders known on that symbol, answered as one
         `cancel_all`-shaped reply (`result.count`)."""

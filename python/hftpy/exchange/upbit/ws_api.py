@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 
 import msgspec
 
@@ -49,7 +49,7 @@ from hftpy.exchange.rest_orders import (
 from hftpy.exchange.tracker import TrackedOrder
 from hftpy.exchange.upbit.events import parse as parse_my_order
 from hftpy.exchange.upbit.rest import AUTH_ERRORS, UpbitRestApi, new_nonce
-from hftpy.exchange.ws_api import WsCallback, _Pending
+from hftpy.exchange.ws_api import WsCallback, WsResponse, _Pending
 
 log = logging.getLogger("hftpy.upbit")
 
@@ -291,6 +291,45 @@ class UpbitWsApi(RestOrderApiBase):
         params["identifier"] = identifier or new_client_order_id()
         return params
 
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        smp_type: str | None = None,
+        identifier: str | None = None,
+    ) -> int: ...
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        smp_type: str | None = None,
+        identifier: str | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def place_order(
         self,
         symbol: CurrencyPair | str,
@@ -308,7 +347,25 @@ class UpbitWsApi(RestOrderApiBase):
         timeout: float | None = None,
         smp_type: str | None = None,
         identifier: str | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        smp_type: str | None = None,
+        identifier: str | None = None,
+    ) -> int | WsResponse:
         """`POST /v1/orders`: `amount` (base currency, Upbit's `volume`) at `price` (KRW).
         `order_type`: `limit`, `market` (a buy spends `price` KRW, a sell sells `amount`),
         or Upbit's own `price` / `best`. `client_order_id` is Upbit's `identifier` (unique
@@ -327,6 +384,35 @@ class UpbitWsApi(RestOrderApiBase):
         )
         return await self._request("place_order", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+        uuid: str | None = None,
+        identifier: str | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+        uuid: str | None = None,
+        identifier: str | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def cancel_order(
         self,
         order_id: str | None = None,
@@ -339,7 +425,20 @@ class UpbitWsApi(RestOrderApiBase):
         timeout: float | None = None,
         uuid: str | None = None,
         identifier: str | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        uuid: str | None = None,
+        identifier: str | None = None,
+    ) -> int | WsResponse:
         """`DELETE /v1/order` by exactly one of `order_id` (Upbit's `uuid`) and
         `client_order_id` (`identifier`). Upbit needs no symbol (accepted for the same call
         on every venue)."""
@@ -350,6 +449,37 @@ class UpbitWsApi(RestOrderApiBase):
         params = {"uuid": oid} if oid is not None else {"identifier": cid}
         return await self._request("cancel_order", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def amend_order(
         self,
         order_id: str | None = None,
@@ -363,7 +493,21 @@ class UpbitWsApi(RestOrderApiBase):
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
         """Native `POST /v1/orders/cancel_and_new`: cancels the order and places a limit
         order at `price` (default: the old price) for the quantity still open (`amount`: the
         new total, filled part included; default: what remains, Upbit's `remain_only`),
@@ -397,6 +541,27 @@ class UpbitWsApi(RestOrderApiBase):
         params["new_identifier"] = new_client_order_id()
         return await self._request("cancel_and_new", params, req_id, callback, wait, timeout)
 
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
     async def cancel_all(
         self,
         symbol: CurrencyPair | str | None = None,
@@ -405,7 +570,16 @@ class UpbitWsApi(RestOrderApiBase):
         callback: WsCallback | None = None,
         wait: bool = False,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> int | WsResponse: ...
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
         """Native `DELETE /v1/orders/open`: every open order (at most 300 a call, Upbit's
         limit), or those of `symbol`. Upbit allows one such call per 2 s; the reply's
         `result` has `success` and `failed`, each with `count` and `orders`."""
