@@ -10,9 +10,7 @@ lets `cancel_order(order_id)` find the symbol a venue needs right after `place_o
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,23 +38,79 @@ def exact(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
-@dataclass(slots=True, eq=False)
 class TrackedOrder:
-    """One order as known locally. Decimal fields are None until known."""
+    """One order as known locally. Decimal fields are None until known.
 
-    symbol: str
-    client_order_id: str | None = None
-    order_id: str | None = None
-    side: Side | None = None
-    order_type: str | None = None
-    price: Decimal | None = None
-    amount: Decimal | None = None
-    filled: Decimal | None = None
-    status: OrderStatus = OrderStatus.PENDING
-    avg_price: Decimal | None = None
-    reason: str | None = None
-    exch_ns: int = 0
-    recv_ns: int = 0
+    What a send records is kept as given (the float or text the user passed) and turned
+    into `Decimal` when first read: the send path stays a few attribute stores."""
+
+    __slots__ = (
+        "_amount",
+        "_price",
+        "avg_price",
+        "client_order_id",
+        "exch_ns",
+        "filled",
+        "order_id",
+        "order_type",
+        "reason",
+        "recv_ns",
+        "side",
+        "status",
+        "symbol",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        client_order_id: str | None = None,
+        order_id: str | None = None,
+        side: Side | None = None,
+        order_type: str | None = None,
+        price: Any = None,
+        amount: Any = None,
+    ) -> None:
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.order_id = order_id
+        self.side = side
+        self.order_type = order_type
+        self._price = price
+        self._amount = amount
+        self.filled: Decimal | None = None
+        self.status = OrderStatus.PENDING
+        self.avg_price: Decimal | None = None
+        self.reason: str | None = None
+        self.exch_ns = 0
+        self.recv_ns = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"TrackedOrder({self.symbol!r}, order_id={self.order_id!r}, "
+            f"client_order_id={self.client_order_id!r}, {self.status.value})"
+        )
+
+    @property
+    def price(self) -> Decimal | None:
+        price = self._price
+        if price is not None and type(price) is not Decimal:
+            price = self._price = exact(price)
+        return price
+
+    @price.setter
+    def price(self, value: Any) -> None:
+        self._price = value
+
+    @property
+    def amount(self) -> Decimal | None:
+        amount = self._amount
+        if amount is not None and type(amount) is not Decimal:
+            amount = self._amount = exact(amount)
+        return amount
+
+    @amount.setter
+    def amount(self, value: Any) -> None:
+        self._amount = value
 
     @property
     def remaining(self) -> Decimal | None:
@@ -118,15 +172,7 @@ class OrderTracker:
         amount: Any,
     ) -> TrackedOrder:
         """An order whose frame is on its way: known by its client id from now on."""
-        order = TrackedOrder(
-            symbol=symbol,
-            client_order_id=client_order_id,
-            side=side,
-            order_type=order_type,
-            price=exact(price),
-            amount=exact(amount),
-            recv_ns=time.time_ns(),
-        )
+        order = TrackedOrder(symbol, client_order_id, None, side, order_type, price, amount)
         if client_order_id is not None:
             self._by_client[client_order_id] = order
         return order
@@ -172,9 +218,9 @@ class OrderTracker:
     def amended(self, order: TrackedOrder, price: Any, amount: Any) -> None:
         """The venue confirmed an amend to `price` / `amount` (None: unchanged)."""
         if price is not None:
-            order.price = exact(price)
+            order.price = price
         if amount is not None:
-            order.amount = exact(amount)
+            order.amount = amount
 
     def apply(self, event: OrderUpdate) -> TrackedOrder:
         """Merges a venue event into the order it is about (absent fields keep their value)."""

@@ -347,7 +347,7 @@ class KrakenWsApi(WsApiBase):
         self.orders.sent(
             symbol,
             client_id,
-            Side(order["side"]),
+            Side.BUY if order["side"] == "buy" else Side.SELL,
             order["order_type"],
             order.get("limit_price"),
             order["order_qty"],
