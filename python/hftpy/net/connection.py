@@ -3,6 +3,16 @@ exponential backoff and jitter, hooks to re-authenticate and resubscribe, and a 
 stamp taken before anything else looks at a frame.
 
 Knows no venue: the owner passes a frame handler and connect/disconnect hooks.
+
+What ends an attempt decides what happens next:
+
+* a network failure (refused, reset, handshake timeout, a hook that lost its socket):
+  reconnect fast (`ReconnectPolicy.delay`, 50 ms doubling to 10 s by default);
+* an `AuthError` (from the connect hook, from `fail()`, or a 401/403 answer to the upgrade):
+  reconnect slowly (`ReconnectPolicy.auth_delay`, about 1-2 s doubling to 30-60 s), and every
+  `wait_ready()` in progress raises it at once;
+* a `ConfigError` (nothing a retry can fix): `run()` raises it and stops, and every
+  `wait_ready()`, in progress or later, raises it.
 """
 
 from __future__ import annotations
@@ -11,8 +21,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +31,14 @@ from picows import (
     WSAutoPingStrategy,
     WSCloseCode,
     WSFrame,
+    WSInvalidStatusError,
     WSListener,
     WSMsgType,
     WSTransport,
     ws_connect,
 )
 
-from hftpy.errors import DisconnectedError
+from hftpy.errors import AuthError, ConfigError, DisconnectedError
 
 log = logging.getLogger("hftpy.net")
 
@@ -36,26 +48,50 @@ FrameHandler = Callable[[memoryview | bytes, int, int], None]
 #: Extra handshake headers, or a function called before every connect for fresh ones (a
 #: venue that authenticates the upgrade with a one-use token).
 Headers = dict[str, str] | Callable[[], dict[str, str]]
+#: `upgrade_refused(status, body)`: the error for an upgrade the server answered with
+#: `status` instead of 101 (`body` as far as it arrived, possibly None), or None for the
+#: default (AuthError for 401/403, the handshake error otherwise).
+UpgradeRefused = Callable[[int, bytes | None], BaseException | None]
 
 _time_ns = time.time_ns
 _monotonic_ns = time.monotonic_ns
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 
+# What a refused upgrade's body may echo back of the request: a bearer token or a JWT.
+_BEARER = re.compile(r"(?i)bearer\s+[^\s\"',}]+")
+_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
+
 
 @dataclass(frozen=True, slots=True)
 class ReconnectPolicy:
     """Delay before reconnect attempt n (n = 0, 1, ...): `min(max_delay, initial * 2**n)`,
     scaled by a random factor in `[1 - jitter, 1]` so a fleet of clients does not reconnect
-    in lockstep. The attempt count resets once a connection has stayed up `stable_after` s."""
+    in lockstep. The attempt count resets once a connection has stayed up `stable_after` s.
+
+    After an authentication failure the same doubling runs from `auth_initial_delay` to
+    `auth_max_delay` instead (defaults: 1-2 s, 2-4 s, ... capped at 30-60 s), with its own
+    count, reset only once a connection becomes ready: a refused key is not retried at the
+    speed of a network drop, and a venue that locks out a key after repeated bad logins is
+    not given the chance."""
 
     initial_delay: float = 0.05
     max_delay: float = 10.0
     jitter: float = 0.5
     stable_after: float = 10.0
+    auth_initial_delay: float = 2.0
+    auth_max_delay: float = 60.0
 
     def delay(self, attempt: int) -> float:
-        base = min(self.max_delay, self.initial_delay * (2 ** min(attempt, 30)))
+        """Seconds to wait before reconnect `attempt` after a network failure."""
+        return self._jittered(self.initial_delay, self.max_delay, attempt)
+
+    def auth_delay(self, attempt: int) -> float:
+        """Seconds to wait before reconnect `attempt` after an authentication failure."""
+        return self._jittered(self.auth_initial_delay, self.auth_max_delay, attempt)
+
+    def _jittered(self, initial: float, cap: float, attempt: int) -> float:
+        base = min(cap, initial * (2 ** min(attempt, 30)))
         return float(base * (1.0 - self.jitter * random.random()))
 
 
@@ -110,7 +146,9 @@ class WsConnection:
 
     `on_connected` runs after every (re)connect, before the connection counts as ready: the
     place to authenticate and resubscribe. It may send and await replies. If it raises, the
-    connection is dropped and retried. `on_disconnected` runs once per lost connection.
+    connection is dropped and retried (see the module doc for how an `AuthError` or a
+    `ConfigError` is treated). `on_disconnected` runs once per lost connection.
+    `upgrade_refused` turns a non-101 answer to the upgrade into the venue's error.
     """
 
     def __init__(
@@ -126,6 +164,7 @@ class WsConnection:
         ping_reply_timeout: float = 10.0,
         handshake_timeout: float = 10.0,
         extra_headers: Headers | None = None,
+        upgrade_refused: UpgradeRefused | None = None,
     ) -> None:
         self.url = url
         self.name = name
@@ -137,6 +176,8 @@ class WsConnection:
         self._ping_reply_timeout = ping_reply_timeout
         self._handshake_timeout = handshake_timeout
         self._extra_headers = extra_headers
+        #: See `UpgradeRefused`; an owner may set it after construction.
+        self.upgrade_refused = upgrade_refused
         self._transport: WSTransport | None = None
         self._ready = asyncio.Event()
         #: `ready` as a plain attribute, for the send path (no method calls).
@@ -146,7 +187,18 @@ class WsConnection:
         self._disconnect_notified = True  # no connection yet
         #: Count of successful connects (1 after the first); tests and metrics read it.
         self.connects = 0
+        #: Count of connection attempts, successful or not.
+        self.attempts = 0
+        #: Count of attempts that ended in an `AuthError`.
+        self.auth_failures = 0
+        #: What ended the latest failed attempt (None before any failure).
         self.last_error: BaseException | None = None
+        # wait_ready() calls in progress: each gets None (ready) or the error that ends it.
+        self._waiters: set[asyncio.Future[BaseException | None]] = set()
+        # A ConfigError that stopped run(): every wait_ready() raises it from then on.
+        self._fatal: ConfigError | None = None
+        # The error `fail()` gave the current connection.
+        self._failure: BaseException | None = None
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -158,7 +210,30 @@ class WsConnection:
         return self._ready.is_set()
 
     async def wait_ready(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout)
+        """Returns once the connection is ready. Raises the `AuthError` of an attempt that
+        fails after the wait began (at once, not at the timeout), the `ConfigError` that
+        stopped `run()`, `DisconnectedError` once `close()` ran, or `TimeoutError` after
+        `timeout` s."""
+        if self._ready.is_set():
+            return
+        if self._fatal is not None:
+            raise self._fatal.with_traceback(None)
+        if self._closed:
+            raise DisconnectedError(f"{self.name}: closed")
+        waiter: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            outcome = await asyncio.wait_for(waiter, timeout)
+        finally:
+            self._waiters.discard(waiter)
+        if outcome is not None:
+            raise outcome.with_traceback(None)
+
+    def _resolve_waiters(self, outcome: BaseException | None) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(outcome)
+        self._waiters.clear()
 
     # -- sending -----------------------------------------------------------------------
     def send(self, payload: bytes) -> None:
@@ -176,10 +251,14 @@ class WsConnection:
 
     # -- lifecycle ---------------------------------------------------------------------
     async def run(self) -> None:
-        """Connects and reconnects until `close()`."""
+        """Connects and reconnects until `close()`; raises a `ConfigError` that an attempt
+        ran into (without retrying it)."""
         attempt = 0
+        auth_attempt = 0
         while not self._closed:
             up_since = 0.0
+            failure: BaseException | None = None
+            self.attempts += 1
             try:
                 transport = await self._connect()
                 if self._closed:
@@ -189,6 +268,7 @@ class WsConnection:
                     break
                 self.connects += 1
                 self._disconnect_notified = False
+                self._failure = None
                 up_since = time.monotonic()
                 try:
                     if self._on_connected is not None:
@@ -196,6 +276,8 @@ class WsConnection:
                     if not transport.is_disconnected:
                         self._ready.set()
                         self.is_ready = True
+                        auth_attempt = 0
+                        self._resolve_waiters(None)
                         log.info("%s: connected to %s", self.name, self.url)
                     await transport.wait_disconnected()
                 finally:
@@ -205,21 +287,47 @@ class WsConnection:
                         transport.disconnect(graceful=False)
                     self._transport = None
                     self._notify_disconnected()
+                # A hook that failed because `fail()` dropped its socket: the reason wins.
+                failure, self._failure = self._failure, None
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connect refused, handshake failed, hook failed
-                self.last_error = exc
-                log.warning("%s: connection to %s failed: %s", self.name, self.url, exc)
+                failure, self._failure = self._failure or exc, None
+            if failure is not None:
+                self.last_error = failure
+                if isinstance(failure, ConfigError):
+                    log.error("%s: %s (not retried)", self.name, failure)
+                    self._fatal = failure
+                    self._resolve_waiters(failure)
+                    raise failure
+                if isinstance(failure, AuthError):
+                    self.auth_failures += 1
+                    log.warning("%s: authentication refused: %s", self.name, failure)
+                    self._resolve_waiters(failure)
+                else:
+                    log.warning("%s: connection to %s failed: %s", self.name, self.url, failure)
             if self._closed:
                 break
-            if up_since and time.monotonic() - up_since >= self._policy.stable_after:
-                attempt = 0
-            delay = self._policy.delay(attempt)
-            attempt += 1
+            if isinstance(failure, AuthError):
+                delay = self._policy.auth_delay(auth_attempt)
+                auth_attempt += 1
+            else:
+                if up_since and time.monotonic() - up_since >= self._policy.stable_after:
+                    attempt = 0
+                delay = self._policy.delay(attempt)
+                attempt += 1
             log.info("%s: reconnecting in %.3fs", self.name, delay)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+
+    def fail(self, error: BaseException) -> None:
+        """Ends the current connection because of `error` (e.g. an auth refusal that arrives
+        as a frame): it counts as what ended the attempt, as if the connect hook raised it."""
+        if self._transport is None:
+            return
+        self._failure = error
+        self.drop()
 
     def _notify_disconnected(self) -> None:
         """Tells the owner once per connection that it is gone."""
@@ -236,19 +344,36 @@ class WsConnection:
             headers = headers()
         if headers:
             kwargs["extra_headers"] = headers
-        transport, _ = await ws_connect(
-            lambda: _Listener(self),
-            self.url,
-            websocket_handshake_timeout=self._handshake_timeout,
-            enable_auto_ping=self._ping_idle_timeout > 0,
-            auto_ping_idle_timeout=self._ping_idle_timeout or 10.0,
-            auto_ping_reply_timeout=self._ping_reply_timeout,
-            auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
-            logger_name=_PicowsLog(logging.getLogger(f"picows.hftpy.{self.name}"), {}),
-            **kwargs,
-        )
+        try:
+            transport, _ = await ws_connect(
+                lambda: _Listener(self),
+                self.url,
+                websocket_handshake_timeout=self._handshake_timeout,
+                enable_auto_ping=self._ping_idle_timeout > 0,
+                auto_ping_idle_timeout=self._ping_idle_timeout or 10.0,
+                auto_ping_reply_timeout=self._ping_reply_timeout,
+                auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
+                logger_name=_PicowsLog(logging.getLogger(f"picows.hftpy.{self.name}"), {}),
+                **kwargs,
+            )
+        except WSInvalidStatusError as exc:
+            raise self._refused(exc, headers or {}) from None
         self._transport = transport
         return transport
+
+    def _refused(self, exc: WSInvalidStatusError, headers: dict[str, str]) -> BaseException:
+        """The error for an upgrade answered without 101: the owner's translation, else an
+        `AuthError` for 401/403 with the body's text (what was sent redacted), else `exc`."""
+        status = int(exc.response.status) if exc.response is not None else 0
+        body = exc.raw_body or None
+        if self.upgrade_refused is not None:
+            translated = self.upgrade_refused(status, body)
+            if translated is not None:
+                return translated
+        if status in (401, 403):
+            detail = f": {redacted_text(body, headers.values())}" if body else ""
+            return AuthError(f"{self.name}: upgrade refused with HTTP {status}{detail}")
+        return exc
 
     def drop(self) -> None:
         """Drops the current connection (it will reconnect), e.g. after a stale reply stream."""
@@ -260,6 +385,7 @@ class WsConnection:
         """Closes for good: a close frame, then the socket; `run()` returns."""
         self._closed = True
         self._wake.set()
+        self._resolve_waiters(DisconnectedError(f"{self.name}: closed"))
         transport = self._transport
         if transport is not None:
             # Already half-closed is fine: the disconnect below still happens.
@@ -270,3 +396,14 @@ class WsConnection:
                 await asyncio.wait_for(transport.wait_disconnected(), 2.0)
             except TimeoutError:
                 transport.disconnect(graceful=False)
+
+
+def redacted_text(body: bytes, sent: Iterable[str] = (), limit: int = 300) -> str:
+    """`body` as text for an error message: at most `limit` characters, with every value
+    in `sent` (the request's headers) and anything like a bearer token or a JWT as ***."""
+    text = body.decode("utf-8", "replace").strip()
+    for value in sent:
+        if len(value) >= 8:
+            text = text.replace(value, "***")
+    text = _JWT.sub("***", _BEARER.sub("Bearer ***", text))
+    return text if len(text) <= limit else text[:limit] + "..."
