@@ -8,13 +8,26 @@ per process, created once and fetched anywhere.
 
 `create_*` again with the same arguments returns the same object; with different arguments
 it raises `ConfigError`. `get_*` before `create_*` raises `NotCreatedError`.
+
+The factories are typed per venue: with a literal exchange (`Exchange.KRAKEN` or `"kraken"`)
+`create_exchange_ws_api` returns a `KrakenWsApi` and its keyword arguments are checked
+against `KrakenWsApi`'s constructor (`KrakenWsApiArgs`); with an exchange known only at run
+time it returns the base class (`WsApiBase`, `RestApiBase`, `StreamBase`). Likewise the REST
+and stream factories and the `get_*` functions.
+
+A WS API that trades needs credentials: `create_exchange_ws_api` raises `ConfigError`
+(naming the `HFTPY_<VENUE>_API_KEY` / `_API_SECRET` variables) when neither the arguments nor
+the environment supply them; `BinanceWsApi(public_only=True)` is the one key-less WS API.
+REST API and stream objects need no keys (public data).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal, TypedDict, Unpack, overload
 
-from hftpy.common import Exchange
+from hftpy._core import RateLimiter
+from hftpy.common import CurrencyPair, Exchange
 from hftpy.errors import ConfigError, NotCreatedError
 from hftpy.exchange.backpack import BackpackRestApi, BackpackWsApi
 from hftpy.exchange.backpack.stream import BackpackStream
@@ -27,10 +40,23 @@ from hftpy.exchange.stream import StreamBase
 from hftpy.exchange.upbit import UpbitRestApi, UpbitWsApi
 from hftpy.exchange.upbit.stream import UpbitStream
 from hftpy.exchange.ws_api import WsApiBase, WsResponse
+from hftpy.net.connection import ReconnectPolicy
 
 __all__ = [
+    "BackpackRestApi",
+    "BackpackStream",
+    "BackpackWsApi",
+    "BinanceRestApi",
+    "BinanceStream",
+    "BinanceWsApi",
+    "KrakenRestApi",
+    "KrakenStream",
+    "KrakenWsApi",
     "RestApiBase",
     "StreamBase",
+    "UpbitRestApi",
+    "UpbitStream",
+    "UpbitWsApi",
     "WsApiBase",
     "WsResponse",
     "close_all",
@@ -42,19 +68,165 @@ __all__ = [
     "get_exchange_ws_api",
 ]
 
-_REST_CLASSES: dict[Exchange, type[Any]] = {
+Kraken = Literal[Exchange.KRAKEN, "kraken"]
+Binance = Literal[Exchange.BINANCE, "binance"]
+Backpack = Literal[Exchange.BACKPACK, "backpack"]
+Upbit = Literal[Exchange.UPBIT, "upbit"]
+OnRateLimit = Literal["wait", "raise"]
+
+
+# -- the keyword arguments of each constructor, for the factories' signatures -----------------
+# (tests/test_typing.py checks that they name exactly each constructor's parameters)
+
+
+class _WsApiArgs(TypedDict, total=False):
+    api_key: str | None
+    api_secret: str | None
+    url: str | None
+    rest_url: str | None
+    account: str
+    request_timeout: float
+    on_rate_limit: OnRateLimit
+
+
+class KrakenWsApiArgs(_WsApiArgs, total=False):
+    """`KrakenWsApi`'s keyword arguments."""
+
+    rest_api: KrakenRestApi | None
+    executions: bool
+    snap_trades: bool
+    rate_tier: str | None
+
+
+class BinanceWsApiArgs(_WsApiArgs, total=False):
+    """`BinanceWsApi`'s keyword arguments."""
+
+    rest_api: BinanceRestApi | None
+    ed25519_key: str | None
+    testnet: bool
+    user_data: bool
+    logon: bool | None
+    recv_window: int | None
+    rate_limiter: RateLimiter | None
+    public_only: bool
+
+
+class BackpackWsApiArgs(_WsApiArgs, total=False):
+    """`BackpackWsApi`'s keyword arguments."""
+
+    rest_api: BackpackRestApi | None
+    streams: Iterable[str]
+    window: int | None
+
+
+class UpbitWsApiArgs(_WsApiArgs, total=False):
+    """`UpbitWsApi`'s keyword arguments."""
+
+    rest_api: UpbitRestApi | None
+    types: Iterable[str]
+    codes: Iterable[CurrencyPair | str] | None
+    alg: str
+
+
+class AnyWsApiArgs(_WsApiArgs, total=False):
+    """The keyword arguments of any venue's WS API (each venue takes its own subset)."""
+
+    rest_api: RestApiBase | None
+    executions: bool
+    snap_trades: bool
+    rate_tier: str | None
+    ed25519_key: str | None
+    testnet: bool
+    user_data: bool
+    logon: bool | None
+    recv_window: int | None
+    rate_limiter: RateLimiter | None
+    public_only: bool
+    streams: Iterable[str]
+    window: int | None
+    types: Iterable[str]
+    codes: Iterable[CurrencyPair | str] | None
+    alg: str
+
+
+class _RestApiArgs(TypedDict, total=False):
+    api_key: str | None
+    api_secret: str | None
+    url: str | None
+    account: str
+    timeout: float
+
+
+class KrakenRestApiArgs(_RestApiArgs, total=False):
+    """`KrakenRestApi`'s keyword arguments."""
+
+
+class BinanceRestApiArgs(_RestApiArgs, total=False):
+    """`BinanceRestApi`'s keyword arguments."""
+
+    ed25519_key: str | None
+    testnet: bool
+    recv_window: int
+
+
+class BackpackRestApiArgs(_RestApiArgs, total=False):
+    """`BackpackRestApi`'s keyword arguments."""
+
+    window: int
+
+
+class UpbitRestApiArgs(_RestApiArgs, total=False):
+    """`UpbitRestApi`'s keyword arguments."""
+
+    alg: str
+
+
+class AnyRestApiArgs(_RestApiArgs, total=False):
+    """The keyword arguments of any venue's REST API (each venue takes its own subset)."""
+
+    ed25519_key: str | None
+    testnet: bool
+    recv_window: int
+    window: int
+    alg: str
+
+
+class StreamArgs(TypedDict, total=False):
+    """The keyword arguments of every venue's stream (`StreamBase`)."""
+
+    url: str | None
+    rest_url: str | None
+    account: str
+    scales: dict[CurrencyPair | str, tuple[int, int]] | None
+    depth: int | None
+    reconnect: ReconnectPolicy | None
+    rest_timeout: float
+    ping_idle_timeout: float
+
+
+class BinanceStreamArgs(StreamArgs, total=False):
+    """`BinanceStream`'s keyword arguments."""
+
+    snapshot_limit: int
+
+
+class AnyStreamArgs(BinanceStreamArgs, total=False):
+    """The keyword arguments of any venue's stream (each venue takes its own subset)."""
+
+
+_REST_CLASSES: dict[Exchange, type[RestApiBase]] = {
     Exchange.KRAKEN: KrakenRestApi,
     Exchange.BINANCE: BinanceRestApi,
     Exchange.BACKPACK: BackpackRestApi,
     Exchange.UPBIT: UpbitRestApi,
 }
-_WS_CLASSES: dict[Exchange, type[Any]] = {
+_WS_CLASSES: dict[Exchange, type[WsApiBase]] = {
     Exchange.KRAKEN: KrakenWsApi,
     Exchange.BINANCE: BinanceWsApi,
     Exchange.BACKPACK: BackpackWsApi,
     Exchange.UPBIT: UpbitWsApi,
 }
-_STREAM_CLASSES: dict[Exchange, type[Any]] = {
+_STREAM_CLASSES: dict[Exchange, type[StreamBase]] = {
     Exchange.KRAKEN: KrakenStream,
     Exchange.BINANCE: BinanceStream,
     Exchange.BACKPACK: BackpackStream,
@@ -102,15 +274,131 @@ def _create(
     return instance
 
 
-def create_exchange_api(exchange: Exchange | str, **kwargs: Any) -> Any:
-    """The REST API of `exchange` (credentials default to the HFTPY_* environment)."""
-    return _create("rest", _REST_CLASSES, exchange, kwargs)
+# -- REST ----------------------------------------------------------------------------------
+@overload
+def create_exchange_api(exchange: Kraken, **kwargs: Unpack[KrakenRestApiArgs]) -> KrakenRestApi: ...
+@overload
+def create_exchange_api(
+    exchange: Binance, **kwargs: Unpack[BinanceRestApiArgs]
+) -> BinanceRestApi: ...
+@overload
+def create_exchange_api(
+    exchange: Backpack, **kwargs: Unpack[BackpackRestApiArgs]
+) -> BackpackRestApi: ...
+@overload
+def create_exchange_api(exchange: Upbit, **kwargs: Unpack[UpbitRestApiArgs]) -> UpbitRestApi: ...
+@overload
+def create_exchange_api(
+    exchange: Exchange | str, **kwargs: Unpack[AnyRestApiArgs]
+) -> RestApiBase: ...
+def create_exchange_api(exchange: Exchange | str, **kwargs: Any) -> RestApiBase:
+    """The REST API of `exchange` (credentials default to the HFTPY_* environment; without
+    them only the public calls work)."""
+    result: RestApiBase = _create("rest", _REST_CLASSES, exchange, kwargs)
+    return result
 
 
-def create_exchange_ws_api(exchange: Exchange | str, **kwargs: Any) -> Any:
+@overload
+def get_exchange_api(exchange: Kraken, account: str = "default") -> KrakenRestApi: ...
+@overload
+def get_exchange_api(exchange: Binance, account: str = "default") -> BinanceRestApi: ...
+@overload
+def get_exchange_api(exchange: Backpack, account: str = "default") -> BackpackRestApi: ...
+@overload
+def get_exchange_api(exchange: Upbit, account: str = "default") -> UpbitRestApi: ...
+@overload
+def get_exchange_api(exchange: Exchange | str, account: str = "default") -> RestApiBase: ...
+def get_exchange_api(exchange: Exchange | str, account: str = "default") -> RestApiBase:
+    """The REST API `create_exchange_api` made for `exchange` and `account`."""
+    result: RestApiBase = _get("rest", exchange, account)
+    return result
+
+
+# -- WS API --------------------------------------------------------------------------------
+@overload
+def create_exchange_ws_api(exchange: Kraken, **kwargs: Unpack[KrakenWsApiArgs]) -> KrakenWsApi: ...
+@overload
+def create_exchange_ws_api(
+    exchange: Binance, **kwargs: Unpack[BinanceWsApiArgs]
+) -> BinanceWsApi: ...
+@overload
+def create_exchange_ws_api(
+    exchange: Backpack, **kwargs: Unpack[BackpackWsApiArgs]
+) -> BackpackWsApi: ...
+@overload
+def create_exchange_ws_api(exchange: Upbit, **kwargs: Unpack[UpbitWsApiArgs]) -> UpbitWsApi: ...
+@overload
+def create_exchange_ws_api(
+    exchange: Exchange | str, **kwargs: Unpack[AnyWsApiArgs]
+) -> WsApiBase: ...
+def create_exchange_ws_api(exchange: Exchange | str, **kwargs: Any) -> WsApiBase:
     """The WebSocket API of `exchange`. It uses the REST API of the same account (created
-    with `create_exchange_api`) for tokens, or makes its own from the same credentials."""
-    return _create("ws", _WS_CLASSES, exchange, kwargs)
+    with `create_exchange_api`) for tokens, or makes its own from the same credentials.
+    Raises `ConfigError` when the venue needs credentials and neither the arguments nor the
+    environment give them (the message names the variables).
+
+    Start it as a task and wait until it is ready, or let `async with` do both (and close
+    it at the end of the block):
+
+        async with create_exchange_ws_api(Exchange.KRAKEN) as ws_api:
+            await ws_api.place_order(...)
+    """
+    result: WsApiBase = _create("ws", _WS_CLASSES, exchange, kwargs)
+    return result
+
+
+@overload
+def get_exchange_ws_api(exchange: Kraken, account: str = "default") -> KrakenWsApi: ...
+@overload
+def get_exchange_ws_api(exchange: Binance, account: str = "default") -> BinanceWsApi: ...
+@overload
+def get_exchange_ws_api(exchange: Backpack, account: str = "default") -> BackpackWsApi: ...
+@overload
+def get_exchange_ws_api(exchange: Upbit, account: str = "default") -> UpbitWsApi: ...
+@overload
+def get_exchange_ws_api(exchange: Exchange | str, account: str = "default") -> WsApiBase: ...
+def get_exchange_ws_api(exchange: Exchange | str, account: str = "default") -> WsApiBase:
+    """The WS API `create_exchange_ws_api` made for `exchange` and `account`."""
+    result: WsApiBase = _get("ws", exchange, account)
+    return result
+
+
+# -- streams -------------------------------------------------------------------------------
+@overload
+def create_exchange_stream(exchange: Kraken, **kwargs: Unpack[StreamArgs]) -> KrakenStream: ...
+@overload
+def create_exchange_stream(
+    exchange: Binance, **kwargs: Unpack[BinanceStreamArgs]
+) -> BinanceStream: ...
+@overload
+def create_exchange_stream(exchange: Backpack, **kwargs: Unpack[StreamArgs]) -> BackpackStream: ...
+@overload
+def create_exchange_stream(exchange: Upbit, **kwargs: Unpack[StreamArgs]) -> UpbitStream: ...
+@overload
+def create_exchange_stream(
+    exchange: Exchange | str, **kwargs: Unpack[AnyStreamArgs]
+) -> StreamBase: ...
+def create_exchange_stream(exchange: Exchange | str, **kwargs: Any) -> StreamBase:
+    """The market-data stream of `exchange` (books, trades, tickers). Start it as a task, or
+    `async with create_exchange_stream(...) as stream:` (started, ready, closed at the end)."""
+    result: StreamBase = _create("stream", _STREAM_CLASSES, exchange, kwargs)
+    return result
+
+
+@overload
+def get_exchange_stream(exchange: Kraken, account: str = "default") -> KrakenStream: ...
+@overload
+def get_exchange_stream(exchange: Binance, account: str = "default") -> BinanceStream: ...
+@overload
+def get_exchange_stream(exchange: Backpack, account: str = "default") -> BackpackStream: ...
+@overload
+def get_exchange_stream(exchange: Upbit, account: str = "default") -> UpbitStream: ...
+@overload
+def get_exchange_stream(exchange: Exchange | str, account: str = "default") -> StreamBase: ...
+def get_exchange_stream(exchange: Exchange | str, account: str = "default") -> StreamBase:
+    """The stream `create_exchange_stream` made for `exchange` and `account`."""
+    result: StreamBase = _get("stream", exchange, account)
+    return result
 
 
 def _get(kind: str, exchange: Exchange | str, account: str) -> Any:
@@ -121,23 +409,6 @@ def _get(kind: str, exchange: Exchange | str, account: str) -> Any:
             f"no {kind} API for {ex.value} account {account!r}: call {_CREATORS[kind]}() first"
         )
     return entry[0]
-
-
-def get_exchange_api(exchange: Exchange | str, account: str = "default") -> Any:
-    return _get("rest", exchange, account)
-
-
-def get_exchange_ws_api(exchange: Exchange | str, account: str = "default") -> Any:
-    return _get("ws", exchange, account)
-
-
-def create_exchange_stream(exchange: Exchange | str, **kwargs: Any) -> Any:
-    """The market-data stream of `exchange` (books, trades, tickers); start it as a task."""
-    return _create("stream", _STREAM_CLASSES, exchange, kwargs)
-
-
-def get_exchange_stream(exchange: Exchange | str, account: str = "default") -> Any:
-    return _get("stream", exchange, account)
 
 
 async def close_all() -> None:
