@@ -26,7 +26,6 @@ from hftpy.errors import (
     DisconnectedError,
     InvalidOrderError,
     RateLimitError,
-    RequestTimeoutError,
 )
 from hftpy.exchange import create_exchange_api, create_exchange_ws_api, get_exchange_ws_api
 from hftpy.exchange.binance import BinanceRestApi, BinanceWsApi
@@ -307,8 +306,8 @@ async def test_user_data_stream_on_ed25519_session(ed_api: BinanceWsApi) -> None
 async def test_bad_signature_wrong_key_and_bad_key_format(sim: Simulator) -> None:
     wrong = "A" * 64
     api, runner = await start(hmac_args(sim, api_secret=wrong))
-    with pytest.raises(RequestTimeoutError, match="Signature for this request is not valid"):
-        await api.wait_ready(timeout=0.5)
+    with pytest.raises(AuthError, match="Signature for this request is not valid"):
+        await api.wait_ready(timeout=5)  # at the first refusal, not at the timeout
     assert isinstance(api._conn.last_error, AuthError)
     await stop(api, runner)
 
@@ -331,8 +330,8 @@ async def test_bad_signature_wrong_key_and_bad_key_format(sim: Simulator) -> Non
 async def test_wrong_ed25519_key_is_refused_at_logon(sim: Simulator) -> None:
     other_seed = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
     api, runner = await start(ed25519_args(sim, ed25519_key=other_seed))
-    with pytest.raises(RequestTimeoutError, match=r"session\.logon refused: -1022"):
-        await api.wait_ready(timeout=0.5)
+    with pytest.raises(AuthError, match=r"session\.logon refused: -1022"):
+        await api.wait_ready(timeout=5)
     await stop(api, runner)
 
 
@@ -601,14 +600,15 @@ async def test_no_secret_reaches_logs_or_output(
 async def test_factories_testnet_and_environment(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ws = create_exchange_ws_api(exchange=Exchange.BINANCE, testnet=True, api_key="k" * 64)
+    keys = {"api_key": "k" * 64, "api_secret": "s" * 64}
+    ws = create_exchange_ws_api(exchange=Exchange.BINANCE, testnet=True, **keys)
     assert ws.url == "wss://ws-api.testnet.binance.vision/ws-api/v3"
     assert get_exchange_ws_api("binance") is ws
-    assert create_exchange_ws_api(exchange="binance", testnet=True, api_key="k" * 64) is ws
+    assert create_exchange_ws_api(exchange="binance", testnet=True, **keys) is ws
     with pytest.raises(ConfigError, match="different arguments"):
-        create_exchange_ws_api(exchange=Exchange.BINANCE, api_key="k" * 64)
+        create_exchange_ws_api(exchange=Exchange.BINANCE, **keys)
     # one limiter per process, whatever the account
-    hedge = create_exchange_ws_api(exchange=Exchange.BINANCE, account="hedge")
+    hedge = create_exchange_ws_api(exchange=Exchange.BINANCE, account="hedge", public_only=True)
     assert hedge.rate_limits.limiter is ws.rate_limits.limiter
     rest = BinanceRestApi(testnet=True)
     assert rest.url == "https://testnet.binance.vision"
@@ -661,7 +661,7 @@ def slow_limiter() -> RateLimiter:
 
 async def test_missing_credentials_are_refused_before_the_limiter(sim: Simulator) -> None:
     api, runner = await start(
-        hmac_args(sim, api_key=None, api_secret=None, rate_limiter=slow_limiter())
+        hmac_args(sim, api_key=None, api_secret=None, rate_limiter=slow_limiter(), public_only=True)
     )
     await api.wait_ready(5)  # `time` needs no key; no user data stream without one
     limiter = api.rate_limits.limiter

@@ -195,8 +195,8 @@ async def test_subscription_codes_and_reconnect_with_a_fresh_jwt(
 
 async def test_bad_credentials_are_refused_at_connect_and_on_orders(sim: Simulator) -> None:
     api, runner = await start(sim, api_secret="not-the-secret")
-    with pytest.raises(RequestTimeoutError, match="401"):
-        await api.wait_ready(timeout=0.5)
+    with pytest.raises(AuthError, match="401 jwt_verification"):  # the venue's error, at once
+        await api.wait_ready(timeout=5)
     refused = await place(api)
     assert refused.response["status"] == 401
     assert refused.response["error"]["name"] == "jwt_verification"
@@ -280,31 +280,13 @@ async def test_rate_limiter_waits_by_default_or_raises(ws_api: UpbitWsApi) -> No
     assert (await place(ws_api)).ok and loop.time() - started > 0.15
 
 
-async def test_missing_credentials_are_refused_before_the_limiter(sim: Simulator) -> None:
-    keyed, runner = await start(sim)
-    await keyed.wait_ready(5)
-    bare: UpbitWsApi = create_exchange_ws_api(
-        **api_args(sim, api_key=None, api_secret=None, account="bare")
-    )
-    limiter = bare.limiter
-    assert limiter is keyed.limiter  # one per process
-
-    def budget() -> list[int]:
-        return [limiter.available(i) for i in range(len(limiter.names))]
-
-    before = budget()
-    last_id = bare.get_next_request_id()
-    with pytest.raises(ConfigError, match="need api_key and api_secret"):
-        await place(bare)
-    with pytest.raises(ConfigError, match="need api_key and api_secret"):
-        await bare.cancel_order(identifier="never-placed")
-    assert budget() == before  # nothing charged for requests refused locally
-    assert bare.get_next_request_id() == last_id + 1 and not bare._pending
-    assert (await place(keyed)).ok
-    assert budget()[0] == before[0] - 1  # what an order that is sent costs
-    await bare.close()
-    await keyed.close()
-    await runner
+async def test_missing_credentials_are_refused_at_create(sim: Simulator) -> None:
+    # Every Upbit request is signed: an API object without credentials cannot exist, so
+    # nothing can reach the limiter (or the venue) without them.
+    with pytest.raises(ConfigError, match="HFTPY_UPBIT_API_KEY and HFTPY_UPBIT_API_SECRET"):
+        create_exchange_ws_api(**api_args(sim, api_key=None, api_secret=None, account="bare"))
+    with pytest.raises(ConfigError, match=r"missing: api_secret\)"):
+        create_exchange_ws_api(**api_args(sim, api_secret=None, account="bare"))
 
 
 async def test_secrets_never_printed(

@@ -4,6 +4,7 @@ real venue. The variable names are a public contract (DESIGN.md, `hftpy sim --pr
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Final
 
 from hftpy.common import Exchange
@@ -40,6 +41,10 @@ CREDENTIALS: Final[dict[Exchange, tuple[str, str]]] = {
     Exchange.BACKPACK: ("HFTPY_BACKPACK_API_KEY", "HFTPY_BACKPACK_API_SECRET"),
     Exchange.UPBIT: ("HFTPY_UPBIT_API_KEY", "HFTPY_UPBIT_API_SECRET"),
 }
+#: A secret that may stand in for `api_secret`: (argument, environment variable).
+ALTERNATIVE_SECRETS: Final[dict[Exchange, tuple[str, str]]] = {
+    Exchange.BINANCE: ("ed25519_key", "HFTPY_BINANCE_ED25519_KEY"),
+}
 
 
 def endpoint(exchange: Exchange, role: str, given: str | None = None) -> str:
@@ -61,3 +66,23 @@ def credentials(
     key = api_key if api_key is not None else os.environ.get(key_var)
     secret = api_secret if api_secret is not None else os.environ.get(secret_var)
     return (Secret(key) if key else None, Secret(secret) if secret else None)
+
+
+def credentials_error(
+    exchange: Exchange, missing: Iterable[str], what: str = "WS API", note: str = ""
+) -> ConfigError:
+    """The `ConfigError` for credentials that neither the arguments nor the environment
+    gave: names the variables to set and the arguments to pass. `missing` holds argument
+    names (`api_key`, `api_secret`)."""
+    key_var, secret_var = CREDENTIALS[exchange]
+    alternative = ALTERNATIVE_SECRETS.get(exchange)
+    variables = f"{key_var} and {secret_var}"
+    arguments = "api_key= and api_secret="
+    if alternative is not None:
+        variables += f" (or {alternative[1]})"
+        arguments += f" (or {alternative[0]}=)"
+    message = (
+        f"{exchange.value} {what} needs credentials: set {variables}, or pass {arguments} "
+        f"(missing: {', '.join(missing)})"
+    )
+    return ConfigError(f"{message}; {note}" if note else message)

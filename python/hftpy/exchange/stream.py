@@ -31,7 +31,8 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from types import TracebackType
+from typing import Any, ClassVar, Self
 
 import aiohttp
 
@@ -106,6 +107,15 @@ class Listener:
     deliver: EventCallback
     channel: str | None
     symbol: str | None
+
+
+async def _settled(task: asyncio.Task[None]) -> None:
+    """Waits for `task` to end, its outcome taken (it was logged or raised where it happened),
+    so no task outlives an `async with` block."""
+    if not task.done():
+        await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()
 
 
 def scale_of(step: str | float | Decimal) -> int:
@@ -206,6 +216,34 @@ class StreamBase:
     @property
     def ready(self) -> bool:
         return self._conn.ready
+
+    async def __aenter__(self) -> Self:
+        """`async with create_exchange_stream(...) as stream:` starts the stream as a task and
+        waits until it is connected (raising what `wait_ready()` raises, the stream closed
+        again); the end of the block closes it, whatever ended the block."""
+        if self._closed:
+            raise HftpyError(f"{self!r} is closed; create a new one")
+        runner = self._runner
+        if runner is None or runner.done():
+            runner = asyncio.get_running_loop().create_task(self.start())
+        try:
+            await self.wait_ready()
+        except BaseException:
+            await self.close()
+            await _settled(runner)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        runner = self._runner
+        await self.close()
+        if runner is not None:
+            await _settled(runner)
 
     @property
     def connection(self) -> WsConnection:

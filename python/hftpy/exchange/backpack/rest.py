@@ -20,7 +20,7 @@ from hftpy._core import Ed25519Signer
 from hftpy.common import Exchange
 from hftpy.errors import AuthError, ConfigError, VenueError
 from hftpy.exchange.codec import ENCODER
-from hftpy.exchange.endpoints import credentials, endpoint
+from hftpy.exchange.endpoints import credentials, credentials_error, endpoint
 from hftpy.exchange.rest_orders import HttpRequest, SignedRestApi
 from hftpy.redact import Secret
 
@@ -88,15 +88,15 @@ class BackpackRestApi(SignedRestApi):
 
     @property
     def signer(self) -> Ed25519Signer:
-        if self._signer is None or self.api_key is None:
-            raise ConfigError(
-                "Backpack private calls need api_secret (and api_key) "
-                "(or HFTPY_BACKPACK_API_SECRET / HFTPY_BACKPACK_API_KEY)"
-            )
+        self.check_credentials()
+        assert self._signer is not None
         return self._signer
 
-    def check_credentials(self) -> None:
-        _ = self.signer  # raises the ConfigError that names what is missing
+    def check_credentials(self, what: str = "private calls", note: str = "") -> None:
+        """Raises `ConfigError` naming the variables to set when the secret is missing (the
+        key is derived from it)."""
+        if self._signer is None or self.api_key is None:
+            raise credentials_error(self.exchange, ["api_secret"], what, note)
 
     def sign(
         self,

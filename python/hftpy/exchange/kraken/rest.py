@@ -8,13 +8,19 @@ from urllib.parse import urlencode
 
 from hftpy._core import KrakenSigner
 from hftpy.common import Exchange
-from hftpy.errors import AuthError, ConfigError, VenueError
-from hftpy.exchange.endpoints import credentials, endpoint
+from hftpy.errors import AuthError, VenueError
+from hftpy.exchange.endpoints import credentials, credentials_error, endpoint
 from hftpy.exchange.rest_api import RestApiBase
 from hftpy.redact import Secret
 
-# Errors that mean the credentials themselves are wrong, not the request.
-_AUTH_ERRORS = ("EAPI:Invalid key", "EAPI:Invalid signature", "EAPI:Invalid nonce")
+# Errors that mean the credentials themselves are wrong, not the request (a key without
+# the permission a call needs, e.g. "WebSocket API" for the token, is "Permission denied").
+_AUTH_ERRORS = (
+    "EAPI:Invalid key",
+    "EAPI:Invalid signature",
+    "EAPI:Invalid nonce",
+    "EGeneral:Permission denied",
+)
 
 
 class KrakenRestApi(RestApiBase):
@@ -34,6 +40,20 @@ class KrakenRestApi(RestApiBase):
         self._signer = KrakenSigner(secret.reveal()) if secret is not None else None
         self._last_nonce = 0
 
+    def missing_credentials(self) -> list[str]:
+        """The credential arguments private calls need that are missing (none: `[]`)."""
+        return [
+            name
+            for name, value in (("api_key", self.api_key), ("api_secret", self._signer))
+            if value is None
+        ]
+
+    def check_credentials(self, what: str = "private calls", note: str = "") -> None:
+        """Raises `ConfigError` naming the variables to set when a key or secret is missing."""
+        missing = self.missing_credentials()
+        if missing:
+            raise credentials_error(self.exchange, missing, what, note)
+
     def _nonce(self) -> str:
         # Strictly increasing even when called twice in one microsecond.
         nonce = max(time.time_ns() // 1000, self._last_nonce + 1)
@@ -42,11 +62,8 @@ class KrakenRestApi(RestApiBase):
 
     async def private(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """POSTs a signed `/0/private/<method>` call; returns `result` or raises."""
-        if self.api_key is None or self._signer is None:
-            raise ConfigError(
-                "Kraken private calls need api_key and api_secret "
-                "(or HFTPY_KRAKEN_API_KEY / HFTPY_KRAKEN_API_SECRET)"
-            )
+        self.check_credentials()
+        assert self.api_key is not None and self._signer is not None
         path = f"/0/private/{method}"
         nonce = self._nonce()
         body = urlencode({"nonce": nonce, **(params or {})}).encode()
@@ -69,7 +86,7 @@ class KrakenRestApi(RestApiBase):
             raise VenueError(f"{path}: HTTP {status}, unexpected body {str(reply)[:200]!r}")
         errors = reply.get("error") or []
         if errors:
-            message = f"{path}: {', '.join(map(str, errors))}"
+            message = f"kraken {path}: {', '.join(map(str, errors))}"
             if any(str(e).startswith(_AUTH_ERRORS) for e in errors):
                 raise AuthError(message)
             raise VenueError(message, reply)

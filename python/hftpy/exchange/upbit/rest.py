@@ -15,9 +15,9 @@ from urllib.parse import quote, urlencode
 
 from hftpy._core import UpbitSigner
 from hftpy.common import Exchange
-from hftpy.errors import AuthError, ConfigError, VenueError
+from hftpy.errors import AuthError, VenueError
 from hftpy.exchange.codec import ENCODER
-from hftpy.exchange.endpoints import credentials, endpoint
+from hftpy.exchange.endpoints import credentials, credentials_error, endpoint
 from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.rest_orders import HttpRequest, SignedRestApi
 
@@ -85,6 +85,9 @@ class UpbitRestApi(SignedRestApi):
     ) -> None:
         super().__init__(url=endpoint(self.exchange, "rest", url), account=account, timeout=timeout)
         self.api_key, secret = credentials(self.exchange, api_key, api_secret)
+        self._missing = [
+            name for name, value in (("api_key", self.api_key), ("api_secret", secret)) if not value
+        ]
         self._signer = (
             UpbitSigner(self.api_key.reveal(), secret.reveal(), alg)
             if self.api_key is not None and secret is not None
@@ -93,15 +96,14 @@ class UpbitRestApi(SignedRestApi):
 
     @property
     def signer(self) -> UpbitSigner:
-        if self._signer is None:
-            raise ConfigError(
-                "Upbit private calls need api_key and api_secret "
-                "(or HFTPY_UPBIT_API_KEY / HFTPY_UPBIT_API_SECRET)"
-            )
+        self.check_credentials()
+        assert self._signer is not None
         return self._signer
 
-    def check_credentials(self) -> None:
-        _ = self.signer  # raises the ConfigError that names what is missing
+    def check_credentials(self, what: str = "private calls", note: str = "") -> None:
+        """Raises `ConfigError` naming the variables to set when the key or secret is missing."""
+        if self._signer is None:
+            raise credentials_error(self.exchange, self._missing or ["api_key"], what, note)
 
     def token(self, query: str | None = None) -> str:
         """A JWT with a fresh nonce; with `query`, bound to it by `query_hash`."""
