@@ -41,6 +41,8 @@ import asyncio
 from typing import assert_type
 
 from hftpy.common import CurrencyPair, Exchange, Side
+from hftpy.exchange.orders import OrderStatus, OrderUpdate
+from hftpy.exchange.ws_api import WsResponse
 from hftpy.exchange import (
     BackpackRestApi, BackpackStream, BackpackWsApi, BinanceRestApi, BinanceStream,
     BinanceWsApi, KrakenRestApi, KrakenStream, KrakenWsApi, RestApiBase, StreamBase,
@@ -84,6 +86,18 @@ async def main(configured: str) -> None:
     assert_type(get_exchange_stream(Exchange.BINANCE), BinanceStream)
     assert_type(get_exchange_stream(configured), StreamBase)
 
+    # The order API: the same typed calls on every venue and on the base class.
+    generic = create_exchange_ws_api(configured)
+    for ws in (generic, kraken, create_exchange_ws_api("binance")):
+        reply = await ws.place_order("BTC/USD", Side.BUY, "0.001", 80000.0, wait=True)
+        assert_type(reply, WsResponse)
+        assert_type(reply.order_id, str | None)
+        assert_type(reply.status, OrderStatus | None)
+        assert_type(await ws.cancel_order(reply.order_id), int)
+        assert_type(await ws.amend_order(reply.order_id, price=1, wait=True), WsResponse)
+        assert_type(await ws.cancel_all(wait=True), WsResponse)
+        assert_type(ws.open_orders(), list[OrderUpdate])
+
     async with create_exchange_ws_api(Exchange.KRAKEN) as ws_api:
         assert_type(ws_api, KrakenWsApi)
         await ws_api.wait_ready(timeout=5.0)
@@ -100,6 +114,20 @@ asyncio.run(main("kraken"))
 
 # Each program has one mistake: (source, the mypy error code it must give, text in the message)
 MISTAKES: dict[str, tuple[str, str, str]] = {
+    "typo_reply_field": (
+        """
+from hftpy.common import Side
+from hftpy.exchange import create_exchange_ws_api
+
+
+async def main() -> None:
+    ws = create_exchange_ws_api("backpack")
+    reply = await ws.place_order("SOL_USDC", Side.BUY, 1, 140, wait=True)
+    print(reply.ordr_id)
+""",
+        "attr-defined",
+        '"WsResponse" has no attribute "ordr_id"',
+    ),
     "typo_method": (
         """
 from hftpy.common import CurrencyPair, Exchange, Side

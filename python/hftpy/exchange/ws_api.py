@@ -16,10 +16,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self, overload
 
-from hftpy.common import CurrencyPair, Exchange, venue_symbol
+from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import (
     DisconnectedError,
     HftpyError,
@@ -38,6 +39,8 @@ log = logging.getLogger("hftpy.ws_api")
 _time_ns = time.time_ns
 _monotonic_ns = time.monotonic_ns
 
+#: A price or amount: exact text from `Decimal`/`str`, floats by their shortest repr.
+Number = int | float | Decimal | str
 #: `callback(request_id, method, request, response, latency_us)`, as in the seed documents.
 WsCallback = Callable[[int, str, dict[str, Any], dict[str, Any], int], None]
 #: `listener(message, recv_ns)` for a private channel message (orders, fills, balances).
@@ -773,6 +776,239 @@ class WsApiBase:
         venue's own list on every (re)connect. Each is an `OrderUpdate` snapshot."""
         venue_sym = None if symbol is None else venue_symbol(self.exchange, symbol)
         return [order.view(self.exchange) for order in self.orders.open_orders(venue_sym)]
+
+    # -- the order API every venue implements -------------------------------------------
+    # The same calls on every venue (venue extras are keyword arguments of each venue's
+    # class). Each returns the `req_id` once the request is sent, or with `wait=True` the
+    # `WsResponse` (`order_id`, `client_order_id`, `status` normalised on top of the venue's
+    # reply); local outcomes raise then (`RequestTimeoutError`, `DisconnectedError`,
+    # `RateLimitError`). Prices are in quote currency, amounts in base currency.
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse: ...
+    async def place_order(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
+        """A new order: `amount` of `symbol` at `price` (None for market orders);
+        `client_order_id` is assigned when absent."""
+        raise NotImplementedError
+
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse: ...
+    async def cancel_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
+        """Cancels one order by exactly one of `order_id` and `client_order_id`; `symbol`
+        is needed only for an order this API never saw, on venues that want it."""
+        raise NotImplementedError
+
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse: ...
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
+        """Changes an order's `price` and/or `amount` (the new total, filled part
+        included): native where the venue has it, else cancel + place (see the README)."""
+        raise NotImplementedError
+
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[False] = False,
+        timeout: float | None = None,
+    ) -> int: ...
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: Literal[True],
+        timeout: float | None = None,
+    ) -> WsResponse: ...
+    @overload
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse: ...
+    async def cancel_all(
+        self,
+        symbol: CurrencyPair | str | None = None,
+        *,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> int | WsResponse:
+        """Cancels every open order of the account, or of `symbol`."""
+        raise NotImplementedError
 
     # -- reconciliation -----------------------------------------------------------------
     #: Whether each (re)connect compares the orders tracked here with the venue's own open
