@@ -1,6 +1,7 @@
 """One order API on every venue: the same user program (place, amend, cancel, cancel_all,
-open orders) runs unchanged on Kraken, Binance, Backpack and Upbit against the simulator,
-configured only by the environment `hftpy sim --print-env` gives, as a user's would be."""
+order updates and fills, open orders) runs unchanged on Kraken, Binance, Backpack and Upbit
+against the simulator, configured only by the environment `hftpy sim --print-env` gives, as
+a user's would be."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hftpy.common import CurrencyPair, Exchange, Side
 from hftpy.errors import InvalidOrderError
 from hftpy.exchange import create_exchange_api, create_exchange_ws_api
 from hftpy.exchange.binance.limits import DEFAULT_LIMITS
-from hftpy.exchange.orders import OrderStatus, OrderUpdate
+from hftpy.exchange.orders import Fill, OrderStatus, OrderUpdate
 from hftpy.exchange.ws_api import WsApiBase, WsResponse
 from hftpy.net import ReconnectPolicy
 from hftpy.sim import Simulator
@@ -40,6 +41,11 @@ def venue_orders(sim: Simulator, symbol: str) -> list[Any]:
         for account in sim.engine.accounts.values()
         for order in sim.engine.open_orders(account, symbol)
     ]
+
+
+def units(value: str, decimals: int) -> int:
+    """A decimal text as the simulator engine's integer at `decimals` places."""
+    return int(Decimal(value).scaleb(decimals))
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
@@ -68,6 +74,10 @@ async def test_the_same_program_on_every_venue(
     pair, amount, price, new_price = VENUES[venue]
     ws_api = await started(sim, monkeypatch, venue)
     symbol = pair.symbol(venue)
+    updates: list[OrderUpdate] = []
+    fills: list[Fill] = []
+    ws_api.on_order_update(updates.append)
+    ws_api.on_fill(fills.append)
 
     first: WsResponse = await ws_api.place_order(
         pair, Side.BUY, Decimal(amount), Decimal(price), post_only=True, wait=True
@@ -96,8 +106,35 @@ async def test_the_same_program_on_every_venue(
             o.order_id == live_id and o.price == Decimal(new_price) for o in ws_api.open_orders()
         )
     )
-    assert sorted(o.price for o in venue_orders(sim, symbol) if o.side == "buy")[-1] > 0
     assert len(venue_orders(sim, symbol)) == 2
+
+    # Another account sells half into the amended bid: a Fill and an update, typed.
+    half = str(Decimal(amount) / 2)
+    inst = sim.engine.instruments[symbol]
+    taker = sim.engine.add_account("taker", unlimited=True)
+    sim.engine.place(
+        taker,
+        symbol,
+        "sell",
+        units(half, inst.qty_decimals),
+        price=units(new_price, inst.price_decimals),
+    )
+    await eventually(lambda: any(f.order_id == live_id for f in fills))
+    fill = next(f for f in fills if f.order_id == live_id)
+    assert (fill.symbol, fill.side, fill.price, fill.amount) == (
+        symbol,
+        Side.BUY,
+        Decimal(new_price),
+        Decimal(half),
+    )
+    assert fill.maker is True and fill.recv_ns > 0
+    await eventually(
+        lambda: any(
+            u.order_id == live_id and u.status is OrderStatus.PARTIALLY_FILLED for u in updates
+        )
+    )
+    (live,) = [o for o in ws_api.open_orders() if o.order_id == live_id]
+    assert live.filled == Decimal(half) and live.status is OrderStatus.PARTIALLY_FILLED
 
     # Cancel by order id at once, without a symbol, on every venue.
     cancelled: WsResponse = await ws_api.cancel_order(second.order_id, wait=True)
@@ -168,10 +205,6 @@ async def test_binance_amend_down_keeps_priority_and_id(
     assert moved.method == "order.cancelReplace"
     assert moved.order_id not in (None, placed.order_id)
     await eventually(lambda: [o.order_id for o in ws_api.open_orders()] == [moved.order_id])
-
-
-def units(value: str, decimals: int) -> int:
-    return int(Decimal(value).scaleb(decimals))
 
 
 @pytest.mark.parametrize("venue", list(VENUES), ids=str)
