@@ -74,113 +74,160 @@ class BookEvent:
     """A symbol's book changed and is valid."""
 
     @property
-    def symbol(self) -> str: ...
+    def symbol(self) -> str:
+        """The instrument as the venue spells it (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`)."""
     @property
-    def symbol_id(self) -> int: ...
+    def symbol_id(self) -> int:
+        """The feed's id of `symbol` (what `add_instrument` returned)."""
     @property
-    def snapshot(self) -> bool: ...
+    def snapshot(self) -> bool:
+        """True when the book was replaced as a whole, False when levels changed in place."""
     @property
-    def sequence(self) -> int | None: ...
+    def sequence(self) -> int | None:
+        """The venue's last applied update id (Binance/Backpack `u`); None where the venue does not
+        number updates."""
     @property
-    def checksum(self) -> int | None: ...
+    def checksum(self) -> int | None:
+        """The venue's checksum, verified against the book (Kraken CRC32); None elsewhere."""
     @property
-    def exch_ns(self) -> int | None: ...
+    def exch_ns(self) -> int | None:
+        """The venue's event time, ns since the epoch; None when the message carries none."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class TradeEvent:
     """One public trade; `side` is the aggressor, `"buy"` or `"sell"`."""
 
     @property
-    def symbol(self) -> str: ...
+    def symbol(self) -> str:
+        """The instrument as the venue spells it (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`)."""
     @property
-    def symbol_id(self) -> int: ...
+    def symbol_id(self) -> int:
+        """The feed's id of `symbol` (what `add_instrument` returned)."""
     @property
-    def price(self) -> int: ...
+    def price(self) -> int:
+        """Trade price in quote currency, an int mantissa at `price_scale` decimals."""
     @property
-    def qty(self) -> int: ...
+    def qty(self) -> int:
+        """Traded quantity in base currency, an int mantissa at `qty_scale` decimals."""
     @property
-    def side(self) -> str: ...
+    def side(self) -> str:
+        """The aggressor (taker) side: `"buy"` or `"sell"`."""
     @property
-    def trade_id(self) -> int: ...
+    def trade_id(self) -> int:
+        """The venue's trade id (Binance `aggTrade`: the aggregate id)."""
     @property
-    def aggregated(self) -> bool: ...
+    def aggregated(self) -> bool:
+        """True for a Binance `aggTrade` (several fills of one taker order at one price)."""
     @property
-    def price_scale(self) -> int: ...
+    def price_scale(self) -> int:
+        """Decimals of the prices: a price is `mantissa / 10**price_scale` in quote currency."""
     @property
-    def qty_scale(self) -> int: ...
+    def qty_scale(self) -> int:
+        """Decimals of the quantities: a quantity is `mantissa / 10**qty_scale` in base currency."""
     @property
-    def exch_ns(self) -> int: ...
+    def exch_ns(self) -> int:
+        """The venue's trade time, ns since the epoch."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class TradeBatchEvent:
     """Several trades in one frame (Kraken)."""
 
     @property
-    def trades(self) -> tuple[TradeEvent, ...]: ...
+    def trades(self) -> tuple[TradeEvent, ...]:
+        """The frame's trades, in wire order (a stream delivers each on the `trade` channel)."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class QuoteEvent:
     """Best bid and offer as the venue publishes it (`bookTicker`)."""
 
     @property
-    def symbol(self) -> str: ...
+    def symbol(self) -> str:
+        """The instrument as the venue spells it (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`)."""
     @property
-    def symbol_id(self) -> int: ...
+    def symbol_id(self) -> int:
+        """The feed's id of `symbol` (what `add_instrument` returned)."""
     @property
-    def bid_price(self) -> int: ...
+    def bid_price(self) -> int:
+        """Best bid price in quote currency, a mantissa at `price_scale`."""
     @property
-    def bid_qty(self) -> int: ...
+    def bid_qty(self) -> int:
+        """Quantity at the best bid in base currency, a mantissa at `qty_scale`."""
     @property
-    def ask_price(self) -> int: ...
+    def ask_price(self) -> int:
+        """Best ask price in quote currency, a mantissa at `price_scale`."""
     @property
-    def ask_qty(self) -> int: ...
+    def ask_qty(self) -> int:
+        """Quantity at the best ask in base currency, a mantissa at `qty_scale`."""
     @property
-    def update_id(self) -> int | None: ...
+    def update_id(self) -> int | None:
+        """The book update id this quote reflects, where the venue sends one (Binance `u`)."""
     @property
-    def price_scale(self) -> int: ...
+    def price_scale(self) -> int:
+        """Decimals of the prices: a price is `mantissa / 10**price_scale` in quote currency."""
     @property
-    def qty_scale(self) -> int: ...
+    def qty_scale(self) -> int:
+        """Decimals of the quantities: a quantity is `mantissa / 10**qty_scale` in base currency."""
     @property
-    def exch_ns(self) -> int | None: ...
+    def exch_ns(self) -> int | None:
+        """The venue's event time, ns since the epoch; None when it sends none (Binance spot
+        `bookTicker`)."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class TickerEvent:
     """Rolling statistics; fields the venue omits are None."""
 
     @property
-    def symbol(self) -> str: ...
+    def symbol(self) -> str:
+        """The instrument as the venue spells it (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`)."""
     @property
-    def symbol_id(self) -> int: ...
+    def symbol_id(self) -> int:
+        """The feed's id of `symbol` (what `add_instrument` returned)."""
     @property
-    def last(self) -> int: ...
+    def last(self) -> int:
+        """Last trade price in quote currency, a mantissa at `price_scale`."""
     @property
-    def open(self) -> int | None: ...
+    def open(self) -> int | None:
+        """Opening price of the venue's window (24 h; Upbit: the day's), a mantissa at
+        `price_scale`; None on Kraken."""
     @property
-    def high(self) -> int | None: ...
+    def high(self) -> int | None:
+        """Highest price of the venue's window, a mantissa at `price_scale`."""
     @property
-    def low(self) -> int | None: ...
+    def low(self) -> int | None:
+        """Lowest price of the venue's window, a mantissa at `price_scale`."""
     @property
-    def volume(self) -> int | None: ...
+    def volume(self) -> int | None:
+        """Traded volume over 24 h in base currency, a mantissa at `qty_scale`."""
     @property
-    def bid(self) -> tuple[int, int] | None: ...
+    def bid(self) -> tuple[int, int] | None:
+        """Best bid as `(price, qty)` mantissas (Kraken only)."""
     @property
-    def ask(self) -> tuple[int, int] | None: ...
+    def ask(self) -> tuple[int, int] | None:
+        """Best ask as `(price, qty)` mantissas (Kraken only)."""
     @property
-    def price_scale(self) -> int: ...
+    def price_scale(self) -> int:
+        """Decimals of the prices: a price is `mantissa / 10**price_scale` in quote currency."""
     @property
-    def qty_scale(self) -> int: ...
+    def qty_scale(self) -> int:
+        """Decimals of the quantities: a quantity is `mantissa / 10**qty_scale` in base currency."""
     @property
-    def exch_ns(self) -> int | None: ...
+    def exch_ns(self) -> int | None:
+        """The venue's event time, ns since the epoch; None when the message carries none."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class ResyncEvent:
@@ -189,114 +236,161 @@ class ResyncEvent:
     `buffer_overflow`; `detail` the two numbers involved, where there are any."""
 
     @property
-    def symbol(self) -> str: ...
+    def symbol(self) -> str:
+        """The instrument as the venue spells it (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`)."""
     @property
-    def symbol_id(self) -> int: ...
+    def symbol_id(self) -> int:
+        """The feed's id of `symbol` (what `add_instrument` returned)."""
     @property
-    def reason(self) -> str: ...
+    def reason(self) -> str:
+        """Why the book is not trusted: `initial`, `checksum_mismatch`, `sequence_gap`,
+        `stale_snapshot`, `crossed` or `buffer_overflow`."""
     @property
-    def action(self) -> str: ...
+    def action(self) -> str:
+        """What rebuilds it: `"resubscribe"` (Kraken, Upbit) or `"fetch_snapshot"` (a REST snapshot
+        passed to `apply_snapshot`: Binance, Backpack)."""
     @property
-    def detail(self) -> tuple[int, int] | None: ...
+    def detail(self) -> tuple[int, int] | None:
+        """The two numbers involved: checksums (expected, computed), update ids (expected, received)
+        or (snapshot id, first update id), prices (bid, ask) as mantissas; None for `initial` and
+        `buffer_overflow`."""
     @property
-    def exch_ns(self) -> int | None: ...
+    def exch_ns(self) -> int | None:
+        """The venue's event time, ns since the epoch; None when the message carries none."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class StatusEvent:
     """`online`, `cancel_only`, `post_only`, `maintenance`, `shutting_down` or `other`."""
 
     @property
-    def status(self) -> str: ...
+    def status(self) -> str:
+        """`online`, `cancel_only`, `post_only`, `maintenance`, `shutting_down` (a reconnect
+        follows) or `other`."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class HeartbeatEvent:
+    """A keep-alive frame."""
+
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class ReplyEvent:
     """A reply to a request sent on the connection (subscribe ack, pong, error)."""
 
     @property
-    def method(self) -> str | None: ...
+    def method(self) -> str | None:
+        """The method the reply names (`subscribe`, `pong`, ...), or None."""
     @property
-    def req_id(self) -> int | None: ...
+    def req_id(self) -> int | None:
+        """The id of the request answered, or None."""
     @property
-    def success(self) -> bool: ...
+    def success(self) -> bool:
+        """Whether the venue reports success."""
     @property
-    def error(self) -> str | None: ...
+    def error(self) -> str | None:
+        """The venue's error text, or None."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class InstrumentsEvent:
     """Kraken `instrument` channel; read `KrakenFeed.pair_precisions()`."""
 
     @property
-    def count(self) -> int: ...
+    def count(self) -> int:
+        """How many pairs the message listed."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class OtherEvent:
     """A frame the decoder does not handle: `kind` is `"unrecognized"` or `"unparsable"`."""
 
     @property
-    def kind(self) -> str: ...
+    def kind(self) -> str:
+        """`"unrecognized"` (JSON the decoder does not handle) or `"unparsable"` (not JSON)."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Local wall-clock receive stamp of the frame, ns since the epoch (`CLOCK_REALTIME`)."""
 
 @final
 class BookState:
     """Health of one symbol's book."""
 
     @property
-    def valid(self) -> bool: ...
+    def valid(self) -> bool:
+        """Whether the book matches the venue's: synced, checksum verified, in sequence."""
     @property
-    def sequence(self) -> int | None: ...
+    def sequence(self) -> int | None:
+        """The last applied update id (Binance/Backpack `u`), or None."""
     @property
-    def checksum(self) -> int | None: ...
+    def checksum(self) -> int | None:
+        """The last verified checksum (Kraken CRC32), or None."""
     @property
-    def resyncs(self) -> int: ...
+    def resyncs(self) -> int:
+        """Times the book was thrown away (checksum mismatch, gap, crossed, stale snapshot)."""
     @property
-    def updates(self) -> int: ...
+    def updates(self) -> int:
+        """Book messages applied."""
     @property
-    def exch_ns(self) -> int | None: ...
+    def exch_ns(self) -> int | None:
+        """The venue's time of the last applied book message, ns since the epoch, or None."""
     @property
-    def recv_ns(self) -> int: ...
+    def recv_ns(self) -> int:
+        """Wall-clock receive stamp of the last book message applied (or found wrong), ns since
+        the epoch; 0 before any."""
 
 @final
 class BookView:
     """A live view of one symbol's book: each call reads the Rust book as it is now."""
 
     @property
-    def symbol(self) -> str: ...
+    def symbol(self) -> str:
+        """The instrument as the venue spells it (`BTC/USD`, `BTCUSDT`, `SOL_USDC`, `KRW-BTC`)."""
     @property
-    def symbol_id(self) -> int: ...
+    def symbol_id(self) -> int:
+        """The feed's id of `symbol` (what `add_instrument` returned)."""
     @property
-    def price_scale(self) -> int: ...
+    def price_scale(self) -> int:
+        """Decimals of the prices: a price is `mantissa / 10**price_scale` in quote currency."""
     @property
-    def qty_scale(self) -> int: ...
+    def qty_scale(self) -> int:
+        """Decimals of the quantities: a quantity is `mantissa / 10**qty_scale` in base currency."""
     @property
-    def state(self) -> BookState: ...
+    def state(self) -> BookState:
+        """The book's health now (`BookState`)."""
     @property
-    def valid(self) -> bool: ...
+    def valid(self) -> bool:
+        """Whether the book is valid now (`state.valid`)."""
     @property
-    def exch_ns(self) -> int | None: ...
+    def exch_ns(self) -> int | None:
+        """`state.exch_ns`: the venue's time of the last applied book message, ns, or None."""
     @property
-    def recv_ns(self) -> int: ...
-    def best_bid(self) -> tuple[int, int] | None: ...
-    def best_ask(self) -> tuple[int, int] | None: ...
-    def top(
-        self, n: int = 10
-    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]: ...
-    def bids(self, n: int = 10) -> tuple[tuple[int, int], ...]: ...
-    def asks(self, n: int = 10) -> tuple[tuple[int, int], ...]: ...
-    def depth(self) -> tuple[int, int]: ...
+    def recv_ns(self) -> int:
+        """`state.recv_ns`: wall-clock receive stamp of the last applied book message, ns."""
+    def best_bid(self) -> tuple[int, int] | None:
+        """Best bid as `(price, qty)` mantissas at `price_scale` / `qty_scale`, or None."""
+    def best_ask(self) -> tuple[int, int] | None:
+        """Best ask as `(price, qty)` mantissas at `price_scale` / `qty_scale`, or None."""
+    def top(self, n: int = 10) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """The best `n` levels of each side: `((bids...), (asks...))`, each level `(price, qty)`
+        mantissas, best first."""
+    def bids(self, n: int = 10) -> tuple[tuple[int, int], ...]:
+        """The best `n` bids as `(price, qty)` mantissas, best (highest) first."""
+    def asks(self, n: int = 10) -> tuple[tuple[int, int], ...]:
+        """The best `n` asks as `(price, qty)` mantissas, best (lowest) first."""
+    def depth(self) -> tuple[int, int]:
+        """Levels held per side now: `(bids, asks)`."""
 
 _Event = (
     BookEvent
@@ -323,16 +417,26 @@ class KrakenFeed:
         """Registers a symbol (venue spelling); returns its id."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
         """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
-    def symbol_id(self, symbol: str) -> int: ...
-    def symbols(self) -> list[str]: ...
-    def scales(self, symbol_id: int) -> tuple[int, int]: ...
-    def best_bid(self, symbol_id: int) -> tuple[int, int] | None: ...
-    def best_ask(self, symbol_id: int) -> tuple[int, int] | None: ...
+    def symbol_id(self, symbol: str) -> int:
+        """The id of a registered symbol (any spelling the feed accepts); raises
+        `hftpy.errors.FeedError` for an unknown one."""
+    def symbols(self) -> list[str]:
+        """The registered symbols, in id order."""
+    def scales(self, symbol_id: int) -> tuple[int, int]:
+        """`(price_scale, qty_scale)` of a symbol id: the decimals of its prices and quantities."""
+    def best_bid(self, symbol_id: int) -> tuple[int, int] | None:
+        """Best bid of a symbol id as `(price, qty)` mantissas, or None."""
+    def best_ask(self, symbol_id: int) -> tuple[int, int] | None:
+        """Best ask of a symbol id as `(price, qty)` mantissas, or None."""
     def top(
         self, symbol_id: int, n: int = 10
-    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]: ...
-    def state(self, symbol_id: int) -> BookState: ...
-    def book(self, symbol_id: int) -> BookView: ...
+    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """The best `n` levels of each side: `((bids...), (asks...))`, each level `(price, qty)`
+        mantissas, best first."""
+    def state(self, symbol_id: int) -> BookState:
+        """The health of a symbol id's book (`BookState`)."""
+    def book(self, symbol_id: int) -> BookView:
+        """A live view of a symbol id's book (`BookView`)."""
     def __len__(self) -> int: ...
     def reset(self) -> None:
         """Forgets every book and its state (same symbols and ids)."""
@@ -350,16 +454,26 @@ class BinanceFeed:
         """Registers a symbol (venue spelling); returns its id."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
         """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
-    def symbol_id(self, symbol: str) -> int: ...
-    def symbols(self) -> list[str]: ...
-    def scales(self, symbol_id: int) -> tuple[int, int]: ...
-    def best_bid(self, symbol_id: int) -> tuple[int, int] | None: ...
-    def best_ask(self, symbol_id: int) -> tuple[int, int] | None: ...
+    def symbol_id(self, symbol: str) -> int:
+        """The id of a registered symbol (any spelling the feed accepts); raises
+        `hftpy.errors.FeedError` for an unknown one."""
+    def symbols(self) -> list[str]:
+        """The registered symbols, in id order."""
+    def scales(self, symbol_id: int) -> tuple[int, int]:
+        """`(price_scale, qty_scale)` of a symbol id: the decimals of its prices and quantities."""
+    def best_bid(self, symbol_id: int) -> tuple[int, int] | None:
+        """Best bid of a symbol id as `(price, qty)` mantissas, or None."""
+    def best_ask(self, symbol_id: int) -> tuple[int, int] | None:
+        """Best ask of a symbol id as `(price, qty)` mantissas, or None."""
     def top(
         self, symbol_id: int, n: int = 10
-    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]: ...
-    def state(self, symbol_id: int) -> BookState: ...
-    def book(self, symbol_id: int) -> BookView: ...
+    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """The best `n` levels of each side: `((bids...), (asks...))`, each level `(price, qty)`
+        mantissas, best first."""
+    def state(self, symbol_id: int) -> BookState:
+        """The health of a symbol id's book (`BookState`)."""
+    def book(self, symbol_id: int) -> BookView:
+        """A live view of a symbol id's book (`BookView`)."""
     def __len__(self) -> int: ...
     def reset(self) -> None:
         """Forgets every book and its state (same symbols and ids)."""
@@ -377,16 +491,26 @@ class BackpackFeed:
         """Registers a symbol (venue spelling); returns its id."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
         """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
-    def symbol_id(self, symbol: str) -> int: ...
-    def symbols(self) -> list[str]: ...
-    def scales(self, symbol_id: int) -> tuple[int, int]: ...
-    def best_bid(self, symbol_id: int) -> tuple[int, int] | None: ...
-    def best_ask(self, symbol_id: int) -> tuple[int, int] | None: ...
+    def symbol_id(self, symbol: str) -> int:
+        """The id of a registered symbol (any spelling the feed accepts); raises
+        `hftpy.errors.FeedError` for an unknown one."""
+    def symbols(self) -> list[str]:
+        """The registered symbols, in id order."""
+    def scales(self, symbol_id: int) -> tuple[int, int]:
+        """`(price_scale, qty_scale)` of a symbol id: the decimals of its prices and quantities."""
+    def best_bid(self, symbol_id: int) -> tuple[int, int] | None:
+        """Best bid of a symbol id as `(price, qty)` mantissas, or None."""
+    def best_ask(self, symbol_id: int) -> tuple[int, int] | None:
+        """Best ask of a symbol id as `(price, qty)` mantissas, or None."""
     def top(
         self, symbol_id: int, n: int = 10
-    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]: ...
-    def state(self, symbol_id: int) -> BookState: ...
-    def book(self, symbol_id: int) -> BookView: ...
+    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """The best `n` levels of each side: `((bids...), (asks...))`, each level `(price, qty)`
+        mantissas, best first."""
+    def state(self, symbol_id: int) -> BookState:
+        """The health of a symbol id's book (`BookState`)."""
+    def book(self, symbol_id: int) -> BookView:
+        """A live view of a symbol id's book (`BookView`)."""
     def __len__(self) -> int: ...
     def reset(self) -> None:
         """Forgets every book and its state (same symbols and ids)."""
@@ -404,16 +528,26 @@ class UpbitFeed:
         """Registers a symbol (venue spelling); returns its id."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
         """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
-    def symbol_id(self, symbol: str) -> int: ...
-    def symbols(self) -> list[str]: ...
-    def scales(self, symbol_id: int) -> tuple[int, int]: ...
-    def best_bid(self, symbol_id: int) -> tuple[int, int] | None: ...
-    def best_ask(self, symbol_id: int) -> tuple[int, int] | None: ...
+    def symbol_id(self, symbol: str) -> int:
+        """The id of a registered symbol (any spelling the feed accepts); raises
+        `hftpy.errors.FeedError` for an unknown one."""
+    def symbols(self) -> list[str]:
+        """The registered symbols, in id order."""
+    def scales(self, symbol_id: int) -> tuple[int, int]:
+        """`(price_scale, qty_scale)` of a symbol id: the decimals of its prices and quantities."""
+    def best_bid(self, symbol_id: int) -> tuple[int, int] | None:
+        """Best bid of a symbol id as `(price, qty)` mantissas, or None."""
+    def best_ask(self, symbol_id: int) -> tuple[int, int] | None:
+        """Best ask of a symbol id as `(price, qty)` mantissas, or None."""
     def top(
         self, symbol_id: int, n: int = 10
-    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]: ...
-    def state(self, symbol_id: int) -> BookState: ...
-    def book(self, symbol_id: int) -> BookView: ...
+    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """The best `n` levels of each side: `((bids...), (asks...))`, each level `(price, qty)`
+        mantissas, best first."""
+    def state(self, symbol_id: int) -> BookState:
+        """The health of a symbol id's book (`BookState`)."""
+    def book(self, symbol_id: int) -> BookView:
+        """A live view of a symbol id's book (`BookView`)."""
     def __len__(self) -> int: ...
     def reset(self) -> None:
         """Forgets every book and its state (same symbols and ids)."""
@@ -464,7 +598,8 @@ class RateLimiter:
         """The index of the limit called `name`."""
 
     @property
-    def names(self) -> list[str]: ...
+    def names(self) -> list[str]:
+        """The limits' names, in index order."""
     def try_acquire(self, costs: list[tuple[int, int]]) -> int:
         """Takes `units` from every `(index, units)` or nothing: 0 when granted, else the ns
         to wait before the same request could be granted."""

@@ -17,6 +17,8 @@ class Exchange(StrEnum):
 
     @classmethod
     def parse(cls, value: Exchange | str) -> Exchange:
+        """The member for `value`: an `Exchange`, or its value in any case (`"kraken"`, `"KRAKEN"`).
+        Raises `ConfigError` naming the known exchanges otherwise."""
         try:
             return cls(value.lower() if isinstance(value, str) else value)
         except ValueError:

@@ -62,7 +62,9 @@ class OrderUpdate:
     #: The client order id (Kraken `cl_ord_id`, Binance `clientOrderId`, Backpack
     #: `clientId`, Upbit `identifier`), as a string.
     client_order_id: str | None
+    #: Buy or sell (None when the venue's event leaves it out).
     side: Side | None
+    #: Where the order stands after this event.
     status: OrderStatus
     #: Limit price in quote currency (None for market orders or when not reported).
     price: Decimal | None = None
@@ -90,13 +92,17 @@ class OrderUpdate:
 class Fill:
     """One execution of one of the account's orders."""
 
+    #: The venue.
     exchange: Exchange
     #: The venue's spelling of the instrument.
     symbol: str
     #: The venue's trade id, as a string (None when the venue gives none).
     trade_id: str | None
+    #: The venue's id of the order that traded, as a string (None when not reported).
     order_id: str | None
+    #: That order's client order id, as a string (None when not reported).
     client_order_id: str | None
+    #: The order's side, buy or sell (None when not reported).
     side: Side | None
     #: Execution price in quote currency.
     price: Decimal
@@ -104,6 +110,7 @@ class Fill:
     amount: Decimal
     #: Fee charged for this fill, in `fee_currency` (None when the venue does not say).
     fee: Decimal | None = None
+    #: The currency of `fee` as the venue names it (`USD`, `BNB`, `KRW`, ...), or None.
     fee_currency: str | None = None
     #: True when the order was the maker (resting) side, None when not reported.
     maker: bool | None = None
@@ -111,6 +118,7 @@ class Fill:
     exch_ns: int = 0
     #: Local receive time of the frame, wall-clock ns.
     recv_ns: int = 0
+    #: The venue's message this fill was made from (one item of it on Kraken).
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 

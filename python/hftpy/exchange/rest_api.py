@@ -73,6 +73,7 @@ class RestApiBase:
             return status, body.decode("utf-8", "replace")
 
     async def close(self) -> None:
+        """Closes the HTTP session (a later call opens a new one)."""
         if self._session is not None:
             await self._session.close()
             self._session = None

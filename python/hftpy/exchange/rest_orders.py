@@ -127,6 +127,9 @@ class SignedRestApi(RestApiBase):
     """A REST API whose calls are signed per venue; `send` sends a prepared `HttpRequest`."""
 
     async def send(self, request: HttpRequest) -> tuple[int, Any]:
+        """Sends a prepared request as it is; returns (HTTP status, the decoded JSON body, or its
+        text when not JSON). A timeout raises `RequestTimeoutError`, a transport failure
+        `DisconnectedError`."""
         return await self._send(
             request.verb, request.path, data=request.body, headers=request.headers
         )
@@ -168,6 +171,8 @@ class RestOrderApiBase(WsApiBase):
 
     @property
     def rest(self) -> SignedRestApi:
+        """The signed REST API the requests go through (the one passed as `rest_api=`, or this
+        object's own)."""
         return self._rest
 
     # -- hooks for venues ------------------------------------------------------------------
@@ -279,6 +284,8 @@ class RestOrderApiBase(WsApiBase):
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def close(self) -> None:
+        """Closes as `WsApiBase.close()` does (pending requests end with `hftpy:disconnected`),
+        cancels the HTTP round trips in flight, and closes the REST API when this object made it."""
         await super().close()
         tasks = list(self._http_tasks)
         for task in tasks:

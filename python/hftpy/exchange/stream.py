@@ -215,6 +215,8 @@ class StreamBase:
 
     @property
     def ready(self) -> bool:
+        """Whether the connection is up and the subscriptions are sent (what `wait_ready()` waits
+        for); each book is valid only once synced: see `book(symbol).valid`."""
         return self._conn.ready
 
     async def __aenter__(self) -> Self:
@@ -247,9 +249,13 @@ class StreamBase:
 
     @property
     def connection(self) -> WsConnection:
+        """The underlying `WsConnection` (its counters and `last_error`)."""
         return self._conn
 
     async def close(self) -> None:
+        """Closes for good: cancels book resyncs in progress, closes the socket, waits up to 2 s for
+        `start()` to return (then cancels it) and closes the REST session. A closed stream cannot be
+        started again."""
         self._closed = True
         for task in list(self._resyncing.values()):
             task.cancel()
@@ -362,6 +368,8 @@ class StreamBase:
         return listener
 
     def remove_listener(self, listener: Listener) -> None:
+        """Stops deliveries to a listener `add_listener` returned (nothing happens when it is
+        already gone)."""
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
         self._routes.clear()
@@ -390,6 +398,8 @@ class StreamBase:
         return self._feed.book(self._id(symbol))  # type: ignore[no-any-return]
 
     def state(self, symbol: SymbolLike) -> BookState:
+        """The health of `symbol`'s book (`BookState`: valid, sequence, checksum, resyncs, updates,
+        `exch_ns` / `recv_ns` in ns); raises `ConfigError` when `symbol` was never subscribed."""
         return self._feed.state(self._id(symbol))  # type: ignore[no-any-return]
 
     @property

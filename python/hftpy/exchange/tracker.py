@@ -92,6 +92,8 @@ class TrackedOrder:
 
     @property
     def price(self) -> Decimal | None:
+        """The limit price in quote currency as a `Decimal` (as sent, or the venue's latest), None
+        until known."""
         price = self._price
         if price is not None and type(price) is not Decimal:
             price = self._price = exact(price)
@@ -103,6 +105,8 @@ class TrackedOrder:
 
     @property
     def amount(self) -> Decimal | None:
+        """The order's total quantity in base currency as a `Decimal` (as sent, or the venue's
+        latest), None until known."""
         amount = self._amount
         if amount is not None and type(amount) is not Decimal:
             amount = self._amount = exact(amount)
@@ -114,6 +118,8 @@ class TrackedOrder:
 
     @property
     def remaining(self) -> Decimal | None:
+        """Quantity still open in base currency: `amount - filled` (an unknown `filled` counts as
+        0), 0 once final, None while `amount` is unknown."""
         if self.amount is None:
             return None
         if self.status.is_final:
@@ -121,6 +127,8 @@ class TrackedOrder:
         return self.amount - (self.filled or 0)
 
     def view(self, exchange: Exchange, raw: dict[str, Any] | None = None) -> OrderUpdate:
+        """This order now, as an `OrderUpdate` of `exchange` (with `raw` as its venue message, `{}`
+        when None)."""
         return OrderUpdate(
             exchange=exchange,
             symbol=self.symbol,
@@ -178,6 +186,8 @@ class OrderTracker:
         return order
 
     def link(self, order: TrackedOrder, order_id: str | None) -> None:
+        """Files `order` under the venue's `order_id` (None: no change); a new id replaces the one
+        it had (the new order of an emulated amend)."""
         if order_id is not None and order.order_id != order_id:
             if order.order_id is not None:
                 self._by_id.pop(order.order_id, None)
@@ -273,6 +283,8 @@ class OrderTracker:
     def find(
         self, order_id: str | None = None, client_order_id: str | None = None
     ) -> TrackedOrder | None:
+        """The order known by the venue's `order_id`, else by `client_order_id`; None when neither
+        is known."""
         if order_id is not None:
             order = self._by_id.get(order_id)
             if order is not None:
@@ -290,4 +302,5 @@ class OrderTracker:
         ]
 
     def open_symbols(self) -> list[str]:
+        """The venue symbols with an open order, each once, in `open_orders()` order."""
         return list(dict.fromkeys(order.symbol for order in self.open_orders()))

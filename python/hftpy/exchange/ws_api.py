@@ -112,6 +112,7 @@ class WsResponse:
     recv_ns: int
     #: Send to reply, ns, from monotonic stamps.
     latency_ns: int
+    #: Every venue reply, in arrival order (one for a request answered once).
     replies: tuple[dict[str, Any], ...] = ()
     #: The venue's order id the reply names (the new order's after an emulated amend).
     order_id: str | None = None
@@ -230,6 +231,7 @@ class WsApiBase:
 
     @property
     def ready(self) -> bool:
+        """Whether the connection is up and authenticated (what `wait_ready()` waits for)."""
         return self._conn.ready
 
     async def __aenter__(self) -> Self:
@@ -261,6 +263,9 @@ class WsApiBase:
             await _settled(runner)
 
     async def close(self) -> None:
+        """Closes for good: closes the connection, ends every pending request at once with
+        `hftpy:disconnected` (`DisconnectedError` with `wait=True`), and waits up to 2 s for
+        `start()` to return (then cancels it). A closed object cannot be started again."""
         self._closed = True
         await self._conn.close()
         self._fail_all(DISCONNECTED)
@@ -286,6 +291,8 @@ class WsApiBase:
         self._listeners.setdefault(channel, []).append(listener)
 
     def remove_listener(self, channel: str, listener: ChannelListener) -> None:
+        """Stops calling a listener `add_listener` registered for `channel`; raises `ValueError`
+        when it is not registered there."""
         self._listeners.get(channel, []).remove(listener)
 
     def on_execution(self, listener: ChannelListener) -> None:

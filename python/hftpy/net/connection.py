@@ -203,10 +203,13 @@ class WsConnection:
     # -- state -------------------------------------------------------------------------
     @property
     def connected(self) -> bool:
+        """Whether a socket is open (it may still be authenticating: see `ready`)."""
         return self._transport is not None
 
     @property
     def ready(self) -> bool:
+        """Whether the socket is open and `on_connected` has finished (authenticated,
+        subscribed)."""
         return self._ready.is_set()
 
     async def wait_ready(self, timeout: float | None = None) -> None:
@@ -244,6 +247,8 @@ class WsConnection:
         transport.send(_TEXT, payload)
 
     def send_binary(self, payload: bytes) -> None:
+        """Hands a binary frame to the socket now (synchronously, like `send`); raises
+        `DisconnectedError` when not connected."""
         transport = self._transport
         if transport is None:
             raise DisconnectedError(f"{self.name}: not connected")

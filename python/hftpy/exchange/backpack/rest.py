@@ -88,6 +88,8 @@ class BackpackRestApi(SignedRestApi):
 
     @property
     def signer(self) -> Ed25519Signer:
+        """The Ed25519 signer made from the secret; raises `ConfigError` when no secret was
+        given."""
         self.check_credentials()
         assert self._signer is not None
         return self._signer
@@ -154,9 +156,13 @@ class BackpackRestApi(SignedRestApi):
 
     # -- account and orders ------------------------------------------------------------------
     async def balances(self) -> Any:
+        """`GET /api/v1/capital` (`balanceQuery`): the account's balances per asset, as Backpack
+        returns them."""
         return await self.request("balanceQuery", "GET", "/api/v1/capital")
 
     async def open_orders(self, symbol: str | None = None) -> Any:
+        """`GET /api/v1/orders` (`orderQueryAll`): the open orders, of `symbol` only when given
+        (venue spelling, `SOL_USDC`)."""
         params = {"symbol": symbol} if symbol else None
         return await self.request("orderQueryAll", "GET", "/api/v1/orders", params)
 
@@ -167,6 +173,9 @@ class BackpackRestApi(SignedRestApi):
     async def cancel_order(
         self, symbol: str, order_id: str | None = None, client_id: int | None = None
     ) -> Any:
+        """`DELETE /api/v1/order` (`orderCancel`): cancels one order of `symbol` by the venue's
+        `order_id` and/or its u32 `client_id` (`clientId`); returns Backpack's answer (the
+        order)."""
         params: dict[str, Any] = {"symbol": symbol}
         if order_id is not None:
             params["orderId"] = order_id
@@ -175,4 +184,6 @@ class BackpackRestApi(SignedRestApi):
         return await self.request("orderCancel", "DELETE", "/api/v1/order", params)
 
     async def cancel_all(self, symbol: str) -> Any:
+        """`DELETE /api/v1/orders` (`orderCancelAll`): cancels every open order of `symbol`; returns
+        Backpack's answer (the cancelled orders)."""
         return await self.request("orderCancelAll", "DELETE", "/api/v1/orders", {"symbol": symbol})

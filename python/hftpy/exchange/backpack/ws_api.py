@@ -169,6 +169,8 @@ class BackpackWsApi(RestOrderApiBase):
 
     @property
     def streams(self) -> list[str]:
+        """The private streams subscribed, in subscription order (all re-subscribed, freshly signed,
+        on every reconnect)."""
         return list(self._streams)
 
     def _is_order_channel(self, channel: str) -> bool:
@@ -213,6 +215,8 @@ class BackpackWsApi(RestOrderApiBase):
             self._conn.send(self._subscribe_frame("SUBSCRIBE", new))
 
     async def unsubscribe(self, streams: Iterable[str] | str) -> None:
+        """Drops private streams (names not subscribed are ignored; a name outside `account.*` is a
+        `ConfigError`). Listeners stay until `remove_listener`."""
         gone = [s for s in self._check_streams(streams) if s in self._streams]
         for name in gone:
             del self._streams[name]

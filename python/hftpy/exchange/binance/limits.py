@@ -92,6 +92,9 @@ class BinanceRateLimits:
         self.last_wait_ns = 0
 
     def costs(self, method: str) -> list[tuple[int, int]]:
+        """The `(cell index, units)` pairs `method` takes from the limiter: its request weight on
+        `REQUEST_WEIGHT_1M`, plus one unit on every `ORDERS_*` cell for a method that places an
+        order (`METHOD_COSTS`); a method not listed there weighs 1."""
         costs = self._costs.get(method)
         if costs is None:
             costs = self._costs[method] = [(self._weight, 1)] if self._weight is not None else []
@@ -116,6 +119,8 @@ class BinanceRateLimits:
         return True
 
     def index(self, name: str) -> int | None:
+        """The limiter index of the cell called `name` (`ORDERS_10S`, ...), or None when the limiter
+        has none."""
         return self._index.get(name)
 
     def resync(self, rate_limits: list[dict[str, Any]]) -> None:

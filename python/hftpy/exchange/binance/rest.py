@@ -88,6 +88,8 @@ class BinanceRestApi(RestApiBase):
 
     # -- public ------------------------------------------------------------------------
     async def public(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """GETs the unsigned `path` with query `params`; returns the decoded body, or raises
+        `VenueError` (`AuthError` for the credential codes) for any status but 200."""
         status, reply = await self._send("GET", path, params=params)
         return self._result(path, status, reply)
 
@@ -106,6 +108,8 @@ class BinanceRestApi(RestApiBase):
         return self.time_offset_ms
 
     async def exchange_info(self, symbols: list[str] | None = None) -> dict[str, Any]:
+        """`GET /api/v3/exchangeInfo`: the venue's rate limits and its symbols with their filters
+        (`tickSize`, `stepSize`, ...), of `symbols` only when given (`["BTCUSDT"]`)."""
         params = None
         if symbols:
             params = {"symbols": "[" + ",".join(f'"{s}"' for s in symbols) + "]"}
@@ -132,6 +136,9 @@ class BinanceRestApi(RestApiBase):
         return f"{query}&signature={quote(signature, safe='')}"
 
     async def signed(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        """Sends a signed request (`method` is the HTTP verb) to `path`: `params` go in the query
+        signed by `sign_query`, the key in `X-MBX-APIKEY`. Returns the decoded body, or raises
+        `VenueError` / `AuthError`; `ConfigError` without credentials."""
         query = self.sign_query(params or {})
         assert self.api_key is not None
         headers = {"X-MBX-APIKEY": self.api_key.reveal()}
@@ -139,6 +146,8 @@ class BinanceRestApi(RestApiBase):
         return self._result(path, status, reply)
 
     async def account_info(self) -> dict[str, Any]:
+        """`GET /api/v3/account` (signed): the account's balances, commission rates and
+        permissions."""
         result: dict[str, Any] = await self.signed("GET", "/api/v3/account")
         return result
 

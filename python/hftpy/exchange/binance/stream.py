@@ -39,6 +39,8 @@ class BinanceStream(StreamBase):
         self.snapshot_limit = snapshot_limit
 
     def symbol_of(self, symbol: SymbolLike) -> str:
+        """The venue's spelling of `symbol`, upper case (`BTCUSDT`; stream names are lower-cased
+        when sent)."""
         return super().symbol_of(symbol).upper()
 
     def _frames(self, method: str, subs: dict[str, list[str]]) -> list[bytes]:

@@ -1152,6 +1152,8 @@ class BinanceWsApi(WsApiBase):
         return await self._internal_request("ping", None, timeout)
 
     async def close(self) -> None:
+        """Closes as `WsApiBase.close()` does, and cancels the background tasks started by error
+        replies (the clock-offset re-measure after -1021, the re-logon after -2015)."""
         await super().close()
         for task in list(self._tasks):
             task.cancel()

@@ -57,6 +57,9 @@ class KrakenRateLimits:
         self.last_wait_ns = 0
 
     def cell(self, pair: str) -> RateLimiter:
+        """The process-wide counter of `pair` at this tier (made on first use): a leaky bucket
+        holding the tier's threshold and decaying at its rate per second, counted in hundredths of a
+        unit (`UNIT`)."""
         key = (self.tier, pair)
         cell = _CELLS.get(key)
         if cell is None:

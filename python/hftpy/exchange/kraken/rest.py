@@ -76,6 +76,8 @@ class KrakenRestApi(RestApiBase):
         return self._result(path, status, reply)
 
     async def public(self, method: str, params: dict[str, str] | None = None) -> Any:
+        """GETs `/0/public/<method>` with query `params`; returns Kraken's `result`, or raises
+        `VenueError` with Kraken's errors."""
         path = f"/0/public/{method}"
         status, reply = await self._send("GET", path, params=params)
         return self._result(path, status, reply)
@@ -100,10 +102,14 @@ class KrakenRestApi(RestApiBase):
         return Secret(result["token"])
 
     async def asset_pairs(self, pairs: list[str] | None = None) -> dict[str, Any]:
+        """`AssetPairs`: REST pair name -> Kraken's pair info (`altname`, `wsname`, `pair_decimals`,
+        `lot_decimals`, ...), of `pairs` only when given (`["XBTUSD"]`)."""
         params = {"pair": ",".join(pairs)} if pairs else None
         result: dict[str, Any] = await self.public("AssetPairs", params)
         return result
 
     async def server_time(self) -> dict[str, Any]:
+        """`Time`: Kraken's clock, `unixtime` in seconds since the epoch and `rfc1123` as
+        text."""
         result: dict[str, Any] = await self.public("Time")
         return result

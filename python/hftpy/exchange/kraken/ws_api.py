@@ -410,6 +410,10 @@ class KrakenWsApi(WsApiBase):
 
     # -- private channels ----------------------------------------------------------------
     async def subscribe_balances(self) -> None:
+        """Subscribes the private `balances` channel on the current connection (a snapshot, then
+        every change), delivered to `add_listener("balances", ...)` and `channel_queue("balances")`.
+        Raises `AuthError` / `HftpyError` when Kraken refuses. A reconnect does not renew it (only
+        `executions` is re-subscribed): call it again after one."""
         await self._subscribe_private("balances")
 
     # -- requests -------------------------------------------------------------------------
@@ -946,6 +950,8 @@ class KrakenWsApi(WsApiBase):
         return await self._internal_request("ping", None, timeout)
 
     async def close(self) -> None:
+        """Closes as `WsApiBase.close()` does, stops a token refresh in progress, and closes the
+        REST API when this object made it (not one passed as `rest_api=`)."""
         await super().close()
         if self._token_refresh is not None:
             self._token_refresh.cancel()

@@ -96,6 +96,8 @@ class UpbitRestApi(SignedRestApi):
 
     @property
     def signer(self) -> UpbitSigner:
+        """The JWT signer made from the key pair; raises `ConfigError` when the key or secret is
+        missing."""
         self.check_credentials()
         assert self._signer is not None
         return self._signer
@@ -110,6 +112,8 @@ class UpbitRestApi(SignedRestApi):
         return self.signer.token(new_nonce(), query)
 
     def authorization(self, query: str | None = None) -> dict[str, str]:
+        """The `Authorization: Bearer <JWT>` header for one request (fresh nonce; with `query`, the
+        unencoded query string it is bound to)."""
         return {"Authorization": f"Bearer {self.token(query)}"}
 
     def prepare(self, verb: str, path: str, params: Mapping[str, Any] | None = None) -> HttpRequest:
@@ -136,6 +140,7 @@ class UpbitRestApi(SignedRestApi):
 
     # -- account and orders ------------------------------------------------------------------
     async def accounts(self) -> Any:
+        """`GET /v1/accounts`: the account's balances per currency, as Upbit returns them."""
         return await self.request("GET", "/v1/accounts")
 
     async def order(self, params: Mapping[str, Any]) -> Any:
@@ -143,5 +148,7 @@ class UpbitRestApi(SignedRestApi):
         return await self.request("POST", "/v1/orders", params)
 
     async def cancel_order(self, uuid: str | None = None, identifier: str | None = None) -> Any:
+        """`DELETE /v1/order`: cancels one order by its `uuid`, else by its `identifier` (the client
+        order id); returns Upbit's answer (the order)."""
         params = {"uuid": uuid} if uuid is not None else {"identifier": identifier}
         return await self.request("DELETE", "/v1/order", params)

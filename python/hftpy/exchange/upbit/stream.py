@@ -36,6 +36,7 @@ class UpbitStream(StreamBase):
     depths = (1, 5, 15, 30)
 
     def symbol_of(self, symbol: SymbolLike) -> str:
+        """The venue's spelling of `symbol`, upper case (`KRW-BTC`)."""
         return super().symbol_of(symbol).upper()
 
     def request(self) -> bytes | None:

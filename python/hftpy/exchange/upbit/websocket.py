@@ -99,6 +99,8 @@ class UpbitConnection:
             raise StopAsyncIteration from None
 
     async def close(self) -> None:
+        """Sends a close frame and disconnects (forcibly after 2 s). Later `send()` calls raise
+        `DisconnectedError`; `recv()` returns the frames already received, then raises it."""
         if not self._transport.is_disconnected:
             self._transport.send_close(WSCloseCode.OK)
             self._transport.disconnect()
@@ -158,6 +160,10 @@ class UpbitWebSocket:
         return _Connect(self)
 
     async def connect(self) -> UpbitConnection:
+        """Opens a connection to `uri` and returns it (`Connection` wraps this in an async context
+        manager). The upgrade carries a fresh JWT when keys were given; with `ping_interval`, a ping
+        goes out after that many seconds idle and the connection drops without a pong within
+        `ping_timeout` s (default: `ping_interval`)."""
         queue: asyncio.Queue[Any] = asyncio.Queue()
         kwargs: dict[str, Any] = {}
         if self._signer is not None:
