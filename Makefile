@@ -1,7 +1,10 @@
 # Everything a fresh machine needs (Python 3.11+, a Rust toolchain, make):
-#   make demo    venv + release build of the extension + the demo against the simulator
-#   make test    venv + build + ruff, mypy, stubtest, cargo fmt/clippy/test, pytest
-#   make bench   the pytest-benchmark suites on a fat-LTO build
+#   make demo     venv + release build of the extension + the demo against the simulator
+#   make test     lints, cargo test, then the wheel: built, installed into a fresh venv
+#                 outside the checkout, and the whole pytest suite run against it
+#   make py-test  pytest against the editable release build (the quick loop)
+#   make wheel    the manylinux2014 wheel + sdist in dist/ (fat LTO, zig as the linker)
+#   make bench    the pytest-benchmark suites on a fat-LTO build
 # Stamps in .make/ keep a warm `make test` from rebuilding what has not changed.
 
 PYTHON ?= python3
@@ -9,11 +12,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
 RUST_SOURCES := $(shell find rust -name '*.rs') Cargo.toml Cargo.lock
-PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
+PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi' -o -name py.typed)
+DIST := dist
+# The installed-wheel test venv lives outside the checkout, so nothing can be imported from
+# the source tree by accident.
+WHEEL_VENV ?= $(or $(TMPDIR),/tmp)/hftpy-wheel-venv
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all demo test lint rust-test py-test bench wheel sim clean
+.PHONY: all demo test lint rust-test py-test wheel-test bench wheel sim clean
 
 all: test
 
@@ -26,7 +33,9 @@ $(STAMPS)/venv: pyproject.toml | $(STAMPS)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 		print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > $(STAMPS)/requirements.txt
-	$(BIN)/python -m pip install -q -r $(STAMPS)/requirements.txt
+	$(BIN)/python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+		print('\n'.join(p['optional-dependencies']['build']))" > $(STAMPS)/requirements-build.txt
+	$(BIN)/python -m pip install -q -r $(STAMPS)/requirements.txt -r $(STAMPS)/requirements-build.txt
 	touch $@
 
 # The everyday optimised build (no fat LTO): what tests and the demo run on.
@@ -47,11 +56,11 @@ demo: $(STAMPS)/ext-release
 sim: $(STAMPS)/ext-release
 	$(BIN)/hftpy sim
 
-lint: $(STAMPS)/ext-release
+# mypy reads python/ and _core.pyi: no build needed (stubtest runs on the installed wheel).
+lint: $(STAMPS)/venv
 	$(BIN)/ruff check python tests benches
 	$(BIN)/ruff format --check python tests benches
 	$(BIN)/mypy
-	$(BIN)/python -m mypy.stubtest hftpy._core
 	cargo fmt --check
 	cargo clippy --quiet --all-targets --all-features -- -D warnings
 
@@ -61,13 +70,37 @@ rust-test: $(STAMPS)/venv
 py-test: $(STAMPS)/ext-release
 	$(BIN)/pytest -q
 
-test: lint rust-test py-test
+test: lint rust-test wheel-test
 
 bench: $(STAMPS)/ext-dist
 	$(BIN)/pytest benches -q -p no:randomly --benchmark-enable --benchmark-columns=min,median,mean,max,rounds --benchmark-sort=name -o addopts="-p no:cacheprovider"
 
-wheel: $(STAMPS)/venv
-	$(BIN)/maturin build --profile dist --out dist
+# manylinux2014 (glibc >= 2.17) x86_64 wheel for CPython >= 3.11, linked by zig (the
+# `ziglang` package: no Docker), fat LTO; the sdist beside it. Checked: auditwheel's tag, the
+# typing files inside, and an sdist build (pip + maturin + cargo) giving the same files.
+$(STAMPS)/wheel: $(STAMPS)/venv $(RUST_SOURCES) $(PY_SOURCES) pyproject.toml README.md
+	rm -rf $(DIST)
+	$(BIN)/maturin build --profile dist --zig --compatibility manylinux2014 --out $(DIST) --quiet
+	$(BIN)/maturin sdist --out $(DIST)
+	$(BIN)/auditwheel show $(DIST)/hftpy-*.whl | tee $(STAMPS)/auditwheel.txt
+	grep -q '"manylinux_2_17_x86_64"' $(STAMPS)/auditwheel.txt
+	rm -rf $(STAMPS)/sdist-build
+	$(BIN)/pip wheel -q --no-deps $(DIST)/hftpy-*.tar.gz -w $(STAMPS)/sdist-build
+	touch $@
+
+wheel: $(STAMPS)/wheel
+
+# A fresh venv outside the checkout: the runtime and test dependencies from the package
+# index, hftpy itself only from dist/; then stubtest and the whole suite against it.
+wheel-test: $(STAMPS)/wheel
+	rm -rf $(WHEEL_VENV)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install -q --upgrade pip
+	$(WHEEL_VENV)/bin/python -m pip install -q -r $(STAMPS)/requirements.txt
+	$(WHEEL_VENV)/bin/python -m pip install -q --no-index --find-links $(DIST) hftpy
+	$(WHEEL_VENV)/bin/python -m mypy.stubtest hftpy._core
+	HFTPY_TEST_INSTALLED=1 HFTPY_SDIST_WHEEL_DIR=$(STAMPS)/sdist-build \
+		$(WHEEL_VENV)/bin/python -m pytest -q
 
 clean:
-	rm -rf $(STAMPS) target dist python/hftpy/*.so
+	rm -rf $(STAMPS) target $(DIST) python/hftpy/*.so $(WHEEL_VENV)
