@@ -34,8 +34,12 @@ def wheel_files(path: Path) -> set[str]:
     }
 
 
+TAG = f"cp{sys.version_info.major}{sys.version_info.minor}"
+
+
 def built_wheel() -> Path:
-    (wheel,) = (REPO_ROOT / "dist").glob("hftpy-*.whl")
+    """The wheel of `make wheel` for this interpreter (dist/ holds one per CPython version)."""
+    (wheel,) = (REPO_ROOT / "dist").glob(f"hftpy-*-{TAG}-{TAG}-*.whl")
     return wheel
 
 
@@ -53,7 +57,13 @@ def test_hftpy_is_the_installed_wheel_not_the_source_tree() -> None:
     assert '"editable"' not in direct_url
 
 
-def test_the_wheel_is_manylinux2014_and_carries_the_typing_files() -> None:
+def test_every_wheel_is_manylinux2014_and_carries_the_typing_files() -> None:
+    wheels = sorted((REPO_ROOT / "dist").glob("hftpy-*.whl"))
+    tags = {w.name.split("-")[2] for w in wheels}
+    assert {"cp311", "cp312", "cp313", "cp314"} <= tags, tags
+    for wheel in wheels:
+        assert wheel.name.endswith("manylinux2014_x86_64.manylinux_2_17_x86_64.whl"), wheel
+        assert {"hftpy/_core.pyi", "hftpy/py.typed", "hftpy/_core.so"} <= wheel_files(wheel)
     wheel = built_wheel()
     assert wheel.name.endswith("manylinux2014_x86_64.manylinux_2_17_x86_64.whl"), wheel.name
     files = wheel_files(wheel)
@@ -66,5 +76,5 @@ def test_the_sdist_builds_the_same_package() -> None:
     sdist_dir = Path(os.environ.get("HFTPY_SDIST_WHEEL_DIR", REPO_ROOT / ".make" / "sdist-build"))
     if not sdist_dir.is_absolute():
         sdist_dir = REPO_ROOT / sdist_dir
-    (from_sdist,) = sdist_dir.glob("hftpy-*.whl")
+    (from_sdist,) = sdist_dir.glob(f"hftpy-*-{TAG}-{TAG}-*.whl")
     assert wheel_files(from_sdist) == wheel_files(built_wheel())
