@@ -59,6 +59,24 @@ def test_public_methods_and_properties_have_docstrings() -> None:
     )
 
 
+def test_public_classes_and_functions_have_docstrings() -> None:
+    missing = []
+    for path in _sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in tree.body:
+            if not isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if node.name.startswith("_") or (
+                not isinstance(node, ast.ClassDef) and _is_overload(node)
+            ):
+                continue
+            if ast.get_docstring(node) is None:
+                missing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}")
+    assert not missing, f"{len(missing)} public classes/functions without a docstring:\n" + (
+        "\n".join(missing)
+    )
+
+
 @pytest.mark.parametrize(
     ("cls", "path"),
     [

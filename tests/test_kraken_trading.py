@@ -388,3 +388,17 @@ async def test_waiting_for_the_counter_instead_of_failing(sim: Simulator) -> Non
     assert all(reply.ok for reply in replies)
     await api.close()
     await runner
+
+
+async def test_balances_stay_subscribed_across_reconnects(ws_api: KrakenWsApi) -> None:
+    queue = ws_api.channel_queue("balances")
+    await ws_api.subscribe_balances()
+    message, _ = await asyncio.wait_for(queue.get(), 2)
+    assert message["type"] == "snapshot"
+    connects = ws_api._conn.connects
+    ws_api._conn.drop()
+    async with asyncio.timeout(5):
+        while not (ws_api._conn.connects > connects and ws_api.ready):
+            await asyncio.sleep(0.01)
+    message, _ = await asyncio.wait_for(queue.get(), 2)
+    assert message["type"] == "snapshot"  # subscribed again by itself

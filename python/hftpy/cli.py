@@ -23,11 +23,13 @@ def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def run_async(main: Coroutine[Any, Any, int]) -> int:
+    """Runs a command's coroutine on uvloop (when installed) and returns its exit code."""
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
         return runner.run(main)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `hftpy` command line: parses `argv` (default `sys.argv`) and returns the exit code."""
     parser = argparse.ArgumentParser(prog="hftpy", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

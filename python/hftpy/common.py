@@ -10,6 +10,8 @@ from hftpy.errors import ConfigError
 
 
 class Exchange(StrEnum):
+    """The venues hftpy connects to; `Exchange.parse("KRAKEN")` accepts any case."""
+
     KRAKEN = "kraken"
     BINANCE = "binance"
     BACKPACK = "backpack"
@@ -27,11 +29,15 @@ class Exchange(StrEnum):
 
 
 class Side(StrEnum):
+    """An order's side, spelled per venue on the wire (Kraken buy, Binance BUY, Backpack Bid)."""
+
     BUY = "buy"
     SELL = "sell"
 
 
 class OrderType(StrEnum):
+    """Order types in Kraken's spelling; each venue maps those it supports to its own."""
+
     LIMIT = "limit"
     MARKET = "market"
     ICEBERG = "iceberg"
@@ -45,6 +51,8 @@ class OrderType(StrEnum):
 
 
 class TimeInForce(StrEnum):
+    """Time in force; each venue maps those it supports (GTD is Kraken's only)."""
+
     GTC = "gtc"
     IOC = "ioc"
     GTD = "gtd"

@@ -27,6 +27,8 @@ def _percentile(sorted_values: list[int], q: float) -> int:
 
 
 async def run_demo(rounds: int = 200) -> int:
+    """Starts the embedded simulator, points the environment at it and trades `rounds` Kraken
+    orders through the public API; returns the exit code (0 when every order got its reply)."""
     from hftpy.sim import Simulator
 
     async with Simulator(ports="free") as sim:

@@ -13,6 +13,9 @@ MASK = "***"
 
 
 class Secret(str):
+    """A secret (API secret, token, signature, JWT): `repr` and `str` print `***`, while
+    encoders and `reveal()` see the real text, so request dicts can be logged safely."""
+
     __slots__ = ()
 
     def __repr__(self) -> str:
@@ -34,6 +37,7 @@ class Secret(str):
 
 
 def secret_or_none(value: str | None) -> Secret | None:
+    """`value` as a `Secret` (unchanged when it already is one); None for None or empty text."""
     if value is None or value == "":
         return None
     return value if isinstance(value, Secret) else Secret(value)

@@ -19,6 +19,9 @@ _QUERY = re.compile(r"\?[^\s'\"]*")
 
 
 class RestApiBase:
+    """Base of the venue REST APIs: one kept-alive aiohttp session per object, made on first
+    use, with the venue's base `url` and a per-call `timeout` in seconds."""
+
     exchange: ClassVar[Exchange]
 
     def __init__(self, *, url: str, account: str = "default", timeout: float = 10.0) -> None:

@@ -193,8 +193,8 @@ class RestOrderApiBase(WsApiBase):
         self, method: str, req_id: int, status: int, body: Any, items: int
     ) -> list[dict[str, Any]]:
         """The venue's answer as `items` replies (one per item of a batch)."""
-        reply = self._envelope(method, req_id, status, body)
-        return [reply] * items
+        # One dict per item: a callback that changes its reply must not change the others'.
+        return [self._envelope(method, req_id, status, body) for _ in range(items)]
 
     def _envelope(self, method: str, req_id: int, status: int, body: Any) -> dict[str, Any]:
         ok = 200 <= status < 300

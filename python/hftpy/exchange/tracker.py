@@ -294,7 +294,9 @@ class OrderTracker:
         return None
 
     def open_orders(self, symbol: str | None = None) -> list[TrackedOrder]:
-        """Orders that may still trade (sent, acknowledged or partly filled), oldest first."""
+        """Orders that may still trade (sent, acknowledged or partly filled): those with a
+        client id in the order they were sent or became known, then those known only by the
+        venue's id."""
         return [
             order
             for order in self._orders()

@@ -19,6 +19,9 @@ _STREAM_PREFIX = {"book": "depth.", "trade": "trade.", "quote": "bookTicker.", "
 
 
 class BackpackStream(StreamBase):
+    """Backpack market data: books from the REST snapshot plus depth deltas (sequence-checked),
+    trades and tickers. Create through `hftpy.exchange.create_exchange_stream`."""
+
     exchange = Exchange.BACKPACK
     feed_class = BackpackFeed
     default_depth = 5000

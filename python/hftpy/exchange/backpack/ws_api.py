@@ -93,6 +93,7 @@ def _client_id(client_order_id: str | int | None, client_id: int | None) -> int 
 
 
 def new_client_id() -> int:
+    """A fresh Backpack `clientId` (u32) from the process-wide sequence."""
     return next(_client_ids) % _U32
 
 

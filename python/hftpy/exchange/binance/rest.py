@@ -63,6 +63,9 @@ def make_signer(
 
 
 class BinanceRestApi(RestApiBase):
+    """Binance spot REST: public calls (exchangeInfo, depth snapshots) and HMAC/Ed25519 signed
+    ones. Create through `hftpy.exchange.create_exchange_api`."""
+
     exchange = Exchange.BINANCE
 
     def __init__(

@@ -21,6 +21,9 @@ _STREAM_SUFFIX = {"book": "@depth@100ms", "trade": "@trade", "quote": "@bookTick
 
 
 class BinanceStream(StreamBase):
+    """Binance spot market data: books from the REST snapshot plus diff depth (update ids
+    checked), bookTicker quotes, trades. Create through `hftpy.exchange.create_exchange_stream`."""
+
     exchange = Exchange.BINANCE
     feed_class = BinanceFeed
     channel_aliases: ClassVar[dict[str, str]] = {

@@ -24,6 +24,9 @@ _AUTH_ERRORS = (
 
 
 class KrakenRestApi(RestApiBase):
+    """Kraken REST: public calls and API-Sign signed private calls (the WS token among them).
+    Create through `hftpy.exchange.create_exchange_api`."""
+
     exchange = Exchange.KRAKEN
 
     def __init__(

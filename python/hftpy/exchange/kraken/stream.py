@@ -18,6 +18,9 @@ from hftpy.exchange.stream import StreamBase
 
 
 class KrakenStream(StreamBase):
+    """Kraken WS v2 market data: CRC32-verified books, trades, tickers as typed events.
+    Create through `hftpy.exchange.create_exchange_stream`."""
+
     exchange = Exchange.KRAKEN
     feed_class = KrakenFeed
     channel_aliases: ClassVar[dict[str, str]] = {

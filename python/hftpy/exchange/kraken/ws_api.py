@@ -199,6 +199,7 @@ class KrakenWsApi(WsApiBase):
         self._frame_heads: dict[str, bytes] = {}
         self._token_refresh: asyncio.Task[None] | None = None
         self._subscribe_executions = executions
+        self._subscribe_balances = False  # set by subscribe_balances(), kept across reconnects
         self._snap_trades = snap_trades
         if on_rate_limit not in ("wait", "raise"):
             raise ConfigError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
@@ -221,6 +222,8 @@ class KrakenWsApi(WsApiBase):
         self._set_token(await self._rest.get_websockets_token())
         if self._subscribe_executions:
             await self._subscribe_private("executions")
+        if self._subscribe_balances:
+            await self._subscribe_private("balances")
 
     async def _subscribe_private(self, channel: str) -> None:
         params: dict[str, Any] = {"channel": channel, "token": self._token}
@@ -410,11 +413,12 @@ class KrakenWsApi(WsApiBase):
 
     # -- private channels ----------------------------------------------------------------
     async def subscribe_balances(self) -> None:
-        """Subscribes the private `balances` channel on the current connection (a snapshot, then
-        every change), delivered to `add_listener("balances", ...)` and `channel_queue("balances")`.
-        Raises `AuthError` / `HftpyError` when Kraken refuses. A reconnect does not renew it (only
-        `executions` is re-subscribed): call it again after one."""
-        await self._subscribe_private("balances")
+        """Subscribes the private `balances` channel (a snapshot, then every change), delivered
+        to `add_listener("balances", ...)` and `channel_queue("balances")`, now and again after
+        every reconnect. Raises `AuthError` / `HftpyError` when Kraken refuses."""
+        self._subscribe_balances = True
+        if self._conn.ready:
+            await self._subscribe_private("balances")
 
     # -- requests -------------------------------------------------------------------------
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from hftpy._core import UpbitSigner
 from hftpy.common import Exchange
-from hftpy.errors import AuthError, VenueError
+from hftpy.errors import AuthError, InvalidOrderError, VenueError
 from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.endpoints import credentials, credentials_error, endpoint
 from hftpy.exchange.ids import new_client_order_id
@@ -149,6 +149,8 @@ class UpbitRestApi(SignedRestApi):
 
     async def cancel_order(self, uuid: str | None = None, identifier: str | None = None) -> Any:
         """`DELETE /v1/order`: cancels one order by its `uuid`, else by its `identifier` (the client
-        order id); returns Upbit's answer (the order)."""
+        order id); returns Upbit's answer (the order). Refuses a call with neither."""
+        if uuid is None and identifier is None:
+            raise InvalidOrderError("cancel_order needs uuid= or identifier=")
         params = {"uuid": uuid} if uuid is not None else {"identifier": identifier}
         return await self.request("DELETE", "/v1/order", params)

@@ -23,6 +23,9 @@ DEFAULT_SCALES = (8, 8)
 
 
 class UpbitStream(StreamBase):
+    """Upbit market data (orderbook, trade, ticker) as validated local books and typed events.
+    Create through `hftpy.exchange.create_exchange_stream`."""
+
     exchange = Exchange.UPBIT
     feed_class = UpbitFeed
     channel_aliases: ClassVar[dict[str, str]] = {
