@@ -269,6 +269,11 @@ class WsApiBase:
         self._closed = True
         await self._conn.close()
         self._fail_all(DISCONNECTED)
+        # Emulated operations still running have had their outcome (disconnected) just now.
+        composites = list(self._composites)
+        for task in composites:
+            task.cancel()
+        await asyncio.gather(*composites, return_exceptions=True)
         if self._runner is not None and self._runner is not asyncio.current_task():
             try:
                 await asyncio.wait_for(asyncio.shield(self._runner), 2.0)
