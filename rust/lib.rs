@@ -1,6 +1,7 @@
-//! hftpy's per-message core: fixed-point decimals read from JSON text, request signing and
-//! nanosecond clocks. Pure Rust: the PyO3 bindings live in `py/` behind the `python` feature,
-//! so `cargo test` runs without an interpreter and nothing here depends on `py/`.
+//! hftpy's per-message core: fixed-point decimals read from JSON text, request signing,
+//! nanosecond clocks and latency histograms. Pure Rust: the PyO3 bindings live in `py/`
+//! behind the `python` feature, so `cargo test` runs without an interpreter and nothing here
+//! depends on `py/`.
 
 pub mod backpack;
 pub mod binance;
@@ -12,6 +13,7 @@ pub mod kraken;
 pub mod market;
 pub mod ratelimit;
 pub mod sign;
+pub mod stats;
 pub mod sync;
 pub mod upbit;
 

@@ -16,6 +16,7 @@ __all__ = [
     "InstrumentsEvent",
     "KrakenFeed",
     "KrakenSigner",
+    "LatencyStats",
     "OtherEvent",
     "QuoteEvent",
     "RateLimiter",
@@ -612,3 +613,49 @@ class RateLimiter:
 
     def available(self, index: int) -> int:
         """Units of a limit that could be taken now."""
+
+# -- latency statistics (rust/py/stats.rs) ------------------------------------------------------
+
+@final
+class LatencyStats:
+    """Latency histograms per key (HDR, 3 significant digits: exact below 2048 ns, within
+    0.1% above; 1 ns to 1 h, longer samples count as 1 h in the percentiles). Every value is
+    int nanoseconds. A negative sample (a venue clock ahead of ours) is counted apart, never
+    put into the histogram or clamped to 0. Recording allocates nothing and takes no lock."""
+
+    def __new__(cls) -> LatencyStats: ...
+    def key(self, name: str) -> int:
+        """The id of key `name`, made on first use; ids stay valid across `reset()`. Look it
+        up once and record by id."""
+
+    def name(self, key: int) -> str:
+        """The name of key id `key`; raises `IndexError` for an unknown id."""
+
+    def record(self, key: int, value_ns: int) -> None:
+        """Records one sample of `value_ns` nanoseconds (negative allowed) under key id
+        `key`; raises `IndexError` for an unknown id."""
+
+    def record_since(self, key: int, start_mono_ns: int) -> None:
+        """Records `mono_ns() - start_mono_ns` ns: the time since a monotonic stamp
+        (CLOCK_MONOTONIC, the clock of `time.monotonic_ns()`)."""
+
+    def record_event(
+        self, exch_key: int, recv_key: int, exch_ns: int | None, recv_ns: int, recv_mono_ns: int
+    ) -> None:
+        """A stream event's two delays in one call: `recv_ns - exch_ns` (wall-clock ns; skipped
+        when `exch_ns` is None or 0) under `exch_key`, then `mono_ns() - recv_mono_ns`
+        (monotonic ns) under `recv_key`."""
+
+    def summary(self) -> dict[str, tuple[int, int, int, int, int, int, int, int]]:
+        """`{name: (count, p50_ns, p90_ns, p99_ns, p999_ns, max_ns, min_ns, negative)}` for
+        every key with a sample, in ns. `count` is the non-negative samples, which the
+        percentiles describe (each the top of its 3-digit bucket); `negative` the samples
+        below 0; `min_ns` / `max_ns` the exact extremes of all samples, so `min_ns` is the
+        most negative one when `negative > 0`. The fields of
+        `hftpy.exchange.stats.LatencySummary`, in order."""
+
+    def reset(self) -> None:
+        """Forgets every sample; the keys and their ids stay."""
+
+    def __len__(self) -> int:
+        """The number of keys."""

@@ -9,6 +9,7 @@ use crate::{clock, decimal, sign};
 
 mod auth;
 mod market;
+mod stats;
 
 mod errors {
     pyo3::import_exception!(hftpy.errors, DecimalError);
@@ -118,5 +119,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<KrakenSigner>()?;
     market::register(m)?;
     auth::register(m)?;
+    stats::register(m)?;
     Ok(())
 }

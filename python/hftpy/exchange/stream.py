@@ -45,6 +45,7 @@ from hftpy._core import (
     HeartbeatEvent,
     InstrumentsEvent,
     KrakenFeed,
+    LatencyStats,
     OtherEvent,
     QuoteEvent,
     ReplyEvent,
@@ -60,6 +61,7 @@ from hftpy.errors import ConfigError, FeedError, HftpyError, RequestTimeoutError
 from hftpy.exchange.codec import DECODER
 from hftpy.exchange.endpoints import endpoint
 from hftpy.exchange.rest_api import USER_AGENT
+from hftpy.exchange.stats import LatencySummary, summaries
 from hftpy.net import WsConnection
 from hftpy.net.connection import ReconnectPolicy
 
@@ -97,6 +99,8 @@ _CHANNEL_OF: dict[type, str] = {
     InstrumentsEvent: "status",
     OtherEvent: "status",
 }
+#: The event types that carry the venue's event time (`exch_ns`), looked up once per type.
+_HAS_EXCH_NS = frozenset(kind for kind in _CHANNEL_OF if hasattr(kind, "exch_ns"))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -191,6 +195,18 @@ class StreamBase:
         #: Counters for tests and metrics.
         self.resyncs = 0
         self.decode_errors = 0
+        # Stream delays per channel (`latency_stats()`): event type -> (channel, key id of
+        # `exch_to_recv:<channel>` or -1 when the type has no `exch_ns`, key id of
+        # `recv_to_handler:<channel>`), so the hot path does one lookup per event.
+        self._latency = LatencyStats()
+        self._event_keys: dict[type, tuple[str, int, int]] = {
+            kind: (
+                channel,
+                self._latency.key(f"exch_to_recv:{channel}") if kind in _HAS_EXCH_NS else -1,
+                self._latency.key(f"recv_to_handler:{channel}"),
+            )
+            for kind, channel in _CHANNEL_OF.items()
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, url={self.url!r})"
@@ -392,6 +408,18 @@ class StreamBase:
         self._routes[(channel, symbol)] = route
         return route
 
+    # -- latency ---------------------------------------------------------------------------
+    def latency_stats(self) -> dict[str, LatencySummary]:
+        """Delays per channel, ns: `exch_to_recv:<channel>` (the event's `exch_ns` → `recv_ns`,
+        wall clock, for events that carry a venue time; negative samples are clock skew, counted
+        in `negative`) and `recv_to_handler:<channel>` (receive → just before the listeners run,
+        monotonic). Keys with at least one sample since the start or `reset_latency_stats()`."""
+        return summaries(self._latency)
+
+    def reset_latency_stats(self) -> None:
+        """Forgets the samples behind `latency_stats()`."""
+        self._latency.reset()
+
     # -- books -------------------------------------------------------------------------------
     def book(self, symbol: SymbolLike) -> BookView:
         """A live view of `symbol`'s book (best_bid(), best_ask(), top(n), state, ...)."""
@@ -440,17 +468,24 @@ class StreamBase:
         if event is None:
             return
         kind = type(event)
+        latency = self._latency
         if kind is TradeBatchEvent:
+            _, exch_key, recv_key = self._event_keys[TradeEvent]
             for trade in event.trades:
+                latency.record_event(exch_key, recv_key, trade.exch_ns, recv_ns, recv_mono)
                 self._dispatch("trade", trade.symbol, trade)
             return
-        channel = _CHANNEL_OF[kind]
+        channel, exch_key, recv_key = self._event_keys[kind]
         if kind is ResyncEvent:
             self._on_resync(event)
         elif kind is ReplyEvent and not event.success:
             log.warning("%s: venue error reply: %s", self, event.error)
         elif kind is OtherEvent:
             self._on_other(payload, event)
+        if exch_key < 0:
+            latency.record_since(recv_key, recv_mono)
+        else:
+            latency.record_event(exch_key, recv_key, event.exch_ns, recv_ns, recv_mono)
         self._dispatch(channel, getattr(event, "symbol", None), event)
 
     def _dispatch(self, channel: str, symbol: str | None, event: Any) -> None:

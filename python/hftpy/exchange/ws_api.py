@@ -20,6 +20,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self, overload
 
+from hftpy._core import LatencyStats
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import (
     DisconnectedError,
@@ -30,6 +31,7 @@ from hftpy.errors import (
     RequestTimeoutError,
 )
 from hftpy.exchange.orders import Fill, OrderEvent, OrderStatus, OrderUpdate
+from hftpy.exchange.stats import LatencySummary, summaries
 from hftpy.exchange.tracker import OrderTracker, TrackedOrder
 from hftpy.net import WsConnection
 from hftpy.net.connection import Headers
@@ -196,6 +198,9 @@ class WsApiBase:
         self.orders = OrderTracker(self.exchange)
         if self.order_event_parser is not None:
             self._add_order_event_sink(self._track_event)
+        # Request -> reply latency per method (`latency_stats()`); key ids cached per method.
+        self._latency = LatencyStats()
+        self._latency_keys: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, url={self.url!r})"
@@ -746,6 +751,12 @@ class WsApiBase:
         if pending.remaining <= 0:
             del self._pending[req_id]
         latency_ns = recv_mono - pending.sent_mono
+        key = self._latency_keys.get(pending.method)
+        if key is None:
+            key = self._latency_keys[pending.method] = self._latency.key(
+                f"request:{pending.method}"
+            )
+        self._latency.record(key, latency_ns)
         info = (
             self._order_reply(pending, response) if pending.method in self.order_methods else None
         )
@@ -778,6 +789,16 @@ class WsApiBase:
                     )
                 )
         return True
+
+    def latency_stats(self) -> dict[str, LatencySummary]:
+        """Request → venue reply latency per method, monotonic ns: `{"request:<method>":
+        LatencySummary}` (one sample per venue reply; local outcomes such as timeouts are not
+        counted), since the start or the last `reset_latency_stats()`."""
+        return summaries(self._latency)
+
+    def reset_latency_stats(self) -> None:
+        """Forgets the samples behind `latency_stats()`."""
+        self._latency.reset()
 
     def _order_sent(self, method: str, params: dict[str, Any]) -> None:
         """An order method's frame is on its way: record new orders in `orders`."""

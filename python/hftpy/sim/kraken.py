@@ -110,6 +110,7 @@ FAULTS: Final[dict[str, tuple[str, ...]]] = {
     "reject_auth": (),
     "rate_limit": ("count",),
     "maintenance": (),
+    "delay": ("seconds",),  # every request handled `seconds` late (0: off), replies in order
     "online": (),
     "malformed_frame": ("text",),
     "book_checksum": ("rate", "count"),  # public book messages
@@ -368,7 +369,14 @@ class KrakenConnection(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         time_in = time.time_ns()
         if frame.msg_type == WSMsgType.TEXT:
-            if not self.venue.stalled():
+            if self.venue.stalled():
+                pass
+            elif self.venue.delay_s:
+                payload = memoryview(frame.get_payload_as_bytes())
+                asyncio.get_running_loop().call_later(
+                    self.venue.delay_s, self.venue.handle, self, payload, time_in
+                )
+            else:
                 self.venue.handle(self, frame.get_payload_as_memoryview(), time_in)
         elif frame.msg_type == WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code(), frame.get_close_message())
@@ -442,6 +450,7 @@ class KrakenVenue:
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.Server] = []
         self._heartbeat: asyncio.Task[None] | None = None
+        self.delay_s = 0.0  # the `delay` fault
         self._methods: dict[str, Callable[[KrakenConnection, _Request], None]] = {
             "ping": self._ping,
             "subscribe": self._subscribe,
@@ -555,6 +564,8 @@ class KrakenVenue:
         elif fault == "malformed_frame":
             garbage = str(params.get("text", _CLOUDFLARE_RESTART)).encode()
             for conn in list(self.connections):
+        elif fault == "delay":
+            self.delay_s = max(0.0, float(params.get("seconds", 0.05)))
                 conn.send(garbage)
         elif fault == "book_checksum":
             self.market.checksum_fault.arm(params)
@@ -572,6 +583,7 @@ class KrakenVenue:
     def stalled(self) -> bool:
         return self._stalled_until != 0.0 and time.monotonic() < self._stalled_until
 
+        self.delay_s = 0.0
     def paused(self) -> bool:
         """Maintenance freezes the engine: the synthetic flow of Kraken's pairs skips steps."""
         return self.system == "maintenance"
