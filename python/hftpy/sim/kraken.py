@@ -107,10 +107,10 @@ FAULTS: Final[dict[str, tuple[str, ...]]] = {
     # fault name -> accepted keyword parameters (the first is the CLI's `=value`)
     "drop_connection": (),
     "stall": ("seconds",),
+    "delay": ("seconds",),  # every request handled `seconds` late (0: off), replies in order
     "reject_auth": (),
     "rate_limit": ("count",),
     "maintenance": (),
-    "delay": ("seconds",),  # every request handled `seconds` late (0: off), replies in order
     "online": (),
     "malformed_frame": ("text",),
     "book_checksum": ("rate", "count"),  # public book messages
@@ -444,13 +444,13 @@ class KrakenVenue:
         self._fills: dict[str, collections.deque[dict[str, Any]]] = {}
         self._deferred: list[tuple[KrakenConnection, bytes]] | None = None
         self._stalled_until = 0.0
+        self.delay_s = 0.0  # the `delay` fault
         self._forced_rate_limits = 0
         self.skip_private = FrameFault()
         self._release: asyncio.TimerHandle | None = None
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.Server] = []
         self._heartbeat: asyncio.Task[None] | None = None
-        self.delay_s = 0.0  # the `delay` fault
         self._methods: dict[str, Callable[[KrakenConnection, _Request], None]] = {
             "ping": self._ping,
             "subscribe": self._subscribe,
@@ -555,6 +555,8 @@ class KrakenVenue:
                     conn.transport.disconnect(graceful=False)  # no close frame, like a cut cable
         elif fault == "stall":
             self._stalled_until = time.monotonic() + float(params.get("seconds", 5.0))
+        elif fault == "delay":
+            self.delay_s = max(0.0, float(params.get("seconds", 0.05)))
         elif fault == "reject_auth":
             self._tokens.clear()
         elif fault == "rate_limit":
@@ -564,8 +566,6 @@ class KrakenVenue:
         elif fault == "malformed_frame":
             garbage = str(params.get("text", _CLOUDFLARE_RESTART)).encode()
             for conn in list(self.connections):
-        elif fault == "delay":
-            self.delay_s = max(0.0, float(params.get("seconds", 0.05)))
                 conn.send(garbage)
         elif fault == "book_checksum":
             self.market.checksum_fault.arm(params)
@@ -574,6 +574,7 @@ class KrakenVenue:
 
     def clear_faults(self) -> None:
         self._stalled_until = 0.0
+        self.delay_s = 0.0
         self._forced_rate_limits = 0
         self.market.checksum_fault.clear()
         self.skip_private.clear()
@@ -583,7 +584,6 @@ class KrakenVenue:
     def stalled(self) -> bool:
         return self._stalled_until != 0.0 and time.monotonic() < self._stalled_until
 
-        self.delay_s = 0.0
     def paused(self) -> bool:
         """Maintenance freezes the engine: the synthetic flow of Kraken's pairs skips steps."""
         return self.system == "maintenance"
