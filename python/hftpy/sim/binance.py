@@ -19,6 +19,7 @@ subscribes to, paced by their receive stamps; `/api/v3/depth` serves the capture
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 from decimal import Decimal
@@ -40,7 +41,7 @@ from .market import (
 from .replay import Pacer, binance_frames, binance_snapshot
 from .wire import decode_json, encode_json, fixed_text
 
-__all__ = ["FAULTS", "BinanceVenue"]
+__all__ = ["FAULTS", "BinanceVenue", "valid_request_id"]
 
 FAULTS: Final = {**COMMON_FAULTS, "skip_sequence": ("count", "rate")}
 WIRE_DECIMALS: Final = 8  # Binance prints every price and quantity with 8 decimals
@@ -48,10 +49,24 @@ PARTIAL_LEVELS: Final = (5, 10, 20)
 MAX_STREAMS: Final = 1024
 _METHODS: Final = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 _SPEEDS: Final = ("100ms", "1000ms")
+_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9-]{0,36}")
 
 
 def _ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def valid_request_id(req_id: Any) -> bool:
+    """A control message's `id`: a 64-bit signed integer, a string of up to 36 letters, digits
+    and hyphens (the docs say "alphanumeric"; the official SDKs send uuid4 text, which spot
+    accepts), or null. It is echoed back exactly as sent."""
+    if req_id is None:
+        return True
+    if isinstance(req_id, bool):
+        return False
+    if isinstance(req_id, int):
+        return -(2**63) <= req_id < 2**63
+    return isinstance(req_id, str) and _REQUEST_ID.fullmatch(req_id) is not None
 
 
 def _error(code: int, msg: str, req_id: Any = None, with_id: bool = True) -> bytes:
@@ -355,12 +370,7 @@ class BinanceVenue(MarketVenue):
             conn.send_text(_error(2, "Invalid request: expected a JSON object", with_id=False))
             return
         req_id = message.get("id")
-        valid_id = (
-            req_id is None
-            or (isinstance(req_id, int) and not isinstance(req_id, bool))
-            or (isinstance(req_id, str) and len(req_id) <= 36 and req_id.isalnum())
-        )
-        if "id" not in message or not valid_id:
+        if "id" not in message or not valid_request_id(req_id):
             conn.send_text(
                 _error(2, "Invalid request: request ID must be an unsigned integer", with_id=False)
             )

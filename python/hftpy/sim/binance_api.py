@@ -59,10 +59,11 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar, Final
 
 import msgspec
+from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -81,6 +82,7 @@ from picows import (
 
 from .binance import FAULTS as MARKET_FAULTS
 from .binance import BinanceVenue
+from .binance_rest import BinanceRest, RestOutcome, RestSignature
 from .engine import (
     AMOUNT_DECIMALS,
     Account,
@@ -116,6 +118,8 @@ MAX_PRICE: Final = Decimal(1_000_000)
 MAX_QTY: Final = Decimal(9000)
 DEFAULT_RECV_WINDOW: Final = 5000
 MAX_RECV_WINDOW: Final = 60000
+DEFAULT_TRADES_LIMIT: Final = 500
+MAX_TRADES_LIMIT: Final = 1000
 
 FAULTS: Final[dict[str, tuple[str, ...]]] = {
     "drop_connection": (),
@@ -144,6 +148,8 @@ _WEIGHTS: Final[dict[str, int]] = {
     "userDataStream.subscribe": 2,
     "userDataStream.subscribe.signature": 2,
     "userDataStream.unsubscribe": 2,
+    "account.status": 20,
+    "myTrades": 20,  # 5 with orderId
 }
 _FREE_ON_SUCCESS: Final = frozenset(
     {"order.place", "order.cancel", "order.cancelReplace", "openOrders.cancelAll"}
@@ -153,6 +159,11 @@ _API_KEY_FORMAT: Final = re.compile(r"[A-Za-z0-9]{64}")
 _CLIENT_ID_FORMAT: Final = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 _CLIENT_ID_RANGE: Final = "^[\\.A-Z\\:/a-z0-9_-]{1,36}$"
 _DECIMAL_RANGE: Final = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
+_DECIMAL_TEXT: Final = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
+_INT_RANGE: Final = "^[0-9]{1,20}$"
+_INT_TEXT: Final = re.compile(r"[0-9]{1,20}")
+_MAX_LONG: Final = 2**63 - 1
+RECV_WINDOW_DECIMALS: Final = 3  # recvWindow takes up to 3 decimals (`6000.346`)
 _HEX_SIGNATURE: Final = re.compile(r"[0-9a-fA-F]{64}")
 _ALPHANUM: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -225,6 +236,48 @@ def _filter(name: str) -> ApiError:
     return ApiError(400, -1013, f"Filter failure: {name}")
 
 
+def _illegal(name: str, legal: str) -> ApiError:
+    return ApiError(
+        400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{legal}'."
+    )
+
+
+def _param_text(params: Mapping[str, Any], name: str, legal: str) -> str | None:
+    """A numeric parameter's text: Binance takes a JSON number or a numeric string alike (its
+    official SDKs send strings); None when absent, null or empty."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise _illegal(name, legal)
+    return value if isinstance(value, str) else str(value)
+
+
+def _integer(params: Mapping[str, Any], name: str) -> int | None:
+    """A LONG / INT parameter (`orderId`, `timestamp`, `subscriptionId`, `limit`, ...)."""
+    text = _param_text(params, name, _INT_RANGE)
+    if text is None:
+        return None
+    if not _INT_TEXT.fullmatch(text):
+        raise _illegal(name, _INT_RANGE)
+    number = int(text)
+    if number > _MAX_LONG:
+        raise ApiError(400, -1108, f"Parameter '{name}' overflowed.")
+    return number
+
+
+def _boolean(params: Mapping[str, Any], name: str) -> bool | None:
+    """A BOOLEAN parameter: JSON true/false or the strings "true"/"false"."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if value is True or value == "true":
+        return True
+    if value is False or value == "false":
+        return False
+    raise ApiError(400, -1130, f"Data sent for parameter '{name}' is not valid.")
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """The venue's limits (reference §5 example values)."""
@@ -291,15 +344,23 @@ class _OrderSpec:
 
 
 class _Request:
-    __slots__ = ("id", "method", "now_ms", "orders_counted", "params", "rate_limits")
+    __slots__ = ("id", "method", "now_ms", "orders_counted", "params", "rate_limits", "rest")
 
-    def __init__(self, req_id: Any, method: str, params: dict[str, Any], now_ms: int) -> None:
+    def __init__(
+        self,
+        req_id: Any,
+        method: str,
+        params: dict[str, Any],
+        now_ms: int,
+        rest: RestSignature | None = None,
+    ) -> None:
         self.id = req_id
         self.method = method
         self.params = params
         self.now_ms = now_ms
         self.orders_counted: Account | None = None
         self.rate_limits = True
+        self.rest = rest  # a REST request (binance_rest.py): signed as REST signs
 
 
 class BinanceApiConnection(WSListener):
@@ -372,6 +433,9 @@ class BinanceApiVenue:
         self._ban_status = 429
         self._reject_next_signed = False
         self._pending_meta: tuple[str, str, str] | None = None
+        self._trades: dict[str, list[dict[str, Any]]] = {}  # account -> its fills, oldest first
+        self._updated_ms: dict[str, int] = {}  # account -> last balance change
+        self._started_ms = self.now_ms()
         self._server: asyncio.Server | None = None
         self._methods: dict[str, Callable[[BinanceApiConnection, _Request], Any]] = {
             "ping": self._ping,
@@ -390,6 +454,8 @@ class BinanceApiVenue:
             "userDataStream.subscribe": self._uds_subscribe,
             "userDataStream.subscribe.signature": self._uds_subscribe_signed,
             "userDataStream.unsubscribe": self._uds_unsubscribe,
+            "account.status": self._account_status,
+            "myTrades": self._my_trades,
         }
 
     # ----- setup -----
@@ -525,49 +591,108 @@ class BinanceApiVenue:
             self._reply_error(conn, req, ApiError(400, -1000, "Malformed request."))
             return
         req.params = params
-        if params.get("returnRateLimits") is False:
-            req.rate_limits = False
-        elif params.get("returnRateLimits") is not True:
-            req.rate_limits = conn.return_rate_limits
+        flag = params.get("returnRateLimits")
+        req.rate_limits = (
+            conn.return_rate_limits
+            if flag not in (True, False, "true", "false")
+            else flag in (True, "true")
+        )
         handler = self._methods.get(req.method)
         if handler is None:
             self._reply_error(conn, req, ApiError(400, -1000, f"Unknown method '{req.method}'."))
             return
-        if now_ms < self._banned_until_ms:
-            self._reply_error(conn, req, self._banned(now_ms, self._banned_until_ms))
-            return
+        deferred: list[tuple[BinanceApiConnection, bytes]] = []
+        result, error = self.execute(handler, conn, req, deferred)
+        if error is not None:
+            self._reply_error(conn, req, error)
+        else:
+            self._reply(conn, req, 200, result=result)
+        for target, data in deferred:
+            target.send(data)
+
+    def execute(
+        self,
+        handler: Callable[[Any, _Request], Any],
+        conn: BinanceApiConnection | None,
+        req: _Request,
+        deferred: list[tuple[BinanceApiConnection, bytes]],
+    ) -> tuple[Any, ApiError | None]:
+        """Run one request as the WS API and REST both do: IP ban, request weight (refunded
+        for successful order calls), then the method. User-data pushes it causes go to
+        `deferred`, for the caller to send after its reply."""
+        error = self.charge(self._weight_of(req), req.now_ms)
+        if error is not None:
+            return None, error
+        self._deferred = deferred
+        try:
+            result = handler(conn, req)
+        except ApiError as exc:
+            return None, exc
+        except Exception:
+            log.exception("binance sim: %s failed", req.method)
+            return None, ApiError(500, -1000, "An unknown error occurred.")
+        finally:
+            self._deferred = None
+        if req.method in _FREE_ON_SUCCESS:
+            self._weight.count -= self._weight_of(req)
+        return result, None
+
+    @staticmethod
+    def _weight_of(req: _Request) -> int:
         weight = _WEIGHTS[req.method]
-        if req.method == "openOrders.status" and params.get("symbol") is None:
-            weight = 80
+        if req.method == "openOrders.status" and req.params.get("symbol") in (None, ""):
+            weight = 80  # all symbols
+        elif req.method == "myTrades" and req.params.get("orderId") not in (None, ""):
+            weight = 5
+        return weight
+
+    def charge(self, weight: int, now_ms: int) -> ApiError | None:
+        """Count `weight` against the IP's REQUEST_WEIGHT (shared by REST and the WS API);
+        the refusal when banned (`rate_limit` fault) or over the limit."""
+        if now_ms < self._banned_until_ms:
+            return self._banned(now_ms, self._banned_until_ms)
         limit = self.limits.weight_per_minute
         if self._weight.used(now_ms) + weight > limit:
-            error = ApiError(
+            return ApiError(
                 429,
                 -1003,
                 f"Too much request weight used; current limit is {limit} request weight per "
                 "1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.",
                 {"serverTime": now_ms, "retryAfter": self._weight.end_ms(now_ms)},
             )
-            self._reply_error(conn, req, error)
-            return
         self._weight.count += weight
+        return None
+
+    def used_weight(self, now_ms: int) -> int:
+        return self._weight.used(now_ms)
+
+    def call_rest(
+        self, method: str, params: dict[str, Any], signature: RestSignature
+    ) -> RestOutcome:
+        """A signed REST request (binance_rest.py), answered by WS API method `method`."""
+        req = _Request(None, method, params, self.now_ms(), signature)
         deferred: list[tuple[BinanceApiConnection, bytes]] = []
-        self._deferred = deferred
-        try:
-            result = handler(conn, req)
-        except ApiError as exc:
-            self._reply_error(conn, req, exc)
-        except Exception:
-            log.exception("binance ws_api sim: %s failed", req.method)
-            self._reply_error(conn, req, ApiError(500, -1000, "An unknown error occurred."))
-        else:
-            if req.method in _FREE_ON_SUCCESS:
-                self._weight.count -= weight
-            self._reply(conn, req, 200, result=result)
-        finally:
-            self._deferred = None
-            for target, data in deferred:
-                target.send(data)
+        result, error = self.execute(self._methods[method], None, req, deferred)
+        for target, data in deferred:
+            target.send(data)
+        counts = None
+        if req.orders_counted is not None:
+            counts = self.order_counts(req.orders_counted, req.now_ms)
+        if error is not None:
+            return RestOutcome(error.status, None, error.code, error.msg, error.data, counts)
+        return RestOutcome(200, result, order_counts=counts)
+
+    def charge_rest(self, weight: int) -> RestOutcome | None:
+        """Count a public REST request's weight; the refusal when over the limit."""
+        error = self.charge(weight, self.now_ms())
+        if error is None:
+            return None
+        return RestOutcome(error.status, None, error.code, error.msg, error.data)
+
+    def order_counts(self, account: Account, now_ms: int) -> tuple[int, int]:
+        """The account's ORDERS counts: (this 10 s window, today)."""
+        ten, day = self._order_windows(account)
+        return ten.used(now_ms), day.used(now_ms)
 
     def _banned(self, now_ms: int, until_ms: int) -> ApiError:
         if self._ban_status == 418:
@@ -629,11 +754,16 @@ class BinanceApiVenue:
     # ----- authentication -----
 
     def _authenticate(
-        self, conn: BinanceApiConnection, req: _Request, session_ok: bool = True
+        self, conn: BinanceApiConnection | None, req: _Request, session_ok: bool = True
     ) -> ApiKey:
         """The key a signed request acts for: the session's (after logon, when the request
-        carries no apiKey) or the one it names and signs for."""
+        carries no apiKey) or the one it names and signs for. A REST request names its key in
+        the `X-MBX-APIKEY` header and signs its `totalParams` (see `RestSignature`)."""
         params = req.params
+        if req.rest is not None:
+            missing = ApiError(401, -2014, MSG_KEY_FORMAT)
+            return self._signed_key(req, req.rest.api_key, req.rest.payload, missing)
+        assert conn is not None
         api_key = params.get("apiKey")
         if api_key is None and session_ok and conn.session is not None:
             if conn.revoked:  # reject_auth: the session's key was revoked meanwhile
@@ -642,19 +772,24 @@ class BinanceApiVenue:
                 raise ApiError(401, -2015, MSG_BAD_KEY)
             self._check_timestamp(params, req.now_ms)
             return conn.session
+        return self._signed_key(req, api_key, _signed_payload(params), _mandatory("apiKey"))
+
+    def _signed_key(self, req: _Request, api_key: Any, payload: bytes, missing: ApiError) -> ApiKey:
+        """Check the key, `timestamp`, `signature` (HMAC-SHA256 hex, any case, or Ed25519
+        base64) over `payload`, and the timing window."""
+        params = req.params
         if api_key is None or api_key == "":
-            raise _mandatory("apiKey")
+            raise missing
         if not isinstance(api_key, str) or not _API_KEY_FORMAT.fullmatch(api_key):
             raise ApiError(401, -2014, MSG_KEY_FORMAT)
         key = self._keys.get(api_key)
         if key is None:
             raise ApiError(401, -2015, MSG_BAD_KEY)
-        if params.get("timestamp") is None:
+        if params.get("timestamp") in (None, ""):
             raise _mandatory("timestamp")
         signature = params.get("signature")
         if not isinstance(signature, str) or not signature:
             raise _mandatory("signature")
-        payload = _signed_payload(params)
         if _HEX_SIGNATURE.fullmatch(signature):
             if req.method == "session.logon":
                 raise ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
@@ -677,21 +812,14 @@ class BinanceApiVenue:
         return key
 
     @staticmethod
-    def _check_timestamp(params: dict[str, Any], now_ms: int) -> None:
-        stamp = params.get("timestamp")
-        if isinstance(stamp, bool) or not isinstance(stamp, int | Decimal | str):
+    def _check_timestamp(params: Mapping[str, Any], now_ms: int) -> None:
+        stamp = _integer(params, "timestamp")
+        if stamp is None:
             raise _mandatory("timestamp")
-        try:
-            value = Decimal(stamp)
-        except InvalidOperation:
-            raise _mandatory("timestamp") from None
+        value = Decimal(stamp)
         if value > 10**14:  # microseconds
             value /= 1000
-        window = params.get("recvWindow", DEFAULT_RECV_WINDOW)
-        try:
-            recv_window = Decimal(window) if not isinstance(window, bool) else Decimal(-1)
-        except InvalidOperation:
-            recv_window = Decimal(-1)
+        recv_window = _recv_window(params)
         if recv_window <= 0 or recv_window > MAX_RECV_WINDOW:
             raise ApiError(400, -1131, f"recvWindow must be less than {MAX_RECV_WINDOW}.")
         if value >= now_ms + 1000:
@@ -758,9 +886,7 @@ class BinanceApiVenue:
         return self._subscribe(conn, key.account)
 
     def _uds_unsubscribe(self, conn: BinanceApiConnection, req: _Request) -> Any:
-        sub_id = req.params.get("subscriptionId")
-        if sub_id is not None and (isinstance(sub_id, bool) or not isinstance(sub_id, int)):
-            raise _mandatory("subscriptionId")
+        sub_id = _integer(req.params, "subscriptionId")
         if not conn.subs or (sub_id is not None and sub_id not in conn.subs):
             raise ApiError(400, -2036, "User Data Stream subscription not active.")
         self._end_subscriptions(conn, sub_id)
@@ -794,6 +920,7 @@ class BinanceApiVenue:
             self._push(conn, b'{"subscriptionId":%d,"event":%s}' % (sub_id, report))
 
     def _mark_dirty(self, account: Account, inst: Instrument) -> None:
+        self._updated_ms[account.name] = self.now_ms()
         if not self._uds.get(account.name):
             return
         entry = self._dirty.setdefault(account.name, (account, set()))
@@ -844,6 +971,23 @@ class BinanceApiVenue:
                     "commission": _amount_text(fill.fee),
                     "commissionAsset": inst.quote,
                     "tradeId": fill.trade_id,
+                }
+            )
+            self._trades.setdefault(order.account.name, []).append(
+                {
+                    "symbol": inst.symbol,
+                    "id": fill.trade_id,
+                    "orderId": meta.order_id,
+                    "orderListId": -1,
+                    "price": _price_text(inst, fill.price),
+                    "qty": _qty_text(inst, fill.qty),
+                    "quoteQty": _amount_text(fill.cost),
+                    "commission": _amount_text(fill.fee),
+                    "commissionAsset": inst.quote,
+                    "time": event.ts_ns // 1_000_000 + self.clock_skew_ms,
+                    "isBuyer": order.side == "buy",
+                    "isMaker": fill.maker,
+                    "isBestMatch": True,
                 }
             )
             if order.remaining == 0:
@@ -1105,8 +1249,10 @@ class BinanceApiVenue:
         id_name: str,
         client_name: str,
     ) -> Order | None:
-        order_id = params.get(id_name)
+        order_id = _integer(params, id_name)
         client_id = params.get(client_name)
+        if client_id == "":
+            client_id = None
         if order_id is None and client_id is None:
             raise ApiError(
                 400,
@@ -1114,8 +1260,6 @@ class BinanceApiVenue:
                 f"Param '{client_name}' or '{id_name}' must be sent, but both were empty/null!",
             )
         if order_id is not None:
-            if isinstance(order_id, bool) or not isinstance(order_id, int):
-                raise _mandatory(id_name)
             order = self._by_id.get(order_id)
         else:
             if not isinstance(client_id, str):
@@ -1163,7 +1307,7 @@ class BinanceApiVenue:
             )
         return value
 
-    def _order_place(self, conn: BinanceApiConnection, req: _Request) -> Any:
+    def _order_place(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
         key = self._authenticate(conn, req)
         req.orders_counted = key.account  # the reply shows the ORDERS counts, even on failure
         inst = self._instrument(req.params)
@@ -1171,7 +1315,7 @@ class BinanceApiVenue:
         self._count_order(key.account, req)
         return self._execute(key.account, spec, req.now_ms)
 
-    def _order_cancel(self, conn: BinanceApiConnection, req: _Request) -> Any:
+    def _order_cancel(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
         key = self._authenticate(conn, req)
         inst = self._instrument(req.params)
         order = self._find(key.account, req.params, inst, "orderId", "origClientOrderId")
@@ -1180,7 +1324,7 @@ class BinanceApiVenue:
             raise ApiError(400, -2011, MSG_UNKNOWN_ORDER)
         return self._cancel_one(order, cancel_id)
 
-    def _cancel_all(self, conn: BinanceApiConnection, req: _Request) -> Any:
+    def _cancel_all(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
         key = self._authenticate(conn, req)
         inst = self._instrument(req.params)
         orders = self.engine.open_orders(key.account, inst.symbol)
@@ -1210,7 +1354,7 @@ class BinanceApiVenue:
         )
         return result
 
-    def _order_status(self, conn: BinanceApiConnection, req: _Request) -> Any:
+    def _order_status(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
         """Open or final (FILLED, CANCELED, EXPIRED): the simulator remembers every order."""
         key = self._authenticate(conn, req)
         inst = self._instrument(req.params)
@@ -1219,7 +1363,7 @@ class BinanceApiVenue:
             raise ApiError(400, -2013, MSG_NO_SUCH_ORDER)
         return self._status_report(order, self._meta[order.order_id], req.now_ms)
 
-    def _open_orders_status(self, conn: BinanceApiConnection, req: _Request) -> Any:
+    def _open_orders_status(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
         """The account's open orders, oldest first; all symbols when `symbol` is left out."""
         key = self._authenticate(conn, req)
         symbol: str | None = None
@@ -1231,7 +1375,7 @@ class BinanceApiVenue:
             if order.instrument.venue == "binance" and order.order_id in self._meta
         ]
 
-    def _amend_keep_priority(self, conn: BinanceApiConnection, req: _Request) -> Any:
+    def _amend_keep_priority(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
         """Reduce an open order's quantity in place: same orderId, same place in the queue."""
         key = self._authenticate(conn, req)
         params = req.params
@@ -1288,7 +1432,77 @@ class BinanceApiVenue:
             },
         }
 
-    def _cancel_replace(self, conn: BinanceApiConnection, req: _Request) -> Any:
+    def _account_status(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
+        """`account.status` / `GET /api/v3/account`: commissions, permissions, balances."""
+        key = self._authenticate(conn, req)
+        account = key.account
+        omit_zero = _boolean(req.params, "omitZeroBalances") or False
+        balances = []
+        for asset in sorted(account.balances):
+            balance = account.balance(asset)
+            if omit_zero and balance.total == 0:
+                continue
+            balances.append(
+                {
+                    "asset": asset,
+                    "free": _amount_text(balance.available),
+                    "locked": _amount_text(balance.held),
+                }
+            )
+        maker, taker = account.maker_fee_ppm, account.taker_fee_ppm
+        return {
+            "makerCommission": maker // 100,  # in basis points
+            "takerCommission": taker // 100,
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "commissionRates": {
+                "maker": fixed_text(maker * 100, WIRE_DECIMALS),
+                "taker": fixed_text(taker * 100, WIRE_DECIMALS),
+                "buyer": "0.00000000",
+                "seller": "0.00000000",
+            },
+            "canTrade": True,
+            "canWithdraw": True,
+            "canDeposit": True,
+            "brokered": False,
+            "requireSelfTradePrevention": False,
+            "preventSor": False,
+            "updateTime": self._updated_ms.get(account.name, self._started_ms),
+            "accountType": "SPOT",
+            "balances": balances,
+            "permissions": ["SPOT"],
+            "uid": int.from_bytes(hashlib.sha256(account.name.encode()).digest()[:4]),
+        }
+
+    def _my_trades(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
+        """`myTrades` / `GET /api/v3/myTrades`: the account's fills on one symbol, oldest first;
+        the newest `limit` (default 500, at most 1000) unless `fromId` asks from that id on."""
+        key = self._authenticate(conn, req)
+        params = req.params
+        inst = self._instrument(params)
+        order_id = _integer(params, "orderId")
+        from_id = _integer(params, "fromId")
+        start = _integer(params, "startTime")
+        end = _integer(params, "endTime")
+        limit = _integer(params, "limit")
+        limit = DEFAULT_TRADES_LIMIT if limit is None else min(max(limit, 1), MAX_TRADES_LIMIT)
+        if from_id is not None and (start is not None or end is not None):
+            # the documented combinations take fromId alone (or with orderId)
+            raise ApiError(400, -1128, "Combination of optional parameters invalid.")
+        if start is not None and end is not None and end - start > 24 * 3_600_000:
+            raise ApiError(400, -1127, "More than 24 hours between startTime and endTime.")
+        trades = [
+            t
+            for t in self._trades.get(key.account.name, ())
+            if t["symbol"] == inst.symbol
+            and (order_id is None or t["orderId"] == order_id)
+            and (from_id is None or t["id"] >= from_id)
+            and (start is None or t["time"] >= start)
+            and (end is None or t["time"] <= end)
+        ]
+        return trades[:limit] if from_id is not None or start is not None else trades[-limit:]
+
+    def _cancel_replace(self, conn: BinanceApiConnection | None, req: _Request) -> Any:
         key = self._authenticate(conn, req)
         req.orders_counted = key.account
         params = req.params
@@ -1364,26 +1578,29 @@ def _signed_payload(params: dict[str, Any]) -> bytes:
     ).encode()
 
 
-def _decimal(params: dict[str, Any], name: str) -> Decimal | None:
-    value = params.get(name)
-    if value is None:
+def _decimal(params: Mapping[str, Any], name: str) -> Decimal | None:
+    """A DECIMAL parameter (`price`, `quantity`, `newQty`, ...), a string or a JSON number."""
+    text = _param_text(params, name, _DECIMAL_RANGE)
+    if text is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise ApiError(
-            400,
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is '{_DECIMAL_RANGE}'.",
-        )
-    text = str(value)
-    if not re.fullmatch(r"[0-9]{1,20}(\.[0-9]{1,20})?", text):
-        raise ApiError(
-            400,
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is '{_DECIMAL_RANGE}'.",
-        )
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise _illegal(name, _DECIMAL_RANGE)
     number = Decimal(text)
     if number != number.quantize(Decimal(1).scaleb(-WIRE_DECIMALS), rounding="ROUND_DOWN"):
         raise ApiError(400, -1111, f"Parameter '{name}' has too much precision.")
+    return number
+
+
+def _recv_window(params: Mapping[str, Any]) -> Decimal:
+    """`recvWindow` in ms (default 5000), with up to 3 decimals."""
+    text = _param_text(params, "recvWindow", _DECIMAL_RANGE)
+    if text is None:
+        return Decimal(DEFAULT_RECV_WINDOW)
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise _illegal("recvWindow", _DECIMAL_RANGE)
+    number = Decimal(text)
+    if number != number.quantize(Decimal(1).scaleb(-RECV_WINDOW_DECIMALS), rounding="ROUND_DOWN"):
+        raise ApiError(400, -1111, "Parameter 'recvWindow' has too much precision.")
     return number
 
 
@@ -1406,7 +1623,8 @@ def _amount_text(amount: int) -> str:
 
 class BinanceTradingVenue(BinanceVenue):
     """The whole Binance venue for `Simulator`: the market data of `BinanceVenue` plus this
-    WS API on its reserved `ws_api` endpoint, with a demo account and the demo key."""
+    WS API on its reserved `ws_api` endpoint and the signed REST endpoints (binance_rest.py)
+    on the REST port, over one demo account and the demo key."""
 
     FAULTS: ClassVar[dict[str, tuple[str, ...]]] = VENUE_FAULTS
 
@@ -1424,6 +1642,11 @@ class BinanceTradingVenue(BinanceVenue):
             hmac_secret=BINANCE_API_SECRET,
             ed25519_seed_b64=BINANCE_ED25519_KEY,
         )
+        self.rest = BinanceRest(self.api, lambda: self.system == "online")
+
+    def routes(self, app: web.Application) -> None:
+        super().routes(app)
+        self.rest.routes(app)
 
     def listener(self, endpoint: str, request: WSUpgradeRequest) -> Any:
         if endpoint == "ws_api":
