@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -51,23 +51,28 @@ async def sync_book(
 
 
 def assert_matches_engine(book: DiffBook, sim: Simulator, symbol: str) -> None:
+    """The synced book is the engine's over the price range it knows (the snapshot's and the
+    diffs' since: levels beyond the snapshot stay unknown until they change, binance.md §2)."""
     inst = sim.engine.instrument(symbol)
     engine = sim.engine.book(symbol)
 
-    def side(levels: Any) -> dict[Decimal, Decimal]:
-        return {
+    def side(levels: Any, inside: Callable[[Decimal], bool]) -> dict[Decimal, Decimal]:
+        known = {
             Decimal(p).scaleb(-inst.price_decimals): Decimal(q).scaleb(-inst.qty_decimals)
             for p, q in levels.depth(len(levels.prices))
         }
+        return {p: q for p, q in known.items() if inside(p)}
 
-    assert book.bids == side(engine.bids) and book.asks == side(engine.asks)
+    lowest_bid, highest_ask = min(book.bids), max(book.asks)
+    assert book.bids == side(engine.bids, lambda p: p >= lowest_bid)
+    assert book.asks == side(engine.asks, lambda p: p <= highest_ask)
 
 
 async def test_binance_diff_stream_syncs_exactly(live: Simulator) -> None:
     base = live.env["HFTPY_BINANCE_STREAM_URL"]
     rest = live.env["HFTPY_BINANCE_REST_URL"]
     async with connect(f"{base}?streams=btcusdt@depth@100ms/btcusdt@trade") as ws:
-        book = await sync_book(ws, f"{rest}/api/v3/depth?symbol=BTCUSDT&limit=1000", 2.0, True)
+        book = await sync_book(ws, f"{rest}/api/v3/depth?symbol=BTCUSDT&limit=5000", 2.0, True)
         assert book.gaps == 0
         live.inject("binance", "maintenance")  # flow pauses: let the last diff arrive
         async for m in frames(ws, 0.35):

@@ -330,7 +330,8 @@ class BookSide:
 
     def depth(self, n: int) -> list[tuple[int, int]]:
         """Best `n` levels as (price, qty), best first."""
-        prices = self.prices[::-1][:n] if self.is_bid else self.prices[:n]
+        # a deep book holds thousands of levels: slice the best n, never copy the whole side
+        prices = self.prices[: -n - 1 : -1] if self.is_bid else self.prices[:n]
         return [(p, self.levels[p].qty) for p in prices]
 
     def crosses(self, price: int) -> bool:

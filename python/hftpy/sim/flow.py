@@ -4,6 +4,12 @@ Each symbol gets its own seeded RNG, so a given seed replays the same flow (wall
 aside). The maker only posts post-only orders and skips a price that would cross, so it never
 trades against anyone; the taker only hits the best level while that level lies within ±2 % of
 the mid, so resting orders further away are never filled by synthetic flow.
+
+Behind the moving ladder the maker also rests a deep book (`DEEP_LEVELS` a side, per venue:
+enough for every documented depth, Kraken's 1000, Binance's snapshot `limit` 5000, Backpack's
+1000, Upbit's 30 units). Its levels start beyond the reach of the ladder's random walk, so the
+ladder never crosses them, and stay put; one that a trade consumed is re-posted a few steps
+later, and the whole deep book moves when the venue's mid is set anew.
 """
 
 from __future__ import annotations
@@ -18,6 +24,14 @@ from .engine import Account, Engine, Order, OrderRejected, Side
 __all__ = ["SyntheticFlow"]
 
 LEVELS: Final = 12  # maker levels per side
+# Deep levels a side, per venue (see the module docstring).
+DEEP_LEVELS: Final[dict[str, int]] = {
+    "kraken": 1000,
+    "binance": 5000,
+    "backpack": 1000,
+    "upbit": 30,
+}
+DEEP_CHECKS_PER_STEP: Final = 25  # deep levels checked (and re-posted if gone) per step
 STEP_SECONDS: Final = 0.04  # 25 steps/s: each requotes one level (2 book changes)
 TRADE_EVERY: Final = 3  # steps per taker trade: ~8 trades/s
 WALK_PROBABILITY: Final = 0.05  # chance per step that the mid moves one ladder step
@@ -42,6 +56,10 @@ class SyntheticFlow:
         self.anchor = engine.mids[symbol]
         self.mid = self.anchor
         self.quotes: dict[tuple[Side, int], Order] = {}
+        self.deep: dict[tuple[Side, int], Order | None] = {}  # None: to be (re-)posted
+        self._deep_keys: list[tuple[Side, int]] = []
+        self._deep_cursor = 0
+        self._deep_anchor: int | None = None  # the mid the deep book was laid around
         self.steps = 0
         self.paused: Callable[[], bool] = _never  # the venue is in maintenance: no steps
         inst = self.instrument
@@ -61,13 +79,20 @@ class SyntheticFlow:
         anchor = self.engine.mids[self.symbol]
         if anchor != self.anchor:
             self.anchor = self.mid = anchor
+            for order in self.quotes.values():  # the old ladder goes before the new deep book
+                if order.is_open:
+                    self.engine.cancel(order)
+            self.quotes.clear()
         elif self.rng.random() < WALK_PROBABILITY:
             limit = self.anchor * WALK_LIMIT_PPM // 1_000_000
             moved = self.mid + self.rng.choice((-1, 1)) * self._spacing()
             if abs(moved - self.anchor) <= limit:
                 self.mid = moved
+        if self._deep_anchor != self.anchor:
+            self._seed_deep()
         self._reconcile()
         self._requote_one()
+        self._refill_deep()
         self.steps += 1
         if self.steps % TRADE_EVERY == 0:
             self._trade()
@@ -87,6 +112,43 @@ class SyntheticFlow:
         ]
         return [key for key in bids + asks if key[1] > 0]
 
+    def _deep_prices(self) -> list[tuple[Side, int]]:
+        """The deep book's levels: from one step past the ladder's furthest reach outwards."""
+        count = DEEP_LEVELS.get(self.instrument.venue, 0)
+        spacing = self._spacing()
+        walk = self.anchor * WALK_LIMIT_PPM // 1_000_000
+        start = walk + (LEVELS + 1) * spacing
+        keys: list[tuple[Side, int]] = []
+        for k in range(count):
+            offset = start + k * spacing
+            keys.append(("sell", self.anchor + offset))
+            if self.anchor - offset > 0:
+                keys.append(("buy", self.anchor - offset))
+        return keys
+
+    def _seed_deep(self) -> None:
+        for order in self.deep.values():
+            if order is not None and order.is_open:
+                self.engine.cancel(order)
+        self._deep_anchor = self.anchor
+        self._deep_keys = self._deep_prices()
+        self.deep = dict.fromkeys(self._deep_keys)
+        self._deep_cursor = 0
+        for key in self._deep_keys:
+            self.deep[key] = self._post(*key)
+
+    def _refill_deep(self) -> None:
+        """Check a few deep levels per step; re-post one a trade took away."""
+        keys = self._deep_keys
+        if not keys:
+            return
+        for _ in range(min(DEEP_CHECKS_PER_STEP, len(keys))):
+            key = keys[self._deep_cursor]
+            self._deep_cursor = (self._deep_cursor + 1) % len(keys)
+            order = self.deep[key]
+            if order is None or not order.is_open:
+                self.deep[key] = self._post(*key)
+
     def _reconcile(self) -> None:
         wanted = self._wanted()
         keep = set(wanted)
@@ -101,14 +163,18 @@ class SyntheticFlow:
                 self._quote(*key)
 
     def _quote(self, side: Side, price: int) -> None:
+        order = self._post(side, price)
+        if order is not None:
+            self.quotes[(side, price)] = order
+
+    def _post(self, side: Side, price: int) -> Order | None:
         qty = self.unit_lots * self.rng.randint(1, 10)
         try:
-            order = self.engine.place(
+            return self.engine.place(
                 self.maker, self.symbol, side, qty, price=price, post_only=True
             )
         except OrderRejected:  # someone else's order sits at or through this price
-            return
-        self.quotes[(side, price)] = order
+            return None
 
     def _requote_one(self) -> None:
         if not self.quotes:

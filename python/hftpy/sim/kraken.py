@@ -2,9 +2,12 @@
 
 REST (aiohttp): `POST /0/private/GetWebSocketsToken`, `OpenOrders` and `QueryOrders` check
 `API-Key`/`API-Sign` and the nonce exactly as Kraken does; `GET /0/public/Time`,
-`SystemStatus` and `AssetPairs` serve reference data. The order queries answer in Kraken's
-REST shape (numbers as strings, the pair by its REST altname `XBTUSD`, times as epoch seconds)
-for every order the account placed, open or closed, while the simulator runs.
+`SystemStatus`, `Assets` (`asset`, `aclass`), `AssetPairs` (`pair`), `Ticker` (`pair`) and
+`Depth` (`pair`, `count` 1-500, default 100; `[price, volume, timestamp]` rows) serve what a
+client loads at start (ccxt's every call loads `Assets` and `AssetPairs` first). There is no
+REST trading (`AddOrder`, `CancelOrder`): orders go over WebSocket v2. The order queries
+answer in Kraken's REST shape (numbers as strings, the pair by its REST altname `XBTUSD`, times
+as epoch seconds) for every order the account placed, open or closed, while the simulator runs.
 
 WebSocket v2 (picows): the auth endpoint answers every trading method and streams the private
 `executions` and `balances` channels; the public endpoint shares the connection code and
@@ -163,6 +166,9 @@ E_RATE_LIMIT: Final = "EOrder:Rate limit exceeded"
 E_UNAVAILABLE: Final = "EService:Unavailable"
 E_UNKNOWN_ORDER: Final = "EOrder:Unknown order"
 E_UNKNOWN_PAIR: Final = "EQuery:Unknown asset pair"
+E_UNKNOWN_ASSET: Final = "EQuery:Unknown asset"
+DEPTH_DEFAULT: Final = 100  # REST Depth `count`: default and maximum
+DEPTH_MAX: Final = 500
 E_INVALID_ORDER: Final = "EOrder:Invalid order"  # QueryOrders with a txid it does not know
 MAX_QUERY_TXIDS: Final = 50
 MAX_CLOSED_ORDERS: Final = 10_000  # closed orders remembered for QueryOrders, per venue
@@ -490,6 +496,9 @@ class KrakenVenue:
         app.router.add_get("/0/public/Time", self._rest_time)
         app.router.add_get("/0/public/SystemStatus", self._rest_system_status)
         app.router.add_get("/0/public/AssetPairs", self._rest_asset_pairs)
+        app.router.add_get("/0/public/Assets", self._rest_assets)
+        app.router.add_get("/0/public/Ticker", self._rest_ticker)
+        app.router.add_get("/0/public/Depth", self._rest_depth)
         app.router.add_route("*", "/0/{access:public|private}/{name}", self._rest_unknown)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -722,21 +731,75 @@ class KrakenVenue:
     async def _rest_system_status(self, request: web.Request) -> web.Response:
         return self._rest_json([], {"status": self.system, "timestamp": rfc3339_s(time.time_ns())})
 
-    async def _rest_asset_pairs(self, request: web.Request) -> web.Response:
+    def _select_pairs(self, request: web.Request, required: bool) -> dict[str, Instrument]:
+        """The pairs named by `pair` (comma-separated; any of Kraken's names), keyed as Kraken
+        keys them; every pair when `pair` is absent and not `required`."""
         pairs = {_pair_key(i): i for i in self.instruments}
         wanted = request.query.get("pair")
-        if wanted:
-            selected = {}
-            for name in wanted.split(","):
-                name = name.strip()
-                found = _find_pair(pairs.values(), name)
-                if found is None:
-                    return self._rest_json([E_UNKNOWN_PAIR])
-                # Kraken keys a pair asked for in its slash form by that name (python-kraken-sdk's
-                # order book reads `result["BTC/USD"]`), other names by the pair key.
-                selected[name if "/" in name else _pair_key(found)] = found
-            pairs = selected
+        if not wanted:
+            if required:
+                raise RequestError(f"{E_INVALID_ARGS}:pair")  # UNVERIFIED wording
+            return pairs
+        selected = {}
+        for name in wanted.split(","):
+            name = name.strip()
+            found = _find_pair(pairs.values(), name)
+            if found is None:
+                raise RequestError(E_UNKNOWN_PAIR)
+            # Kraken keys a pair asked for in its slash form by that name (python-kraken-sdk's
+            # order book reads `result["BTC/USD"]`), other names by the pair key.
+            selected[name if "/" in name else _pair_key(found)] = found
+        return selected
+
+    async def _rest_asset_pairs(self, request: web.Request) -> web.Response:
+        try:
+            pairs = self._select_pairs(request, required=False)
+        except RequestError as exc:
+            return self._rest_json([exc.message])
         return self._rest_json([], {key: _asset_pair_info(inst) for key, inst in pairs.items()})
+
+    async def _rest_assets(self, request: web.Request) -> web.Response:
+        """`{code: {aclass, altname, decimals, display_decimals, collateral_value, status}}`
+        for every asset of the simulated pairs, or those named by `asset` (code or altname)."""
+        assets = sorted({a for i in self.instruments for a in (i.base, i.quote)})
+        aclass = request.query.get("aclass", "currency")
+        wanted = request.query.get("asset")
+        if wanted:
+            selected = []
+            for name in (n.strip() for n in wanted.split(",")):
+                found = next((a for a in assets if name in (a, *_asset_codes(a)[:2])), None)
+                if found is None:
+                    return self._rest_json([E_UNKNOWN_ASSET])
+                selected.append(found)
+            assets = selected
+        if aclass != "currency":
+            return self._rest_json([], {})  # only currencies are simulated
+        return self._rest_json([], {_asset_codes(a)[0]: _asset_info(a) for a in assets})
+
+    async def _rest_ticker(self, request: web.Request) -> web.Response:
+        try:
+            pairs = self._select_pairs(request, required=False)
+        except RequestError as exc:
+            return self._rest_json([exc.message])
+        return self._rest_json(
+            [], {key: self.market.rest_ticker(inst) for key, inst in pairs.items()}
+        )
+
+    async def _rest_depth(self, request: web.Request) -> web.Response:
+        """`{pair: {asks, bids}}`, `count` levels a side (1 to 500, default 100)."""
+        try:
+            pairs = self._select_pairs(request, required=True)
+            count = _form_int(dict(request.query), "count")
+        except RequestError as exc:
+            return self._rest_json([exc.message])
+        if count is None:
+            count = DEPTH_DEFAULT
+        if count < 1:
+            return self._rest_json([f"{E_INVALID_ARGS}:count"])
+        count = min(count, DEPTH_MAX)  # UNVERIFIED: a larger count is served at the maximum
+        return self._rest_json(
+            [], {key: self.market.rest_depth(inst, count) for key, inst in pairs.items()}
+        )
 
     async def _rest_unknown(self, request: web.Request) -> web.Response:
         return self._rest_json(["EGeneral:Unknown method"])
@@ -1439,6 +1502,20 @@ def _asset_codes(asset: str) -> tuple[str, str, int]:
 
 def _asset_decimals(asset: str) -> int:
     return _asset_codes(asset)[2]
+
+
+def _asset_info(asset: str) -> dict[str, Any]:
+    """One `Assets` entry (the key order of Kraken's example)."""
+    _, altname, decimals = _asset_codes(asset)
+    fiat = asset in ("USD", "EUR")
+    return {
+        "aclass": "currency",
+        "altname": altname,
+        "decimals": decimals,
+        "display_decimals": 2 if fiat else 5,
+        "collateral_value": msgspec.Raw(b"1.0" if fiat else b"0.95"),
+        "status": "enabled",
+    }
 
 
 def _pair_key(inst: Instrument) -> str:

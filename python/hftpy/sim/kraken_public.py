@@ -90,6 +90,8 @@ class _Stats:
     high: int
     volume: int = 0  # lots
     notional: int = 0  # price units x lots
+    trades: int = 0
+    last_qty: int = 0  # lots of the last trade
 
 
 @dataclass(slots=True)
@@ -129,6 +131,8 @@ class KrakenMarketData:
         self.checksum_fault = FrameFault()
         self.replay: KrakenBookCapture | None = None
         self.replay_rate = 1.0
+        # symbol -> (bid levels, ask levels): price -> epoch second of its last change (REST Depth)
+        self.level_times: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
         self._dirty: set[str] = set()
         self._trades: dict[str, list[Trade]] = {}
         self._scheduled = False
@@ -139,6 +143,11 @@ class KrakenMarketData:
 
     def _on_level(self, inst: Instrument, side: str, price: int, qty: int) -> None:
         if inst.venue == "kraken":
+            times = self.level_times.setdefault(inst.symbol, ({}, {}))[side == "ask"]
+            if qty:
+                times[price] = int(time.time())
+            else:
+                times.pop(price, None)
             self._dirty.add(inst.symbol)
             self._schedule()
 
@@ -153,6 +162,8 @@ class KrakenMarketData:
         stats.high = max(stats.high, trade.price)
         stats.volume += trade.qty
         stats.notional += trade.price * trade.qty
+        stats.trades += 1
+        stats.last_qty = trade.qty
         self._trades.setdefault(inst.symbol, []).append(trade)
         self._schedule()
 
@@ -275,6 +286,50 @@ class KrakenMarketData:
             "change_pct": fixed_number(int(pct * 100), 2),
         }
         return b'{"channel":"ticker","type":"%s","data":%s}' % (kind, encode_json([item]))
+
+    # ----- REST views (`/0/public/Ticker`, `/0/public/Depth`) -----
+
+    def rest_ticker(self, inst: Instrument) -> dict[str, Any]:
+        """A `Ticker` entry: figures since the simulator started stand for both "today" and
+        "last 24 hours"; prices at the pair's decimals, volumes at its lot decimals."""
+        stats = self._stats(inst)
+        bid, bid_qty, ask, ask_qty = self._bbo(self.engine.book(inst.symbol))
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        vwap = (2 * stats.notional + stats.volume) // (2 * stats.volume) if stats.volume else 0
+
+        def price(units: int) -> str:
+            return fixed_text(units, pd)
+
+        def lots(units: int, decimals: int = qd) -> str:
+            return fixed_text(units // 10 ** (qd - decimals), decimals)
+
+        volume = lots(stats.volume)
+        return {
+            "a": [price(ask), lots(ask_qty, 0), lots(ask_qty, 3)],
+            "b": [price(bid), lots(bid_qty, 0), lots(bid_qty, 3)],
+            "c": [price(stats.last), lots(stats.last_qty)],
+            "v": [volume, volume],
+            "p": [price(vwap), price(vwap)],
+            "t": [stats.trades, stats.trades],
+            "l": [price(stats.low), price(stats.low)],
+            "h": [price(stats.high), price(stats.high)],
+            "o": price(stats.open),
+        }
+
+    def rest_depth(self, inst: Instrument, count: int) -> dict[str, Any]:
+        """A `Depth` entry: the best `count` levels a side as [price, volume, timestamp]."""
+        book = self.engine.book(inst.symbol)
+        bid_times, ask_times = self.level_times.get(inst.symbol, ({}, {}))
+        now = int(time.time())
+        pd, qd = inst.price_decimals, inst.qty_decimals
+
+        def rows(levels: Levels, times: dict[int, int]) -> list[list[Any]]:
+            return [[fixed_text(p, pd), fixed_text(q, qd), times.get(p, now)] for p, q in levels]
+
+        return {
+            "asks": rows(book.asks.depth(count), ask_times),
+            "bids": rows(book.bids.depth(count), bid_times),
+        }
 
     # ----- subscribe / unsubscribe -----
 
