@@ -11,7 +11,9 @@ request has parameters, `query_hash` = SHA-512 hex of the unencoded `k=v&...` st
 
 REST (`upbit_rest` port): `POST /v1/orders` (201 with the order), `DELETE /v1/order?uuid=`
 or `identifier=` (200 with the order as it was, cancellation accepted), `GET /v1/order` (any
-order, finished ones with their final `state`, plus its `trades`), `GET /v1/accounts`,
+order, finished ones with their final `state`, plus its `trades`); these two also take `uuid` /
+`identifier` in a JSON (or form) body, as older clients send them, the query hash then covering
+the query string's pairs followed by the body's; `GET /v1/accounts`,
 `POST /v1/orders/cancel_and_new` (JSON `prev_order_uuid|prev_order_identifier`,
 `new_ord_type`, `new_volume` (a number or `remain_only`), `new_price`, `new_identifier`,
 `new_time_in_force`, `new_smp_type`; 201 with the cancelled order's fields as the cancel found
@@ -54,7 +56,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Final, cast
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import msgspec
 from aiohttp import web
@@ -666,7 +668,13 @@ class UpbitPrivateVenue(UpbitVenue):
         response.headers["Remaining-Req"] = f"group={group}; min=1800; sec={left}"
         return response
 
-    async def _authorized(self, request: web.Request, body: bool) -> tuple[Account, Any]:
+    async def _authorized(
+        self, request: web.Request, body: bool, body_too: bool = False
+    ) -> tuple[Account, Any]:
+        """Verify the JWT; the request's parameters. `body`: a JSON body holds them (POST).
+        `body_too`: the query string, plus a JSON (or form) body if one is sent, as older
+        clients send `uuid` / `identifier` to `GET` / `DELETE /v1/order`; `query_hash` then
+        covers the query string followed by the body's `k=v` pairs."""
         while self.stalled():
             await asyncio.sleep(0.02)
         if self.drop_requests > 0:
@@ -692,6 +700,11 @@ class UpbitPrivateVenue(UpbitVenue):
         else:
             params = request.query  # a multidict: `states[]` may repeat
             query = unquote(request.rel_url.raw_query_string)
+            if body_too and request.can_read_body:
+                extra, extra_query = await self._body_params(request)
+                if extra:
+                    params = {**extra, **params}  # a name in both: the query string's
+                    query = f"{query}&{extra_query}" if query else extra_query
         account, _ = self.verify(request.headers.get("Authorization"), query or None)
         group = rate_group(request.method, request.path) or "default"
         request[_SCOPE] = f"account:{account.name}"
@@ -700,6 +713,26 @@ class UpbitPrivateVenue(UpbitVenue):
             raise _too_many()
         request[_LEFT] = left
         return account, params
+
+    @staticmethod
+    async def _body_params(request: web.Request) -> tuple[dict[str, Any], str]:
+        """A GET/DELETE body's parameters and their hashed `k=v&...` text."""
+        try:
+            raw = await request.read()
+        except ConnectionError:
+            raise UpbitApiError(499, "client_closed", "client closed the connection") from None
+        if not raw.strip():
+            return {}, ""
+        if request.content_type == "application/x-www-form-urlencoded":
+            text = raw.decode("latin-1")
+            return dict(parse_qsl(text, keep_blank_values=True)), unquote(text)
+        try:
+            params = decode_json(raw)
+        except msgspec.DecodeError:
+            raise UpbitApiError(400, "validation_error", "잘못된 요청입니다.") from None
+        if not isinstance(params, dict):
+            raise UpbitApiError(400, "validation_error", "잘못된 요청입니다.")
+        return params, query_string(params)
 
     @staticmethod
     def _error(exc: UpbitApiError) -> web.Response:
@@ -722,7 +755,7 @@ class UpbitPrivateVenue(UpbitVenue):
 
     async def _rest_cancel(self, request: web.Request) -> web.Response:
         try:
-            account, params = await self._authorized(request, body=False)
+            account, params = await self._authorized(request, body=False, body_too=True)
             order = self._find(account, params)
             body = self._order_body(order)
             if not order.is_open:
@@ -736,7 +769,7 @@ class UpbitPrivateVenue(UpbitVenue):
 
     async def _rest_get_order(self, request: web.Request) -> web.Response:
         try:
-            account, params = await self._authorized(request, body=False)
+            account, params = await self._authorized(request, body=False, body_too=True)
             order = self._find(account, params)
             body = self._order_body(order)
             body["trades"] = list(self._fills.get(order.order_id, ()))
