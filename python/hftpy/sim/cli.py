@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import signal
 import sys
 from collections.abc import Callable
@@ -15,15 +16,79 @@ from typing import Any, Final
 from .replay import parse_rate
 from .simulator import REPLAY_VENUES, SERVED_VENUES, VENUE_FAULTS, Simulator
 
-__all__ = ["add_arguments", "parse_fault", "parse_replay", "run"]
+__all__ = [
+    "PARAMETERS",
+    "add_arguments",
+    "fault_usage",
+    "faults_help",
+    "parse_fault",
+    "parse_replay",
+    "run",
+]
 
-# How the `=VALUE` of `--fault venue.fault=VALUE` is read, by the fault's first parameter.
-_PARAM_TYPES: Final[dict[str, Callable[[str], Any]]] = {
-    "seconds": float,
-    "count": int,
-    "rate": float,
-    "text": str,
+
+def _count(text: str) -> int:
+    """A whole number of frames or requests, >= 0."""
+    value = int(text)
+    if value < 0:
+        raise ValueError("a count is >= 0")
+    return value
+
+
+def _probability(text: str) -> float:
+    """A fraction of frames in [0, 1] (`0.05`, `5%`)."""
+    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("a probability lies in [0, 1]")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A duration in seconds (`2`, `0.5`, `2s`, `500ms`)."""
+    milliseconds = text.endswith("ms")
+    value = float(text[:-2]) / 1000 if milliseconds else float(text.removesuffix("s"))
+    if not math.isfinite(value):
+        raise ValueError("a duration is finite")
+    return value
+
+
+def _status(text: str) -> int:
+    return int(text)
+
+
+# A fault parameter: its placeholder in the help, and how its text is read.
+PARAMETERS: Final[dict[str, tuple[str, Callable[[str], Any]]]] = {
+    "seconds": ("SECONDS", _seconds),
+    "count": ("COUNT", _count),
+    "rate": ("PROBABILITY", _probability),
+    "text": ("TEXT", str),
+    "status": ("STATUS", _status),
 }
+_NONNEGATIVE_SECONDS_EXCEPT: Final = frozenset({"skew_clock"})  # a clock may run behind
+
+
+def fault_usage(fault: str, params: tuple[str, ...]) -> str:
+    """`stall=SECONDS`, `skip_sequence=PROBABILITY|COUNT`, `drop_connection`."""
+    if not params:
+        return fault
+    if {"rate", "count"} <= set(params):
+        return f"{fault}=PROBABILITY|COUNT"
+    return f"{fault}={PARAMETERS[params[0]][0]}"
+
+
+def faults_help() -> str:
+    venues = "; ".join(
+        f"{venue}: " + ", ".join(fault_usage(f, p) for f, p in faults.items())
+        for venue, faults in VENUE_FAULTS.items()
+    )
+    return (
+        "start a fault once serving (repeatable), e.g. binance.skip_sequence=0.05 or "
+        "kraken.stall=2. A COUNT is a whole number (the next N frames or requests), a "
+        "PROBABILITY a fraction in [0, 1] or a percentage (that share of frames, spread "
+        "evenly), SECONDS a duration (2, 0.5, 500ms); where a fault takes both, a whole number "
+        "is a count and anything else a probability. Name parameters to set several: "
+        "binance.rate_limit=seconds=5,status=418. Faults: " + venues
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,8 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="VENUE.FAULT[=VALUE]",
-        help="start a fault once serving, e.g. kraken.book_checksum=0.01; faults: "
-        + "; ".join(f"{venue}: {', '.join(faults)}" for venue, faults in VENUE_FAULTS.items()),
+        help=faults_help(),
     )
     parser.add_argument("--no-flow", action="store_true", help="no synthetic order flow")
     parser.add_argument("--seed", type=int, default=0, help="seed of ids and synthetic flow")
@@ -67,7 +131,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_fault(spec: str) -> tuple[str, str, dict[str, Any]]:
-    """`kraken.stall=2` -> ("kraken", "stall", {"seconds": 2.0}); ValueError when malformed."""
+    """`kraken.stall=2` -> ("kraken", "stall", {"seconds": 2.0}); ValueError when malformed.
+
+    `=VALUE` sets the fault's first parameter, except that a fault taking both a `count` and a
+    `rate` reads a whole number as the count and any other number as the rate (probability);
+    `=NAME=VALUE,NAME=VALUE` sets parameters by name.
+    """
     target, has_value, value = spec.partition("=")
     venue, _, fault = target.partition(".")
     if not venue or not fault:
@@ -76,16 +145,35 @@ def parse_fault(spec: str) -> tuple[str, str, dict[str, Any]]:
         raise ValueError(f"--fault {spec!r}: venue {venue!r} is not simulated")
     faults = VENUE_FAULTS[venue]
     if fault not in faults:
-        raise ValueError(f"--fault {spec!r}: unknown {venue} fault; known: {', '.join(faults)}")
+        known = ", ".join(fault_usage(f, p) for f, p in faults.items())
+        raise ValueError(f"--fault {spec!r}: unknown {venue} fault; known: {known}")
+    names = faults[fault]
     params: dict[str, Any] = {}
-    if has_value:
-        names = faults[fault]
-        if not names:
-            raise ValueError(f"--fault {spec!r}: {fault} takes no value")
+    if not has_value:
+        return venue, fault, params
+    if not names:
+        raise ValueError(f"--fault {spec!r}: {fault} takes no value")
+    if "=" in value:
+        pairs = [item.partition("=") for item in value.split(",")]
+        assignments = [(name.strip(), text.strip()) for name, _, text in pairs]
+    elif {"rate", "count"} <= set(names):
+        whole = value.strip().isdigit()
+        assignments = [("count" if whole else "rate", value.strip())]
+    else:
+        assignments = [(names[0], value.strip())]
+    for name, text in assignments:
+        if name not in names:
+            takes = ", ".join(names)
+            raise ValueError(f"--fault {spec!r}: {fault} takes no {name!r} (it takes {takes})")
+        placeholder, read = PARAMETERS[name]
         try:
-            params[names[0]] = _PARAM_TYPES[names[0]](value)
-        except ValueError:
-            raise ValueError(f"--fault {spec!r}: bad {names[0]} {value!r}") from None
+            params[name] = read(text)
+        except ValueError as exc:
+            raise ValueError(
+                f"--fault {spec!r}: bad {placeholder} {text!r} for {fault} ({exc})"
+            ) from None
+        if name == "seconds" and params[name] < 0 and fault not in _NONNEGATIVE_SECONDS_EXCEPT:
+            raise ValueError(f"--fault {spec!r}: bad SECONDS {text!r} for {fault} (negative)")
     return venue, fault, params
 
 
