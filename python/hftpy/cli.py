@@ -1,4 +1,4 @@
-"""The `hftpy` command: `hftpy demo`, `hftpy sim`.
+"""The `hftpy` command: `hftpy demo`, `hftpy sim`, `hftpy run`.
 
 The CLI runs on uvloop (the library itself runs on any asyncio loop and never installs it).
 """
@@ -44,12 +44,27 @@ def main(argv: list[str] | None = None) -> int:
     sim = commands.add_parser("sim", help="serve the embedded exchange simulator on loopback")
     sim_cli.add_arguments(sim)
 
+    from hftpy.service import runner as service_runner
+
+    run = commands.add_parser(
+        "run",
+        help="run the services of a JSON config (live, or --sim for paper trading)",
+        description="Runs the services of CONFIG side by side until SIGINT/SIGTERM, --duration "
+        "or a service's stop(). Exit code: 0 clean, 1 a service failed, 2 config error, "
+        "130 interrupted; the reason is printed on stderr.",
+    )
+    service_runner.add_arguments(run)
+
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "run" and not args.verbose:
+        logging.getLogger("hftpy.service").setLevel(logging.INFO)  # the services' own logs
     try:
+        if args.command == "run":
+            return run_async(service_runner.run_command(args))
         if args.command == "demo":
             from hftpy.demo import run_demo
 

@@ -11,6 +11,7 @@ lets `cancel_order(order_id)` find the symbol a venue needs right after `place_o
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -152,13 +153,16 @@ class TrackedOrder:
 class OrderTracker:
     """Orders of one WS API object, by client id and by venue order id."""
 
-    __slots__ = ("_by_client", "_by_id", "_final", "exchange")
+    __slots__ = ("_by_client", "_by_id", "_final", "exchange", "on_sent")
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
         self._by_client: dict[str, TrackedOrder] = {}
         self._by_id: dict[str, TrackedOrder] = {}
         self._final: OrderedDict[int, TrackedOrder] = OrderedDict()
+        #: Called with each order `sent()` records, synchronously, in the context of the call
+        #: that placed it (the service runner learns so which service placed which order).
+        self.on_sent: Callable[[TrackedOrder], None] | None = None
 
     def __len__(self) -> int:
         return sum(1 for order in self._orders() if order.status.is_open)
@@ -183,6 +187,8 @@ class OrderTracker:
         order = TrackedOrder(symbol, client_order_id, None, side, order_type, price, amount)
         if client_order_id is not None:
             self._by_client[client_order_id] = order
+        if self.on_sent is not None:
+            self.on_sent(order)
         return order
 
     def link(self, order: TrackedOrder, order_id: str | None) -> None:
