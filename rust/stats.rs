@@ -61,11 +61,14 @@ impl Series {
     fn summary(&self) -> Summary {
         let h = &self.histogram;
         let count = h.len();
+        // A percentile is the highest value equivalent to the true one, which can lie above
+        // the exact maximum: never report a percentile past it.
+        let ceiling = u64::try_from(self.max).unwrap_or(0);
         let at = |q: f64| {
             if count == 0 {
                 0
             } else {
-                h.value_at_quantile(q)
+                h.value_at_quantile(q).min(ceiling)
             }
         };
         let any = count + self.negative > 0;
@@ -84,7 +87,7 @@ impl Series {
 
 /// What one key's samples look like. Percentiles are over the non-negative samples (`count`
 /// of them), as the histogram's values: the highest value equivalent to the true one at 3
-/// significant digits. `min_ns` and `max_ns` are the exact extremes of every sample,
+/// significant digits, capped at the exact maximum. `min_ns` and `max_ns` are the exact extremes of every sample,
 /// negative ones included, so `min_ns` is the most negative sample when `negative > 0`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Summary {
@@ -263,6 +266,18 @@ mod tests {
         assert_eq!((s.count, s.negative, s.min_ns, s.max_ns), (0, 2, -9, -3));
         assert_eq!((s.p50_ns, s.p999_ns), (0, 0));
         assert!(!s.is_empty());
+    }
+
+    #[test]
+    fn percentiles_never_exceed_the_exact_maximum() {
+        let mut r = LatencyRecorder::new();
+        let k = r.key("k");
+        for v in [453_600, 1000, 2000] {
+            r.record(k, v);
+        }
+        let s = r.summary(k).unwrap();
+        assert_eq!(s.max_ns, 453_600);
+        assert!(s.p999_ns <= 453_600 && s.p99_ns <= 453_600, "{s:?}");
     }
 
     #[test]
