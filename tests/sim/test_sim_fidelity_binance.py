@@ -150,6 +150,12 @@ async def test_ws_api_non_numeric_values_get_the_documented_errors(api: WsApi) -
     assert error(huge) == (400, -1108, "Parameter 'orderId' overflowed.")
     unknown = await api.call("order.status", {"symbol": "BTCUSDT", "orderId": "123"})
     assert error(unknown) == (400, -2013, "Order does not exist.")
+    strategy = await api.call("order.place", limit_buy(strategyId="s1"))
+    assert error(strategy)[:2] == (400, -1100) and "'strategyId'" in error(strategy)[2]
+    low = await api.call("order.place", limit_buy(strategyType="999"))
+    assert error(low) == (400, -1134, "`strategyType` was less than 1000000.")
+    stop = await api.call("order.place", limit_buy(stopPrice="80000"))
+    assert error(stop) == (400, -1106, "Parameter 'stopPrice' sent when not required.")
 
 
 async def test_ws_api_user_stream_ids_as_strings(sim: Simulator, api: WsApi) -> None:

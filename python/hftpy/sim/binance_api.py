@@ -6,7 +6,20 @@ Methods: `ping`, `time`, `session.logon` / `session.status` / `session.logout`, 
 `order.amend.keepPriority`, `openOrders.cancelAll`, `order.status` (open and closed orders),
 `openOrders.status`, `userDataStream.subscribe` (after logon),
 `userDataStream.subscribe.signature` (any key), `userDataStream.unsubscribe`,
-`session.subscriptions`. A `v3/` method prefix is accepted.
+`session.subscriptions`, `account.status` (`omitZeroBalances`), `myTrades` (`orderId`,
+`fromId`, `startTime`, `endTime`, `limit` default 500, at most 1000). A `v3/` method prefix is
+accepted. The same methods answer the signed REST endpoints (binance_rest.py).
+
+Every numeric parameter is taken as a JSON number or as a numeric string alike (the official
+SDKs send every parameter as a string): LONG/INT ones (`orderId`, `cancelOrderId`, `timestamp`,
+`subscriptionId`, `strategyId`, `strategyType`, `trailingDelta`, `fromId`, `startTime`,
+`endTime`, `limit`) must match `^[0-9]{1,20}$`, DECIMAL ones (`price`, `quantity`, `newQty`,
+`stopPrice`, `icebergQty`, `recvWindow`) `^([0-9]{1,20})(\\.[0-9]{1,20})?$`, or the reply is
+-1100 "Illegal characters found in parameter '<name>'; legal range is '<range>'."; a LONG
+beyond 2^63-1 is -1108 "Parameter '<name>' overflowed.", a `recvWindow` with more than 3
+decimals -1111. `strategyId` / `strategyType` are checked (-1134 under 1000000) but not shown
+back; `stopPrice` / `trailingDelta` are -1106 (the simulated order types take none);
+`icebergQty` and `quoteOrderQty` are not simulated (-1000).
 
 `order.amend.keepPriority` reduces an order in place: it keeps its queue position, counts 0
 towards ORDERS, costs weight 4 (also on success) and streams an `executionReport` with
@@ -1116,6 +1129,18 @@ class BinanceApiVenue:
             raise _not_required("timeInForce")
         if params.get("quoteOrderQty") is not None:
             raise ApiError(400, -1000, "quoteOrderQty is not simulated.")
+        # The other numeric order parameters: checked as Binance checks them, then refused
+        # where the simulated order types have no use for them.
+        _integer(params, "strategyId")
+        strategy_type = _integer(params, "strategyType")
+        if strategy_type is not None and strategy_type < 1_000_000:
+            raise ApiError(400, -1134, "`strategyType` was less than 1000000.")
+        if _decimal(params, "stopPrice") is not None:
+            raise _not_required("stopPrice")  # LIMIT, LIMIT_MAKER and MARKET take none
+        if _integer(params, "trailingDelta") is not None:
+            raise _not_required("trailingDelta")
+        if _decimal(params, "icebergQty") is not None:
+            raise ApiError(400, -1000, "icebergQty is not simulated.")
         qty = _decimal(params, "quantity")
         if qty is None:
             raise _mandatory("quantity")
