@@ -33,8 +33,11 @@ limit (or during the `rate_limit` fault) the answer is 429 (418 when banned) / -
 `{"code", "msg"}` (cancelReplace adds `data`), with the HTTP status the WS API gives the same
 error. In maintenance every endpoint answers 503 / -1016.
 
-UNVERIFIED (not in the reference; chosen to be plausible): 401 for -2014 / -2015, and -2014 for
-a request with no `X-MBX-APIKEY` header at all.
+Not in the reference, from replies users quote (ccxt issues 3057 and 10198): HTTP 401 for
+-2014 and -2015. UNVERIFIED (chosen to be plausible): -2014 for a request with no
+`X-MBX-APIKEY` header at all; that a successful REST order call costs no weight, as the WS
+API's do since 2026-04-02 (the CHANGELOG names the WS methods only); the 24 h and
+`fromId`-with-times checks of myTrades (-1127, -1128), and `limit` above 1000 served at 1000.
 
 Independent of the client on purpose: nothing here imports `hftpy._core` or `hftpy.exchange`.
 """
