@@ -53,6 +53,8 @@ $(STAMPS)/ext-dist: $(STAMPS)/venv $(RUST_SOURCES) pyproject.toml
 	rm -f $(STAMPS)/ext-release
 	touch $@
 
+# examples/mm_demo on all four venues, in-process simulator, ~20 s (rich: a dependency, so a
+# changed pyproject.toml re-runs $(STAMPS)/venv first).
 demo: $(STAMPS)/ext-release
 	$(BIN)/hftpy demo
 
@@ -61,8 +63,8 @@ sim: $(STAMPS)/ext-release
 
 # mypy reads python/ and _core.pyi: no build needed (stubtest runs on the installed wheel).
 lint: $(STAMPS)/venv
-	$(BIN)/ruff check python tests benches
-	$(BIN)/ruff format --check python tests benches
+	$(BIN)/ruff check python tests benches examples
+	$(BIN)/ruff format --check python tests benches examples
 	$(BIN)/mypy
 	cargo fmt --check
 	cargo clippy --quiet --all-targets --all-features -- -D warnings

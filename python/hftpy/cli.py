@@ -35,9 +35,40 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", help="place and cancel Kraken orders against the embedded simulator"
+        "demo",
+        help="the example market maker on all four venues against the embedded simulator",
+        description="Runs examples/mm_demo on Kraken, Binance, Backpack and Upbit against the "
+        "in-process simulator with a live table (plain lines when not a terminal), then a "
+        "summary. Exit code 0 when every venue connected and traded, else 1 with the reason.",
     )
-    demo.add_argument("--rounds", type=int, default=200, help="round trips in the latency run")
+    demo.add_argument(
+        "--duration", type=float, default=20.0, metavar="S", help="seconds to run (default 20)"
+    )
+    demo.add_argument(
+        "--view",
+        choices=("auto", "live", "plain"),
+        default="auto",
+        help="live table, plain lines, or auto: live on a terminal (default)",
+    )
+    demo.add_argument(
+        "--example", metavar="DIR", help="the example's folder (default examples/mm_demo)"
+    )
+    demo.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="VENUE.FAULT[=VALUE]",
+        help="start a simulator fault first, as hftpy sim --fault (e.g. upbit.reject_auth=100)",
+    )
+    demo.add_argument(
+        "--orders",
+        action="store_true",
+        help="instead: seed 000's Kraken walk-through (place, a rejected order, cancel, "
+        "then --rounds validate-only round trips)",
+    )
+    demo.add_argument(
+        "--rounds", type=int, help="round trips of the --orders walk-through (implies it)"
+    )
 
     from hftpy.sim import cli as sim_cli
 
@@ -66,9 +97,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return run_async(service_runner.run_command(args))
         if args.command == "demo":
-            from hftpy.demo import run_demo
+            from hftpy import demo as demo_module
 
-            return run_async(run_demo(rounds=args.rounds))
+            if args.orders or args.rounds is not None:
+                rounds = 200 if args.rounds is None else args.rounds
+                return run_async(demo_module.run_orders_demo(rounds=rounds))
+            return run_async(
+                demo_module.run_demo(
+                    args.duration, view=args.view, example=args.example, faults=args.fault
+                )
+            )
         return run_async(sim_cli.run(args))
     except KeyboardInterrupt:
         return 130
