@@ -26,9 +26,11 @@ __all__ = [
     "shared_limiter",
 ]
 
-#: (kind, name, limit, period s, burst): the venue's published limits, bursts at 80 %.
+#: (kind, name, limit, period s, burst): the venue's published limits. A window cell lets
+#: `burst` go at once and then `limit - burst` per period, never more than `limit` in any
+#: window: orders burst at half the limit, so half of it stays the sustained rate.
 DEFAULT_LIMITS: Final[list[tuple[str, str, int, float, int]]] = [
-    ("window", "ORDERS_10S", 50, 10.0, 40),
+    ("window", "ORDERS_10S", 50, 10.0, 25),
     ("window", "ORDERS_1D", 160_000, 86_400.0, 128_000),
     ("window", "REQUEST_WEIGHT_1M", 6000, 60.0, 4800),
 ]

@@ -59,14 +59,17 @@ PRIVATE_TYPES = ("myOrder", "myAsset")
 #: Per account: `order` 8/s (POST /v1/orders, cancel_and_new), `default` 30/s (everything
 #: else), `order-cancel-all` one per 2 s (DELETE /v1/orders/open).
 REST_LIMITS: list[Limit] = [
-    ("window", "order", 8, 1.0, 8),
-    ("window", "default", 30, 1.0, 30),
+    # A window cell lets `burst` go at once and spreads `limit - burst` per period after:
+    # half the limit at once keeps half of it as the sustained rate, and no window ever
+    # holds more than the limit (a burst of limit - 1 would sustain 1 a period).
+    ("window", "order", 8, 1.0, 4),
+    ("window", "default", 30, 1.0, 15),
     ("window", "order_cancel_all", 1, 2.0, 1),
 ]
 #: Per connection: 5 messages a second and 100 a minute.
 WS_MESSAGE_LIMITS: list[Limit] = [
-    ("window", "ws_second", 5, 1.0, 5),
-    ("window", "ws_minute", 100, 60.0, 100),
+    ("window", "ws_second", 5, 1.0, 3),
+    ("window", "ws_minute", 100, 60.0, 50),
 ]
 _WS_COSTS = [(0, 1), (1, 1)]
 #: Upbit writes prices and volumes as JSON numbers: decoded as `Decimal`s they keep their
