@@ -141,6 +141,7 @@ class SignedRestApi(RestApiBase):
 class RestOrderApiBase(WsApiBase):
     """Base of the WS API objects whose requests go over signed REST."""
 
+    _sends_on_socket = False  # requests go over HTTP: `_send` takes every one
     #: The venue's REST limits, and `_rate_costs` maps a method onto them.
     rest_limits: ClassVar[list[Limit]] = []
 

@@ -220,6 +220,18 @@ class OrderTracker:
             self._set_status(order, status)
         return order
 
+    def accepted(self, client_order_id: str | None, order_id: str | None, symbol: str) -> None:
+        """The venue accepted a place: `acked(..., NEW)`, straight for an order sent here
+        (the order path's common case)."""
+        order = self._by_client.get(client_order_id) if client_order_id is not None else None
+        if order is None or order_id is None or order.order_id is not None:
+            self.acked(client_order_id, order_id, OrderStatus.NEW, symbol)
+            return
+        order.order_id = order_id
+        self._by_id[order_id] = order
+        if order.status is OrderStatus.PENDING:
+            order.status = OrderStatus.NEW
+
     def rejected(self, client_order_id: str | None, reason: str | None = None) -> None:
         """A place that the venue (or the local path) refused."""
         order = self.find(None, client_order_id)

@@ -532,12 +532,21 @@ class WsApiBase:
         self._validate(method, params)
         req_id = self._take_req_id(req_id)
         try:
-            future = await self._send(method, params, req_id, callback, wait, timeout, replies)
+            # The common case goes out without another coroutine: the limiter has budget.
+            limiter = self.rate_limiter
+            if self._sends_on_socket and (limiter is None or limiter(method, params)):
+                future = self._send_now(method, params, req_id, callback, wait, timeout, replies)
+            else:
+                future = await self._send(method, params, req_id, callback, wait, timeout, replies)
         finally:
             self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
         if future is not None:
             return await future
         return req_id
+
+    #: Whether requests go out on this object's WebSocket (False: `_send` has a transport of
+    #: its own, as the REST-backed venues do).
+    _sends_on_socket: ClassVar[bool] = True
 
     async def _send(
         self,
@@ -549,29 +558,41 @@ class WsApiBase:
         timeout: float | None,
         replies: int,
     ) -> asyncio.Future[WsResponse] | None:
-        """Rate limit, encode, send and track one request under an id already held; the
-        future of a `wait` request (None otherwise). Transports other than this socket
-        (REST-backed venues) override it."""
-        limiter = self.rate_limiter
+        """A request the limiter refused: waits for budget (or fails it as rate limited),
+        then sends it. The future of a `wait` request (None otherwise). Transports other than
+        this socket (REST-backed venues) override it and take every request here."""
+        started = _monotonic_ns()
+        allowed = await self._rate_limit_wait(method, params, timeout)
+        self._rate_waited(method, _monotonic_ns() - started, allowed)
+        if not allowed:
+            return self._track(
+                req_id, method, params, callback, wait, timeout, replies, RATE_LIMITED
+            )
+        return self._send_now(method, params, req_id, callback, wait, timeout, replies)
+
+    def _send_now(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        replies: int,
+    ) -> asyncio.Future[WsResponse] | None:
+        """Encodes, sends and tracks one request whose budget is taken."""
         local_error = None
         sent_ns = sent_mono = 0
-        if limiter is not None and not limiter(method, params):
-            started = _monotonic_ns()
-            allowed = await self._rate_limit_wait(method, params, timeout)
-            self._rate_waited(method, _monotonic_ns() - started, allowed)
-            if not allowed:
-                local_error = RATE_LIMITED
-        if local_error is None:
-            if not self._conn.is_ready:
+        if not self._conn.is_ready:
+            local_error = DISCONNECTED
+        else:
+            payload = self._encode(method, params, req_id)
+            sent_ns = _time_ns()
+            sent_mono = _monotonic_ns()
+            try:
+                self._conn.send(payload)
+            except DisconnectedError:
                 local_error = DISCONNECTED
-            else:
-                payload = self._encode(method, params, req_id)
-                sent_ns = _time_ns()
-                sent_mono = _monotonic_ns()
-                try:
-                    self._conn.send(payload)
-                except DisconnectedError:
-                    local_error = DISCONNECTED
         return self._track(
             req_id,
             method,
@@ -615,9 +636,12 @@ class WsApiBase:
         signing, tracking) under an id of the API's own, so it fires no user callback and
         takes no user id. Raises the `RequestError` of a local outcome like `wait=True`."""
         self._validate(method, params)
-        future = await self._send(
-            method, params, self._next_internal_id(), None, True, timeout, replies
-        )
+        req_id = self._next_internal_id()
+        limiter = self.rate_limiter
+        if self._sends_on_socket and (limiter is None or limiter(method, params)):
+            future = self._send_now(method, params, req_id, None, True, timeout, replies)
+        else:
+            future = await self._send(method, params, req_id, None, True, timeout, replies)
         assert future is not None
         return await future
 

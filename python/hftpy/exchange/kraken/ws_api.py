@@ -44,6 +44,7 @@ Number = int | float | Decimal | str
 
 # Canonical plain-str spellings; StrEnum members hash like their values, so both look up.
 _SIDES = {"buy": "buy", "sell": "sell"}
+_SIDE_OF = {"buy": Side.BUY, "sell": Side.SELL}
 _INF = math.inf
 _ORDER_TYPES = {t.value: t.value for t in OrderType}
 _TIME_IN_FORCE = {t.value: t.value for t in TimeInForce}
@@ -350,7 +351,7 @@ class KrakenWsApi(WsApiBase):
         self.orders.sent(
             symbol,
             client_id,
-            Side.BUY if order["side"] == "buy" else Side.SELL,
+            _SIDE_OF[order["side"]],
             order["order_type"],
             order.get("limit_price"),
             order["order_qty"],
@@ -363,6 +364,11 @@ class KrakenWsApi(WsApiBase):
         request = pending.request
         ok = response.get("success") is True
         result = response.get("result")
+        if ok and method == "add_order" and type(result) is dict:  # the common case, short
+            order_id = result.get("order_id")
+            client_id = result.get("cl_ord_id") or request.get("cl_ord_id")
+            self.orders.accepted(client_id, order_id, request["symbol"])
+            return order_id, client_id, OrderStatus.NEW
         item = result if isinstance(result, dict) else {}
         order_id = id_text(item.get("order_id"))
         client_id = id_text(item.get("cl_ord_id"))
