@@ -31,8 +31,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import aiohttp
 
@@ -60,6 +59,7 @@ from hftpy.common import CurrencyPair, Exchange, venue_symbol
 from hftpy.errors import ConfigError, FeedError, HftpyError, RequestTimeoutError
 from hftpy.exchange.codec import DECODER
 from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.lifecycle import AsyncLifecycle
 from hftpy.exchange.rest_api import USER_AGENT
 from hftpy.exchange.stats import LatencySummary, summaries
 from hftpy.net import WsConnection
@@ -113,15 +113,6 @@ class Listener:
     symbol: str | None
 
 
-async def _settled(task: asyncio.Task[None]) -> None:
-    """Waits for `task` to end, its outcome taken (it was logged or raised where it happened),
-    so no task outlives an `async with` block."""
-    if not task.done():
-        await asyncio.wait([task])
-    if not task.cancelled():
-        task.exception()
-
-
 def scale_of(step: str | float | Decimal) -> int:
     """Decimal places of a tick or lot size (`"0.01000000"` -> 2, `"1"` -> 0)."""
     exponent = Decimal(str(step)).normalize().as_tuple().exponent
@@ -130,7 +121,7 @@ def scale_of(step: str | float | Decimal) -> int:
     return max(0, -exponent)
 
 
-class StreamBase:
+class StreamBase(AsyncLifecycle):
     """Base of the venue streams. Subclasses set `exchange`, `feed_class`, build the
     subscribe/unsubscribe frames and look up instrument scales."""
 
@@ -234,34 +225,6 @@ class StreamBase:
         """Whether the connection is up and the subscriptions are sent (what `wait_ready()` waits
         for); each book is valid only once synced: see `book(symbol).valid`."""
         return self._conn.ready
-
-    async def __aenter__(self) -> Self:
-        """`async with create_exchange_stream(...) as stream:` starts the stream as a task and
-        waits until it is connected (raising what `wait_ready()` raises, the stream closed
-        again); the end of the block closes it, whatever ended the block."""
-        if self._closed:
-            raise HftpyError(f"{self!r} is closed; create a new one")
-        runner = self._runner
-        if runner is None or runner.done():
-            runner = asyncio.get_running_loop().create_task(self.start())
-        try:
-            await self.wait_ready()
-        except BaseException:
-            await self.close()
-            await _settled(runner)
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        runner = self._runner
-        await self.close()
-        if runner is not None:
-            await _settled(runner)
 
     @property
     def connection(self) -> WsConnection:

@@ -17,8 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, ClassVar, Literal, Self, overload
+from typing import Any, ClassVar, Literal, overload
 
 from hftpy._core import LatencyStats
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
@@ -30,6 +29,7 @@ from hftpy.errors import (
     RequestError,
     RequestTimeoutError,
 )
+from hftpy.exchange.lifecycle import AsyncLifecycle
 from hftpy.exchange.orders import Fill, OrderEvent, OrderStatus, OrderUpdate
 from hftpy.exchange.stats import LatencySummary, summaries
 from hftpy.exchange.tracker import OrderTracker, TrackedOrder
@@ -143,7 +143,7 @@ class _Pending:
     replies: list[dict[str, Any]] = field(default_factory=list)
 
 
-class WsApiBase:
+class WsApiBase(AsyncLifecycle):
     """Base of the venue WS APIs. Subclasses set `exchange`, build frames and route replies
     to `_complete(req_id, response, recv_ns, recv_mono)`."""
 
@@ -238,34 +238,6 @@ class WsApiBase:
     def ready(self) -> bool:
         """Whether the connection is up and authenticated (what `wait_ready()` waits for)."""
         return self._conn.ready
-
-    async def __aenter__(self) -> Self:
-        """`async with create_exchange_ws_api(...) as ws_api:` starts the API as a task and
-        waits until it is ready (raising what `wait_ready()` raises, the API closed again);
-        the end of the block closes it, whatever ended the block."""
-        if self._closed:
-            raise HftpyError(f"{self!r} is closed; create a new one")
-        runner = self._runner
-        if runner is None or runner.done():
-            runner = asyncio.get_running_loop().create_task(self.start())
-        try:
-            await self.wait_ready()
-        except BaseException:
-            await self.close()
-            await _settled(runner)
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        runner = self._runner
-        await self.close()
-        if runner is not None:
-            await _settled(runner)
 
     async def close(self) -> None:
         """Closes for good: closes the connection, ends every pending request at once with
@@ -1265,15 +1237,6 @@ class WsApiBase:
         print(f"WebSocket Request - ID: {request_id} | Method: {method} | Latency: {latency}μs")
         print(f"Request Params: {_pformat(request)}")
         print(f"Response Data: {_pformat(response)}")
-
-
-async def _settled(task: asyncio.Task[None]) -> None:
-    """Waits for `task` to end, its outcome taken (it was logged or raised where it happened),
-    so no task outlives an `async with` block."""
-    if not task.done():
-        await asyncio.wait([task])
-    if not task.cancelled():
-        task.exception()
 
 
 def _pformat(obj: Any) -> str:
