@@ -201,3 +201,40 @@ async def test_a_dropped_connection_reconnects_resubscribes_and_resyncs(
     await books_equal_the_engine(sim, stream, symbols)
     await stream.close()
     await runner
+
+
+@pytest.mark.parametrize(
+    ("exchange", "fault"),
+    [
+        (Exchange.BINANCE, "snapshot_fail"),
+        (Exchange.BACKPACK, "snapshot_fail"),
+        (Exchange.BINANCE, "stale_snapshot"),
+        (Exchange.BACKPACK, "stale_snapshot"),
+    ],
+)
+async def test_a_book_comes_back_once_rest_snapshots_do(
+    sim: Simulator, exchange: Exchange, fault: str
+) -> None:
+    # A gap while the REST snapshot fails (or is older than the buffered diffs) 25 times in a
+    # row: the resync keeps trying (no attempt limit) and the book is valid again afterwards.
+    stream = create_exchange_stream(exchange)
+    stream.resync_backoff = (0.005, 0.02)  # the retry schedule itself is not under test
+    symbol = SYMBOLS[exchange][0]
+    resyncs: list[ResyncEvent] = []
+    async with stream:
+        await stream.subscribe(
+            "book",
+            symbol,
+            callback=lambda e: resyncs.append(e) if isinstance(e, ResyncEvent) else None,
+        )
+        await until(lambda: stream.book(symbol).valid)
+        sim.inject(exchange.value, fault, count=25)
+        sim.inject(exchange.value, "skip_sequence", count=1)
+        await until(lambda: not stream.book(symbol).valid)
+        await until(lambda: stream.book(symbol).valid, timeout=15)
+        assert sim.venues[exchange.value].snapshot_fault.count == 0
+        if fault == "snapshot_fail":
+            assert stream.snapshot_failures >= 25
+        else:
+            assert sum(e.reason == "stale_snapshot" for e in resyncs) >= 25
+        await books_equal_the_engine(sim, stream, [symbol])

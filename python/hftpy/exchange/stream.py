@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
@@ -186,6 +187,10 @@ class StreamBase(AsyncLifecycle):
         #: Counters for tests and metrics.
         self.resyncs = 0
         self.decode_errors = 0
+        #: Failed REST snapshot fetches (HTTP errors, timeouts, unreadable bodies).
+        self.snapshot_failures = 0
+        #: (first, cap) pause in s between REST snapshot attempts of one book (doubling).
+        self.resync_backoff: tuple[float, float] = (0.1, 5.0)
         # Stream delays per channel (`latency_stats()`): event type -> (channel, key id of
         # `exch_to_recv:<channel>` or -1 when the type has no `exch_ns`, key id of
         # `recv_to_handler:<channel>`), so the hot path does one lookup per event.
@@ -491,17 +496,21 @@ class StreamBase(AsyncLifecycle):
             self._send_frames(self._resubscribe_frames(symbol))
 
     async def _fetch_snapshot(self, symbol: str) -> None:
-        """Fetches the REST depth snapshot and hands it to the feed until the book is valid
-        (a snapshot older than the buffered diffs is fetched again, with a growing pause)."""
+        """Fetches the REST depth snapshot and hands it to the feed until the book is valid,
+        for as long as the connection is up and the book subscribed: a failed fetch or a
+        snapshot older than the buffered diffs is tried again after a pause doubling from
+        `resync_backoff[0]` to `resync_backoff[1]` s, with jitter (a venue whose REST is down
+        for minutes gets one request every few seconds, and the book is valid again within
+        one pause of REST coming back)."""
         symbol_id = self._ids[symbol]
-        delay = 0.05
-        for _ in range(20):
-            if self._closed or not self._conn.connected:
-                return
+        first, cap = self.resync_backoff
+        delay = first
+        while not self._closed and self._conn.connected and symbol in self._subs.get("book", {}):
             try:
                 body = await self._get(self._snapshot_path(symbol))
                 event = self._feed.apply_snapshot(symbol_id, body, time.time_ns())
             except (aiohttp.ClientError, TimeoutError, HftpyError) as exc:  # FeedError too
+                self.snapshot_failures += 1
                 log.warning("%s: %s snapshot fetch failed: %s", self, symbol, exc)
             else:
                 if type(event) is BookEvent:
@@ -510,9 +519,8 @@ class StreamBase(AsyncLifecycle):
                 if type(event) is ResyncEvent:
                     self.resyncs += 1
                     self._dispatch("book", symbol, event)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-        log.error("%s: %s book could not be synced", self, symbol)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, cap)
 
     # -- connection hooks --------------------------------------------------------------------
     async def _on_connected(self) -> None:

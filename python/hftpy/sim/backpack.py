@@ -25,12 +25,19 @@ from aiohttp import web
 from picows import WSUpgradeRequest
 
 from .engine import Engine, Instrument, Trade
-from .market import COMMON_FAULTS, DepthFeed, MarketVenue, StreamConnection, call_soon_once
+from .market import (
+    COMMON_FAULTS,
+    SNAPSHOT_FAULTS,
+    DepthFeed,
+    MarketVenue,
+    StreamConnection,
+    call_soon_once,
+)
 from .wire import decode_json, encode_json, fixed_text
 
 __all__ = ["FAULTS", "BackpackVenue"]
 
-FAULTS: Final = {**COMMON_FAULTS, "skip_sequence": ("count", "rate")}
+FAULTS: Final = {**COMMON_FAULTS, "skip_sequence": ("count", "rate"), **SNAPSHOT_FAULTS}
 _SPEEDS: Final = ("rt", "200ms", "600ms", "1000ms")
 _KINDS: Final = ("depth", "trade", "bookTicker", "ticker")
 DEPTH_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)
@@ -327,11 +334,16 @@ class BackpackVenue(MarketVenue):
             limit = 0
         if limit not in DEPTH_LIMITS:
             return self._json({"code": "INVALID_CLIENT_REQUEST", "message": "Invalid limit"}, 400)
+        fault = self.snapshot_fault.hit()
+        if fault == "snapshot_fail":
+            return self._json(
+                {"code": "SERVICE_UNAVAILABLE", "message": "Service unavailable"}, 503
+            )
         book = self.engine.book(inst.symbol)
         body = b'{"asks":%s,"bids":%s,"lastUpdateId":"%d","timestamp":%d}' % (
             _levels(inst, book.asks.depth(limit)),
             _levels(inst, sorted(book.bids.depth(limit))),
-            self.feeds[inst.symbol].update_id,
+            self.feeds[inst.symbol].update_id - (1000 if fault == "stale_snapshot" else 0),
             _us(),
         )
         return web.Response(body=body, content_type="application/json")

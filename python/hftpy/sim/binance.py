@@ -33,6 +33,7 @@ from picows import WSUpgradeRequest
 from .engine import Engine, Instrument, Trade
 from .market import (
     COMMON_FAULTS,
+    SNAPSHOT_FAULTS,
     DepthFeed,
     MarketVenue,
     StreamConnection,
@@ -43,7 +44,7 @@ from .wire import decode_json, encode_json, fixed_text
 
 __all__ = ["FAULTS", "BinanceVenue", "valid_request_id"]
 
-FAULTS: Final = {**COMMON_FAULTS, "skip_sequence": ("count", "rate")}
+FAULTS: Final = {**COMMON_FAULTS, "skip_sequence": ("count", "rate"), **SNAPSHOT_FAULTS}
 WIRE_DECIMALS: Final = 8  # Binance prints every price and quantity with 8 decimals
 PARTIAL_LEVELS: Final = (5, 10, 20)
 MAX_STREAMS: Final = 1024
@@ -506,9 +507,12 @@ class BinanceVenue(MarketVenue):
                 "asks": snapshot["asks"][:limit],
             }
             return self._json(body)
+        fault = self.snapshot_fault.hit()
+        if fault == "snapshot_fail":
+            return self._json({"code": -1001, "msg": "Internal error; unable to process."}, 503)
         book = self.engine.book(found.symbol)
         data = b'{"lastUpdateId":%d,"bids":%s,"asks":%s}' % (
-            self.feeds[found.symbol].update_id,
+            self.feeds[found.symbol].update_id - (1000 if fault == "stale_snapshot" else 0),
             self._levels(found, book.bids.depth(limit)),
             self._levels(found, book.asks.depth(limit)),
         )

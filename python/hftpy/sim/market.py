@@ -7,7 +7,10 @@ outgoing market data is held, then delivered in order, so books stay valid while
 watchdog fires), `malformed_frame` (one non-JSON frame), `maintenance`/`online` (the venue's
 synthetic flow pauses and REST answers the venue's unavailable error) and, where the venue has
 update ids, `skip_sequence` (the next `count` diff frames, or a fraction `rate` of them, are
-never sent, so the client sees `U != previous u + 1`).
+never sent, so the client sees `U != previous u + 1`), and for REST depth snapshots
+`snapshot_fail` (the next `count` requests, or all for `seconds`, answer HTTP 503) and
+`stale_snapshot` (same gate; the snapshot's `lastUpdateId` is 1000 ids old, so no buffered diff
+bridges it).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .engine import Engine, Instrument
 
 __all__ = [
     "COMMON_FAULTS",
+    "SNAPSHOT_FAULTS",
     "FrameFault",
     "MarketVenue",
     "StreamConnection",
@@ -108,6 +112,42 @@ class FrameFault:
         self.count = 0
         self.rate = 0.0
         self._acc = 0.0
+
+
+#: Faults of the REST depth snapshot, for venues that sync books from one.
+SNAPSHOT_FAULTS: Final[dict[str, tuple[str, ...]]] = {
+    "snapshot_fail": ("count", "seconds"),
+    "stale_snapshot": ("count", "seconds"),
+}
+
+
+class SnapshotFault:
+    """Which REST depth snapshots a fault hits: the next `count`, or all for `seconds`."""
+
+    __slots__ = ("count", "kind", "until")
+
+    def __init__(self) -> None:
+        self.kind = ""
+        self.count = 0
+        self.until = 0.0
+
+    def arm(self, kind: str, params: Mapping[str, Any]) -> None:
+        self.kind = kind
+        self.count = int(params.get("count", 0 if "seconds" in params else 1))
+        self.until = time.monotonic() + float(params.get("seconds", 0.0))
+
+    def hit(self) -> str | None:
+        """The fault for this request (`snapshot_fail` / `stale_snapshot`), or None."""
+        if self.count > 0:
+            self.count -= 1
+            return self.kind
+        if time.monotonic() < self.until:
+            return self.kind
+        return None
+
+    def clear(self) -> None:
+        self.count = 0
+        self.until = 0.0
 
 
 class StreamConnection(WSListener):
@@ -211,6 +251,7 @@ class MarketVenue:
         self.connections: set[StreamConnection] = set()
         self.system = "online"
         self.skip = FrameFault()
+        self.snapshot_fault = SnapshotFault()
         self._stalled_until = 0.0
         self._release: asyncio.TimerHandle | None = None
         self._runner: web.AppRunner | None = None
@@ -323,6 +364,8 @@ class MarketVenue:
             self.system = fault
         elif fault == "skip_sequence":
             self.skip.arm(params)
+        elif fault in SNAPSHOT_FAULTS:
+            self.snapshot_fault.arm(fault, params)
         else:
             self.inject_other(fault, params)
 
@@ -333,6 +376,7 @@ class MarketVenue:
         self._stalled_until = 0.0
         self.system = "online"
         self.skip.clear()
+        self.snapshot_fault.clear()
         self._release_held()
 
     def stalled(self) -> bool:
