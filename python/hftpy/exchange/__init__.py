@@ -202,6 +202,8 @@ class StreamArgs(TypedDict, total=False):
     reconnect: ReconnectPolicy | None
     rest_timeout: float
     ping_idle_timeout: float
+    ping_reply_timeout: float
+    liveness: dict[str, float | None] | None
 
 
 class BinanceStreamArgs(StreamArgs, total=False):

@@ -114,6 +114,25 @@ class Listener:
     symbol: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class LivenessEvent:
+    """The liveness watchdog's verdict on one subscription, on the `status` channel.
+
+    `status` is `stale` (no frame for 2x the subscription's expected interval: do not trust
+    its book or quotes), `live` (frames again after `stale`) or `reconnect` (no frame for 3x
+    the interval: the stream drops the connection, which reconnects, resubscribes and
+    resyncs every book). `silent_ns` is how long the subscription had been silent,
+    `interval_s` its expected interval (the stream's `liveness`), `recv_ns` the wall-clock
+    time of the verdict (ns since the epoch)."""
+
+    status: str
+    channel: str
+    symbol: str
+    silent_ns: int
+    interval_s: float
+    recv_ns: int
+
+
 def scale_of(step: str | float | Decimal) -> int:
     """Decimal places of a tick or lot size (`"0.01000000"` -> 2, `"1"` -> 0)."""
     exponent = Decimal(str(step)).normalize().as_tuple().exponent
@@ -137,6 +156,11 @@ class StreamBase(AsyncLifecycle):
     url_key: ClassVar[str] = "ws"
     #: The book depths the venue accepts (None: any).
     depths: ClassVar[tuple[int, ...] | None] = None
+    #: Default expected interval between frames, s, per channel (`liveness=` overrides):
+    #: a subscription silent for 2x is stale, for 3x reconnected. The key `connection`
+    #: watches any frame on the socket (Kraken's 1 s heartbeats) for the channels without
+    #: their own entry; a channel in neither is not watched.
+    default_liveness: ClassVar[dict[str, float]] = {}
 
     def __init__(
         self,
@@ -148,7 +172,9 @@ class StreamBase(AsyncLifecycle):
         depth: int | None = None,
         reconnect: ReconnectPolicy | None = None,
         rest_timeout: float = 10.0,
-        ping_idle_timeout: float = 10.0,
+        ping_idle_timeout: float = 3.0,
+        ping_reply_timeout: float = 2.0,
+        liveness: dict[str, float | None] | None = None,
     ) -> None:
         if depth is not None and self.depths is not None and depth not in self.depths:
             raise ConfigError(
@@ -181,7 +207,9 @@ class StreamBase(AsyncLifecycle):
             on_disconnected=self._on_disconnected,
             reconnect=reconnect,
             ping_idle_timeout=ping_idle_timeout,
+            ping_reply_timeout=ping_reply_timeout,
         )
+        self._init_liveness(liveness)
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
         #: Counters for tests and metrics.
@@ -241,6 +269,7 @@ class StreamBase(AsyncLifecycle):
         `start()` to return (then cancels it) and closes the REST session. A closed stream cannot be
         started again."""
         self._closed = True
+        self._stop_watchdog()
         for task in list(self._resyncing.values()):
             task.cancel()
         self._resyncing.clear()
@@ -427,6 +456,7 @@ class StreamBase(AsyncLifecycle):
 
     # -- the hot path ------------------------------------------------------------------------
     def _on_frame(self, payload: memoryview | bytes, recv_ns: int, recv_mono: int) -> None:
+        self._frame_mono = recv_mono
         try:
             event = self._feed.feed(payload, recv_ns)
         except FeedError as exc:
@@ -457,6 +487,9 @@ class StreamBase(AsyncLifecycle):
         self._dispatch(channel, getattr(event, "symbol", None), event)
 
     def _dispatch(self, channel: str, symbol: str | None, event: Any) -> None:
+        seen = self._seen.get(channel)
+        if seen is not None and symbol is not None:
+            seen[symbol] = self._frame_mono
         route = self._routes.get((channel, symbol))
         if route is None:
             route = self._route(channel, symbol)
@@ -468,6 +501,136 @@ class StreamBase(AsyncLifecycle):
 
     def _on_other(self, payload: memoryview | bytes, event: OtherEvent) -> None:
         """A frame the decoder does not handle (venue-specific control frames)."""
+
+    # -- liveness ----------------------------------------------------------------------------
+    def _init_liveness(self, liveness: dict[str, float | None] | None) -> None:
+        merged: dict[str, float | None] = {**self.default_liveness, **(liveness or {})}
+        for key, interval in merged.items():
+            if key != "connection" and key not in CHANNELS:
+                raise ConfigError(f"{self.exchange.value}: liveness for unknown channel {key!r}")
+            if interval is not None and not interval > 0:
+                raise ConfigError(f"liveness[{key!r}] must be a positive number of seconds")
+        #: Expected interval between frames, s, per channel (and `connection`).
+        self.liveness: dict[str, float] = {k: v for k, v in merged.items() if v is not None}
+        #: Reconnects the watchdog made (a subscription silent for 3x its interval).
+        self.liveness_reconnects = 0
+        self._frame_mono = 0
+        # channel -> symbol -> monotonic ns of its latest event (watched channels only).
+        self._seen: dict[str, dict[str, int]] = {
+            channel: {} for channel in self.liveness if channel != "connection"
+        }
+        self._stale: set[tuple[str, str]] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def stale(self, symbol: SymbolLike, channel: str | None = None) -> bool:
+        """Whether the watchdog found `symbol`'s subscription (on `channel`, or on any channel)
+        silent for 2x its expected interval and no frame came since. A stale book may still say
+        `valid`: it is the venue's book as it was when the data stopped."""
+        name = self.symbol_of(symbol)
+        chans = [self._channels(channel)[0]] if channel is not None else list(self._subs)
+        return any((c, name) in self._stale for c in chans)
+
+    @property
+    def stale_subscriptions(self) -> dict[str, list[str]]:
+        """channel -> the subscribed symbols the watchdog currently finds stale."""
+        out: dict[str, list[str]] = {}
+        for channel, symbol in sorted(self._stale):
+            out.setdefault(channel, []).append(symbol)
+        return out
+
+    @property
+    def watched_subscriptions(self) -> dict[str, list[str]]:
+        """channel -> the subscribed symbols the watchdog watches (their channel has an interval
+        in `liveness`, or `connection` has one)."""
+        every = "connection" in self.liveness
+        return {c: s for c, s in self.subscriptions.items() if every or c in self.liveness}
+
+    def _start_watchdog(self) -> None:
+        self._stop_watchdog()
+        for seen in self._seen.values():
+            seen.clear()
+        if self.liveness:
+            self._watchdog = asyncio.get_running_loop().create_task(
+                self._watch(), name=f"{self.exchange.value}.stream.watchdog"
+            )
+
+    def _stop_watchdog(self) -> None:
+        task, self._watchdog = self._watchdog, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _watch(self) -> None:
+        """Runs while connected: every tenth of the shortest interval, marks subscriptions
+        silent for 2x their interval stale (a `LivenessEvent`), live again once a frame
+        comes, and drops the connection when one is silent for 3x. The thresholds are one
+        tick early, so the verdicts land at the latest 2x and 3x after the last frame."""
+        intervals = self.liveness
+        connection = intervals.get("connection")
+        tick = max(0.01, min(intervals.values()) / 10)
+        since = time.monotonic_ns()
+        # When this connection's watchdog first saw each subscription: the clock starts there.
+        first_seen: dict[tuple[str, str], int] = {}
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic_ns()
+            worst: tuple[float, str, str, int, float] | None = None
+            current: set[tuple[str, str]] = set()
+            for channel, symbols in self._subs.items():
+                interval = intervals.get(channel)
+                seen = self._seen.get(channel)
+                for symbol in symbols:
+                    if interval is not None and seen is not None:
+                        expected = interval
+                        got = seen.get(symbol)
+                        resync = self._resyncing.get(symbol) if channel == "book" else None
+                        if resync is not None and not resync.done() and self._frame_mono > since:
+                            # Diffs buffered while a snapshot is fetched make no event: any
+                            # frame on the socket keeps the book's subscription alive.
+                            got = max(got or 0, self._frame_mono)
+                    elif connection is not None:
+                        expected = connection
+                        got = self._frame_mono if self._frame_mono > since else None
+                    else:
+                        continue
+                    key = (channel, symbol)
+                    current.add(key)
+                    first = first_seen.setdefault(key, now)
+                    silent = now - (first if got is None else max(got, first))
+                    if silent >= (2 * expected - tick) * 1e9:
+                        if key not in self._stale:
+                            self._stale.add(key)
+                            self._liveness_event("stale", channel, symbol, silent, expected)
+                        ratio = silent / (1e9 * expected)
+                        if silent >= (3 * expected - tick) * 1e9 and (
+                            worst is None or ratio > worst[0]
+                        ):
+                            worst = (ratio, channel, symbol, silent, expected)
+                    elif key in self._stale and got is not None:
+                        self._stale.discard(key)
+                        self._liveness_event("live", channel, symbol, silent, expected)
+            self._stale &= current
+            if worst is not None:
+                _, channel, symbol, silent, expected = worst
+                log.warning(
+                    "%s: no %s frame for %s in %.2fs (expected every %.2fs): reconnecting",
+                    self,
+                    channel,
+                    symbol,
+                    silent / 1e9,
+                    expected,
+                )
+                self.liveness_reconnects += 1
+                self._liveness_event("reconnect", channel, symbol, silent, expected)
+                self._conn.drop()
+                return
+
+    def _liveness_event(
+        self, status: str, channel: str, symbol: str, silent_ns: int, interval: float
+    ) -> None:
+        if status != "live":
+            log.warning("%s: %s %s %s", self, channel, symbol, status)
+        event = LivenessEvent(status, channel, symbol, silent_ns, interval, time.time_ns())
+        self._dispatch("status", symbol, event)
 
     # -- resync ------------------------------------------------------------------------------
     def _on_resync(self, event: ResyncEvent) -> None:
@@ -531,10 +694,12 @@ class StreamBase(AsyncLifecycle):
         subs = self.subscriptions
         if subs:
             self._send_frames(self._subscribe_frames(subs))
+        self._start_watchdog()
 
     def _on_disconnected(self) -> None:
         # The books are stale from here on: invalid until resynced after the reconnect.
         self._feed.reset()
+        self._stop_watchdog()
 
     def _send_frames(self, frames: list[bytes]) -> None:
         for frame in frames:

@@ -149,6 +149,11 @@ class WsConnection:
     connection is dropped and retried (see the module doc for how an `AuthError` or a
     `ConfigError` is treated). `on_disconnected` runs once per lost connection.
     `upgrade_refused` turns a non-101 answer to the upgrade into the venue's error.
+
+    Dead sockets: picows sends a ping after `ping_idle_timeout` s without a received frame
+    and drops the connection when no pong follows within `ping_reply_timeout` s, so a peer
+    that stops answering is found within their sum (5 s by default; 0 idle disables the
+    pings). A peer that answers pings but sends no data is its owner's watchdog's business.
     """
 
     def __init__(
@@ -160,8 +165,8 @@ class WsConnection:
         on_connected: Callable[[], Awaitable[None]] | None = None,
         on_disconnected: Callable[[], None] | None = None,
         reconnect: ReconnectPolicy | None = None,
-        ping_idle_timeout: float = 10.0,
-        ping_reply_timeout: float = 10.0,
+        ping_idle_timeout: float = 3.0,
+        ping_reply_timeout: float = 2.0,
         handshake_timeout: float = 10.0,
         extra_headers: Headers | None = None,
         upgrade_refused: UpgradeRefused | None = None,

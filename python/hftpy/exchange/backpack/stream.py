@@ -9,6 +9,8 @@ unless given as `scales=`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from hftpy._core import BackpackFeed
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError
@@ -24,6 +26,9 @@ class BackpackStream(StreamBase):
 
     exchange = Exchange.BACKPACK
     feed_class = BackpackFeed
+    #: `depth.<symbol>` pushes every book change (the server pings only every 60 s): 1 s.
+    #: Trades and quotes come only with market activity: not watched by default.
+    default_liveness: ClassVar[dict[str, float]] = {"book": 1.0}
     default_depth = 5000
 
     def _frames(self, method: str, subs: dict[str, list[str]]) -> list[bytes]:

@@ -32,6 +32,10 @@ class BinanceStream(StreamBase):
         "quote": "quote",
         "ticker": "quote",
     }
+    #: `@depth@100ms` pushes every 100 ms while the book changes (ten pushes a second on any
+    #: liquid pair); 1 s leaves room for quiet spells. Trades and quotes come only with market
+    #: activity and the server's pings (20 s) are control frames: not watched by default.
+    default_liveness: ClassVar[dict[str, float]] = {"book": 1.0}
     default_depth = 5000
     url_key = "stream"
 

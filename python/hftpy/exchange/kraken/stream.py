@@ -28,6 +28,9 @@ class KrakenStream(StreamBase):
         "trade": "trade",
         "ticker": "ticker",
     }
+    #: Kraken sends a heartbeat every second when no other channel has traffic: the socket
+    #: is silent for 2 s only when the venue stalls, whatever the subscriptions.
+    default_liveness: ClassVar[dict[str, float]] = {"connection": 1.0}
     default_depth = 10
     depths = (10, 25, 100, 500, 1000)
 

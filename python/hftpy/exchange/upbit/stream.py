@@ -34,6 +34,9 @@ class UpbitStream(StreamBase):
         "trade": "trade",
         "ticker": "ticker",
     }
+    #: `orderbook` pushes the whole book on every change; `{"status":"UP"}` comes only every
+    #: ~10 s and only after a `PING`: 1 s on books. Trades and tickers: not watched by default.
+    default_liveness: ClassVar[dict[str, float]] = {"book": 1.0}
     default_depth = 15
     #: Orderbook units Upbit accepts as the `.N` suffix of a code.
     depths = (1, 5, 15, 30)
