@@ -15,7 +15,7 @@ import pytest
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError
 from hftpy.exchange import create_exchange_stream
-from hftpy.exchange.stream import LivenessEvent
+from hftpy.exchange.stream import LivenessEvent, StreamBase
 from hftpy.sim import Simulator
 
 SYMBOLS = {
@@ -133,3 +133,39 @@ async def test_liveness_is_configurable_and_checked(sim: Simulator) -> None:
     with pytest.raises(ConfigError):
         create_exchange_stream(Exchange.BINANCE, account="y", liveness={"book": 0})
     await stream.close()
+
+
+@pytest.mark.parametrize("exchange", list(SYMBOLS))
+async def test_a_quiet_market_is_stale_but_not_reconnected(
+    sim: Simulator, exchange: Exchange
+) -> None:
+    """The synthetic flow stops (a quiet market, the venue healthy): books may be reported
+    stale, but the venue answers the watchdog's probe, so the stream is not reconnected, and
+    the books are live again once the market moves. Backpack has no request to probe with:
+    it is reconnected at 3x, again 3x later, then after 6x, 12x, ... 30x: no storm."""
+    stream = create_exchange_stream(exchange)
+    interval = min(stream.liveness.values())
+    runner = asyncio.create_task(stream.start())
+    await stream.wait_ready(10)
+    symbols = SYMBOLS[exchange]
+    events: list[LivenessEvent] = []
+    stream.add_listener(
+        lambda e: events.append(e) if isinstance(e, LivenessEvent) else None, channel="status"
+    )
+    await stream.subscribe(["book"], list(symbols))
+    await until(lambda: all(stream.book(s).valid for s in symbols))
+    for flow in sim.flows:
+        flow.paused = lambda: True
+    await asyncio.sleep(7 * interval)
+    statuses = [e.status for e in events]
+    print(exchange.value, statuses, stream.stale_subscriptions)
+    has_probe = type(stream)._probe_frame is not StreamBase._probe_frame
+    # Kraken's heartbeats keep flowing in a quiet market; Binance and Upbit answer the probe.
+    expected = 0 if has_probe or "connection" in stream.liveness else 2
+    assert statuses.count("reconnect") == expected == stream.liveness_reconnects
+    assert stream.connection.connects == 1 + expected
+    for flow in sim.flows:
+        flow.paused = lambda: False
+    await until(lambda: all(not stream.stale(s) and stream.book(s).valid for s in symbols))
+    await stream.close()
+    await runner

@@ -514,6 +514,10 @@ class StreamBase(AsyncLifecycle):
         self.liveness: dict[str, float] = {k: v for k, v in merged.items() if v is not None}
         #: Reconnects the watchdog made (a subscription silent for 3x its interval).
         self.liveness_reconnects = 0
+        # Watchdog reconnects since a subscription was last live: from the second on, each
+        # doubles the silence that makes the next one (up to 30 intervals), so a quiet market
+        # on a venue without a probe is not reconnected every 3 intervals.
+        self._quiet_level = 0
         self._frame_mono = 0
         # channel -> symbol -> monotonic ns of its latest event (watched channels only).
         self._seen: dict[str, dict[str, int]] = {
@@ -570,6 +574,15 @@ class StreamBase(AsyncLifecycle):
         since = time.monotonic_ns()
         # When this connection's watchdog first saw each subscription: the clock starts there.
         first_seen: dict[tuple[str, str], int] = {}
+        # The venue's answer to a probe (`_probe_frame`) sent when a subscription went silent
+        # tells a quiet market (answered: no reconnect) from a stalled venue (unanswered).
+        probe = self._probe_frame()
+        probe_at = 0
+        # x the interval before a reconnect: 3, 3, 6, 12, 24, 30, ... while nothing comes back
+        patience = min(3 * 2 ** max(0, self._quiet_level - 1), 30)
+        probed: set[tuple[str, str]] = set()
+        # When each subscription went stale (on this connection): live needs a later frame.
+        stale_at: dict[tuple[str, str], int] = {}
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic_ns()
@@ -595,17 +608,36 @@ class StreamBase(AsyncLifecycle):
                     key = (channel, symbol)
                     current.add(key)
                     first = first_seen.setdefault(key, now)
-                    silent = now - (first if got is None else max(got, first))
+                    window = first if got is None else max(got, first)
+                    silent = now - window
                     if silent >= (2 * expected - tick) * 1e9:
                         if key not in self._stale:
                             self._stale.add(key)
+                            stale_at[key] = now
                             self._liveness_event("stale", channel, symbol, silent, expected)
-                        ratio = silent / (1e9 * expected)
+                        if probe is not None and key not in probed:
+                            probed.add(key)
+                            if probe_at == 0 or self._frame_mono > probe_at:
+                                probe_at = now
+                                self._send_probe(probe)
                         if silent >= (3 * expected - tick) * 1e9 and (
+                            probe is not None and window <= probe_at < self._frame_mono
+                        ):
+                            # The socket is alive (the venue answered): a quiet market, or a
+                            # subscription the venue lost. Subscribing again costs nothing in
+                            # the first case and mends the second; the window starts again.
+                            first_seen[key] = now
+                            probed.discard(key)
+                            with contextlib.suppress(HftpyError):
+                                self._send_frames(self._subscribe_frames({channel: [symbol]}))
+                            continue
+                        ratio = silent / (1e9 * expected)
+                        if silent >= (patience * expected - tick) * 1e9 and (
                             worst is None or ratio > worst[0]
                         ):
                             worst = (ratio, channel, symbol, silent, expected)
-                    elif key in self._stale and got is not None:
+                    elif key in self._stale and got is not None and got > stale_at.get(key, since):
+                        self._quiet_level = 0
                         self._stale.discard(key)
                         self._liveness_event("live", channel, symbol, silent, expected)
             self._stale &= current
@@ -620,9 +652,22 @@ class StreamBase(AsyncLifecycle):
                     expected,
                 )
                 self.liveness_reconnects += 1
+                self._quiet_level += 1
                 self._liveness_event("reconnect", channel, symbol, silent, expected)
                 self._conn.drop()
                 return
+
+    def _probe_frame(self) -> bytes | None:
+        """A request the venue answers at once on this socket, or None when there is none. Sent
+        when a subscription goes stale; answered, it proves the socket alive, and the
+        subscription is sent again instead of reconnecting (a quiet market, or a subscription
+        the venue dropped). Not for a venue watched on `connection`: the reply itself would
+        count as the frame that proves the subscriptions alive."""
+        return None
+
+    def _send_probe(self, frame: bytes) -> None:
+        with contextlib.suppress(HftpyError):
+            self._conn.send(frame)
 
     def _liveness_event(
         self, status: str, channel: str, symbol: str, silent_ns: int, interval: float

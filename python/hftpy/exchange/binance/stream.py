@@ -58,6 +58,10 @@ class BinanceStream(StreamBase):
         ]
         return [ENCODER.encode({"method": method, "params": params, "id": self._next_id()})]
 
+    def _probe_frame(self) -> bytes | None:
+        """`LIST_SUBSCRIPTIONS` (answered at once; one of the 5 messages a second allowed)."""
+        return ENCODER.encode({"method": "LIST_SUBSCRIPTIONS", "id": self._next_id()})
+
     def _subscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
         return self._frames("SUBSCRIBE", subs)
 

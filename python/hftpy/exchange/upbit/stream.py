@@ -64,6 +64,10 @@ class UpbitStream(StreamBase):
             return []
         return [frame]
 
+    def _probe_frame(self) -> bytes | None:
+        """The text `PING` (answered by `{"status":"UP"}`)."""
+        return b"PING"
+
     def _subscribe_frames(self, subs: dict[str, list[str]]) -> list[bytes]:
         return self._full()
 
