@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from picows import WSListener, ws_create_server
 
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError
 from hftpy.exchange import create_exchange_stream
 from hftpy.exchange.stream import LivenessEvent, StreamBase
+from hftpy.net import ReconnectPolicy, WsConnection
 from hftpy.sim import Simulator
 
 SYMBOLS = {
@@ -169,3 +171,45 @@ async def test_a_quiet_market_is_stale_but_not_reconnected(
     await until(lambda: all(not stream.stale(s) and stream.book(s).valid for s in symbols))
     await stream.close()
     await runner
+
+
+class _Mute(WSListener):
+    """Accepts the socket and never says anything (with auto-pong off: not even pongs)."""
+
+
+async def _mute_server(pongs: bool) -> tuple[asyncio.Server, str]:
+    server = await ws_create_server(lambda _: _Mute(), "127.0.0.1", 0, enable_auto_pong=pongs)
+    return server, f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+
+
+@pytest.mark.parametrize("pongs", [False, True])
+async def test_a_peer_that_stops_answering_pings_is_dropped(pongs: bool) -> None:
+    """picows pings after `ping_idle_timeout` s of silence and drops the socket when no pong
+    comes within `ping_reply_timeout` s; a silent peer that still answers stays connected
+    (that case is the stream watchdog's)."""
+    server, url = await _mute_server(pongs)
+    conn = WsConnection(
+        url,
+        lambda *_: None,
+        reconnect=ReconnectPolicy(initial_delay=0.01, max_delay=0.05),
+        ping_idle_timeout=0.2,
+        ping_reply_timeout=0.2,
+    )
+    task = asyncio.create_task(conn.run())
+    await conn.wait_ready(5)
+    if pongs:
+        await asyncio.sleep(1.0)  # 2+ ping rounds, each answered
+        assert conn.connects == 1
+    else:
+        await until(lambda: conn.connects >= 2, timeout=5.0)
+    await conn.close()
+    await task
+    server.close()
+
+
+def test_ping_timeouts_default_to_a_few_seconds() -> None:
+    conn = WsConnection("ws://127.0.0.1:9/", lambda *_: None)
+    assert (conn._ping_idle_timeout, conn._ping_reply_timeout) == (3.0, 2.0)
+    stream = create_exchange_stream(Exchange.KRAKEN, url="ws://127.0.0.1:9/", account="ping")
+    inner = stream.connection
+    assert (inner._ping_idle_timeout, inner._ping_reply_timeout) == (3.0, 2.0)
