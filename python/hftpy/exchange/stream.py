@@ -16,6 +16,10 @@ trusted (checksum mismatch, sequence gap, crossed), its listeners get a `ResyncE
 symbol alone is rebuilt: resubscribed (Kraken, Upbit) or re-snapshotted over REST (Binance,
 Backpack). A reconnect forgets every book, resubscribes everything and resyncs.
 
+A watchdog (`liveness=`, per venue defaults in `default_liveness`) reports a subscription
+silent for 2x its expected interval as stale (`stale(symbol)`, a `LivenessEvent` on `status`)
+and reconnects at 3x unless the venue answers a probe (a quiet market, not a stall).
+
 Channels: `book`, `trade`, `ticker`, and `quote` (best bid/offer, Binance/Backpack
 `bookTicker`; on Binance `ticker` means `quote`). Events without a symbol (`StatusEvent`,
 `ReplyEvent`, `HeartbeatEvent`) go to the `status` channel.
