@@ -482,6 +482,9 @@ fn reply<'a>(f: &Fields<'a>) -> Result<Reply<'a>, FeedError> {
 
 impl MarketFeed for BinanceFeed {
     type LevelExtra = ();
+    /// Binance prints every price and quantity with 8 decimals, and resting orders can be
+    /// finer than today's `stepSize`: a smaller scale would refuse valid frames.
+    const WIRE_SCALE: u8 = 8;
 
     /// `symbol` as Binance writes it in payloads (`BTCUSDT`); the lower-case stream spelling is
     /// registered too. `depth` is the partial-depth stream's level count, if one is used.

@@ -408,6 +408,10 @@ impl SymbolState {
 pub trait MarketFeed {
     /// Per-level data the venue's book keeps beside price and size (Kraken: checksum digits).
     type LevelExtra: Copy;
+    /// The fewest decimals prices and sizes are read at through the Python binding, whatever
+    /// scales the caller passes (the trading filters' tick / lot size): the precision of the
+    /// venue's own text, so no valid frame is refused. 0: the caller's scales as given.
+    const WIRE_SCALE: u8 = 0;
 
     /// Registers a symbol; its id is its index in registration order.
     fn add_instrument(&mut self, instrument: Instrument) -> Result<SymbolId, FeedError>;

@@ -310,7 +310,7 @@ fn btcusdt_feed() -> BinanceFeed {
     let mut feed = BinanceFeed::new();
     feed.add_instrument(Instrument {
         symbol: "BTCUSDT".into(),
-        price_scale: 2,
+        price_scale: 8,
         qty_scale: 8,
         depth: 20,
     })
@@ -368,7 +368,7 @@ fn binance_snapshot_of(book: &Book, last_update_id: u64) -> String {
     let level = |price: i64, qty: i64| {
         format!(
             r#"["{}","{}"]"#,
-            format_fixed(price, 2),
+            format_fixed(price, 8),
             format_fixed(qty, 8)
         )
     };

@@ -34,6 +34,9 @@ messages = st.lists(st.lists(st.one_of(bid_changes, ask_changes), max_size=8), m
 def test_binance_book_matches_a_dict_model(diffs: list[list[tuple[str, int, int]]], n: int) -> None:
     feed = BinanceFeed()
     sid = feed.add_instrument("BTCUSDT", 2, 3)
+    # The feed reads at Binance's wire scale (8 decimals), finer than the 2 and 3 asked for.
+    price_unit = 10 ** (feed.book(sid).price_scale - 2)
+    qty_unit = 10 ** (feed.book(sid).qty_scale - 3)
     bids: Side = {}
     asks: Side = {}
     last_id = 1000
@@ -57,9 +60,9 @@ def test_binance_book_matches_a_dict_model(diffs: list[list[tuple[str, int, int]
         for s, p, q in changes:
             side = bids if s == "b" else asks
             if q:
-                side[p] = q
+                side[p * price_unit] = q * qty_unit
             else:
-                side.pop(p, None)
+                side.pop(p * price_unit, None)
         view = feed.book(sid)
         got_bids, got_asks = view.top(n)
         assert list(got_bids) == top(bids, n, True)

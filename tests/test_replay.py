@@ -146,7 +146,7 @@ class BinanceReplay:
                 self.pending[u] = event
         elif kind is TradeEvent:
             assert event.price > 0 and event.qty > 0 and event.exch_ns > 1_723_000_000 * 10**9
-            assert event.side in ("buy", "sell") and (event.price_scale, event.qty_scale) == (2, 8)
+            assert event.side in ("buy", "sell") and (event.price_scale, event.qty_scale) == (8, 8)
             self.trades += 1
         elif kind is ResyncEvent:
             self.resyncs.append(event.reason)

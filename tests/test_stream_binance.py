@@ -73,10 +73,12 @@ class BinanceReplayVenue:
         assert request.query["symbol"] == "BTCUSDT"
         self.snapshots += 1
         bids, asks = self.reference.top(0, 100_000)
+        view = self.reference.book(0)
+        ps, qs = view.price_scale, view.qty_scale  # Binance's wire scale, 8
         body = {
             "lastUpdateId": self.reference.state(0).sequence,
-            "bids": [[decimal_text(p, 2), decimal_text(q, 8)] for p, q in bids],
-            "asks": [[decimal_text(p, 2), decimal_text(q, 8)] for p, q in asks],
+            "bids": [[decimal_text(p, ps), decimal_text(q, qs)] for p, q in bids],
+            "asks": [[decimal_text(p, ps), decimal_text(q, qs)] for p, q in asks],
         }
         return web.json_response(body)
 
@@ -168,10 +170,9 @@ async def test_binance_stream_syncs_and_refetches_the_snapshot_after_a_gap() -> 
         assert state.valid and state.resyncs == 1
         assert state.sequence == replay.reference.state(0).sequence
         book = stream.book(CurrencyPair.BTC_USDT)
-        # The venue keeps sizes at 8 decimals, the stream at stepSize's 6.
-        assert (book.price_scale, book.qty_scale) == (2, 6)
-        ours = tuple(tuple((p, q * 100) for p, q in side) for side in book.top(100_000))
-        assert ours == replay.reference.top(0, 100_000)
+        # The book is kept at the wire's 8 decimals, not tickSize's 2 or stepSize's 6.
+        assert (book.price_scale, book.qty_scale) == (8, 8)
+        assert book.top(100_000) == replay.reference.top(0, 100_000)
         assert trades.qsize() > 100
         trade = trades.get_nowait()
         assert type(trade) is TradeEvent and trade.symbol == "BTCUSDT"

@@ -452,7 +452,9 @@ class BinanceFeed:
     def add_instrument(
         self, symbol: str, price_scale: int, qty_scale: int, depth: int = ...
     ) -> int:
-        """Registers a symbol (venue spelling); returns its id."""
+        """Registers a symbol (venue spelling); returns its id. Prices and sizes are kept at
+        no fewer than 8 decimals (what Binance prints), whatever scales are passed, so levels
+        finer than the tick / lot size are read; the views and events say the scale."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
         """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
     def symbol_id(self, symbol: str) -> int:

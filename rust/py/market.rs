@@ -607,6 +607,9 @@ fn add_instrument<F: MarketFeed>(
     qty_scale: u8,
     depth: usize,
 ) -> PyResult<SymbolId> {
+    // Finer than asked where the venue's text is (Binance: 8 decimals on every amount).
+    let price_scale = price_scale.max(F::WIRE_SCALE);
+    let qty_scale = qty_scale.max(F::WIRE_SCALE);
     let id = feed
         .add_instrument(Instrument {
             symbol: symbol.to_owned(),

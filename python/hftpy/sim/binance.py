@@ -44,7 +44,14 @@ from .wire import decode_json, encode_json, fixed_text
 
 __all__ = ["FAULTS", "BinanceVenue", "valid_request_id"]
 
-FAULTS: Final = {**COMMON_FAULTS, "skip_sequence": ("count", "rate"), **SNAPSHOT_FAULTS}
+FAULTS: Final = {
+    **COMMON_FAULTS,
+    "skip_sequence": ("count", "rate"),
+    **SNAPSHOT_FAULTS,
+    # The next diff of `symbol` (any, by default) also carries this level, as text: real books
+    # hold sizes finer than today's stepSize (`qty="25.42618900"` with stepSize 0.00001).
+    "extra_level": ("side", "price", "qty", "symbol"),
+}
 WIRE_DECIMALS: Final = 8  # Binance prints every price and quantity with 8 decimals
 PARTIAL_LEVELS: Final = (5, 10, 20)
 MAX_STREAMS: Final = 1024
@@ -160,6 +167,7 @@ class BinanceVenue(MarketVenue):
         self.replay = tuple(replay)
         self.replay_rate = replay_rate
         self.replay_snapshot: dict[str, Any] | None = None
+        self.extra_level: tuple[str, str, bytes] | None = None  # (symbol or "", side, level)
         if self.replay:
             self.replay_snapshot = binance_snapshot(self.replay)
         engine.level_listeners.append(self._on_level)
@@ -255,6 +263,28 @@ class BinanceVenue(MarketVenue):
                 for speed in speeds:
                     self._publish_depth(symbol, feed, speed)
 
+    def inject(self, fault: str, **params: Any) -> None:
+        if fault != "extra_level":
+            super().inject(fault, **params)
+            return
+        unknown = set(params) - set(FAULTS[fault])
+        side = str(params.get("side", "ask"))
+        if unknown or side not in ("bid", "ask") or "price" not in params or "qty" not in params:
+            raise ValueError("extra_level takes side=bid|ask, price=, qty= (text), symbol=")
+        level = b'["%s","%s"]' % (str(params["price"]).encode(), str(params["qty"]).encode())
+        self.extra_level = (str(params.get("symbol", "")), side, level)
+
+    def clear_faults(self) -> None:
+        super().clear_faults()
+        self.extra_level = None
+
+    def _with_extra(self, symbol: str, side: str, levels: bytes) -> bytes:
+        extra = self.extra_level
+        if extra is None or extra[0] not in ("", symbol) or extra[1] != side:
+            return levels
+        self.extra_level = None
+        return b"[" + extra[2] + (b"]" if levels == b"[]" else b"," + levels[1:])
+
     def _publish_depth(self, symbol: str, feed: DepthFeed, speed: str) -> None:
         lower = symbol.lower()
         taken = feed.take(speed)
@@ -266,8 +296,8 @@ class BinanceVenue(MarketVenue):
                 symbol.encode(),
                 first,
                 last,
-                self._levels(inst, bids),
-                self._levels(inst, asks),
+                self._with_extra(symbol, "bid", self._levels(inst, bids)),
+                self._with_extra(symbol, "ask", self._levels(inst, asks)),
             )
             for conn, name in subs:
                 if conn.replaying:
