@@ -307,6 +307,9 @@ pub enum ResyncReason {
     },
     /// Diffs piled up waiting for a snapshot that never came; the buffer was restarted.
     BufferOverflow,
+    /// The REST snapshot could not be fetched or read (the caller reports it; the book stays
+    /// invalid and the next attempt follows).
+    SnapshotFailed,
 }
 
 /// A symbol's book needs a snapshot. Except for `Initial`, the book was marked invalid and

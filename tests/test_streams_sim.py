@@ -235,6 +235,8 @@ async def test_a_book_comes_back_once_rest_snapshots_do(
         assert sim.venues[exchange.value].snapshot_fault.count == 0
         if fault == "snapshot_fail":
             assert stream.snapshot_failures >= 25
+            # Every failed attempt is reported to the book's listeners.
+            assert sum(e.reason == "snapshot_failed" for e in resyncs) >= 25
         else:
             assert sum(e.reason == "stale_snapshot" for e in resyncs) >= 25
         await books_equal_the_engine(sim, stream, [symbol])

@@ -234,7 +234,8 @@ class TickerEvent:
 class ResyncEvent:
     """A symbol's book cannot be trusted. `action`: `"resubscribe"` | `"fetch_snapshot"`;
     `reason`: `initial`, `checksum_mismatch`, `sequence_gap`, `stale_snapshot`, `crossed`,
-    `buffer_overflow`; `detail` the two numbers involved, where there are any."""
+    `buffer_overflow`, `snapshot_failed` (a REST snapshot attempt failed; another follows);
+    `detail` the two numbers involved, where there are any."""
 
     @property
     def symbol(self) -> str:
@@ -245,7 +246,7 @@ class ResyncEvent:
     @property
     def reason(self) -> str:
         """Why the book is not trusted: `initial`, `checksum_mismatch`, `sequence_gap`,
-        `stale_snapshot`, `crossed` or `buffer_overflow`."""
+        `stale_snapshot`, `crossed`, `buffer_overflow` or `snapshot_failed`."""
     @property
     def action(self) -> str:
         """What rebuilds it: `"resubscribe"` (Kraken, Upbit) or `"fetch_snapshot"` (a REST snapshot
@@ -482,6 +483,9 @@ class BinanceFeed:
         """Forgets every book and its state (same symbols and ids)."""
     def apply_snapshot(self, symbol_id: int, body: Buffer, recv_ns: int) -> _Event:
         """Applies a REST depth snapshot body and replays the diffs buffered meanwhile."""
+    def snapshot_failed(self, symbol_id: int, recv_ns: int) -> ResyncEvent:
+        """The `ResyncEvent` (reason `snapshot_failed`) reporting a failed REST snapshot attempt;
+        the book is left as it is."""
 
 @final
 class BackpackFeed:
@@ -519,6 +523,9 @@ class BackpackFeed:
         """Forgets every book and its state (same symbols and ids)."""
     def apply_snapshot(self, symbol_id: int, body: Buffer, recv_ns: int) -> _Event:
         """Applies a REST depth snapshot body and replays the diffs buffered meanwhile."""
+    def snapshot_failed(self, symbol_id: int, recv_ns: int) -> ResyncEvent:
+        """The `ResyncEvent` (reason `snapshot_failed`) reporting a failed REST snapshot attempt;
+        the book is left as it is."""
 
 @final
 class UpbitFeed:

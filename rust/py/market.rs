@@ -18,8 +18,8 @@ use crate::book::{Book, Ladder};
 use crate::json::unescape;
 use crate::kraken::KrakenFeed as RsKrakenFeed;
 use crate::market::{
-    BookKind, Event, FeedError as RsFeedError, Instrument, MarketFeed, ResyncAction, ResyncReason,
-    Side, SymbolId, SymbolState, SystemStatus, Trade,
+    BookKind, Event, FeedError as RsFeedError, Instrument, MarketFeed, Resync, ResyncAction,
+    ResyncReason, Side, SymbolId, SymbolState, SystemStatus, Trade,
 };
 use crate::upbit::UpbitFeed as RsUpbitFeed;
 
@@ -500,6 +500,7 @@ fn convert<F: MarketFeed>(
                     (intern!(py, "crossed"), Some(pair(py, bid, ask)?))
                 }
                 ResyncReason::BufferOverflow => (intern!(py, "buffer_overflow"), None),
+                ResyncReason::SnapshotFailed => (intern!(py, "snapshot_failed"), None),
             };
             let action = match r.action {
                 ResyncAction::Resubscribe => intern!(py, "resubscribe"),
@@ -621,6 +622,25 @@ fn add_instrument<F: MarketFeed>(
     names.symbols.push(PyString::intern(py, symbol).unbind());
     names.scales.push((price_scale, qty_scale));
     Ok(id)
+}
+
+fn snapshot_failed<F: MarketFeed>(
+    py: Python<'_>,
+    feed: &mut F,
+    names: &mut Names,
+    symbol_id: SymbolId,
+    recv_ns: u64,
+) -> PyResult<Py<PyAny>> {
+    if symbol_id as usize >= feed.instruments().len() {
+        return Err(feed_err(RsFeedError::UnknownSymbolId(symbol_id)));
+    }
+    let event = Event::Resync(Resync {
+        symbol: symbol_id,
+        reason: ResyncReason::SnapshotFailed,
+        action: ResyncAction::FetchSnapshot,
+        exch_ts_ns: None,
+    });
+    convert(py, feed, names, event, recv_ns)
 }
 
 /// Which feed a book view reads.
@@ -952,6 +972,17 @@ feed_class!(
     /// Binance spot market streams (diff depth synced with a REST snapshot, trades, bookTicker).
     BinanceFeed, RsBinanceFeed, Binance, default_depth = 1000,
     {
+        /// The `ResyncEvent` (reason `snapshot_failed`) reporting a REST snapshot attempt that
+        /// failed; the book stays as it is (invalid, its diffs buffered).
+        fn snapshot_failed(
+            &mut self,
+            py: Python<'_>,
+            symbol_id: SymbolId,
+            recv_ns: u64,
+        ) -> PyResult<Py<PyAny>> {
+            snapshot_failed(py, &mut self.inner, &mut self.names, symbol_id, recv_ns)
+        }
+
         /// Applies a REST `/api/v3/depth` body and replays the buffered diffs.
         fn apply_snapshot(
             &mut self,
@@ -973,6 +1004,17 @@ feed_class!(
     /// Backpack public streams (depth synced with a REST snapshot, trades, bookTicker, ticker).
     BackpackFeed, RsBackpackFeed, Backpack, default_depth = 1000,
     {
+        /// The `ResyncEvent` (reason `snapshot_failed`) reporting a REST snapshot attempt that
+        /// failed; the book stays as it is (invalid, its diffs buffered).
+        fn snapshot_failed(
+            &mut self,
+            py: Python<'_>,
+            symbol_id: SymbolId,
+            recv_ns: u64,
+        ) -> PyResult<Py<PyAny>> {
+            snapshot_failed(py, &mut self.inner, &mut self.names, symbol_id, recv_ns)
+        }
+
         /// Applies a REST `/api/v1/depth` body and replays the buffered diffs.
         fn apply_snapshot(
             &mut self,

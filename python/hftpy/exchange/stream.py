@@ -724,6 +724,9 @@ class StreamBase(AsyncLifecycle):
             except (aiohttp.ClientError, TimeoutError, HftpyError) as exc:  # FeedError too
                 self.snapshot_failures += 1
                 log.warning("%s: %s snapshot fetch failed: %s", self, symbol, exc)
+                self._dispatch(
+                    "book", symbol, self._feed.snapshot_failed(symbol_id, time.time_ns())
+                )
             else:
                 if type(event) is BookEvent:
                     self._dispatch("book", symbol, event)
