@@ -13,7 +13,14 @@ from hftpy.sim.cli import add_arguments, faults_help, parse_fault
 from hftpy.sim.simulator import VENUE_FAULTS
 
 # A value for each kind of parameter, as a user would type it.
-EXAMPLES = {"seconds": "0.2", "count": "2", "rate": "0.05", "text": "garbage", "status": "429"}
+EXAMPLES = {
+    "seconds": "0.2",
+    "count": "2",
+    "rate": "0.05",
+    "text": "garbage",
+    "status": "429",
+    "side": "ask",
+}
 
 
 @pytest.mark.parametrize(

@@ -269,9 +269,12 @@ class BinanceVenue(MarketVenue):
             return
         unknown = set(params) - set(FAULTS[fault])
         side = str(params.get("side", "ask"))
-        if unknown or side not in ("bid", "ask") or "price" not in params or "qty" not in params:
+        if unknown or side not in ("bid", "ask"):
             raise ValueError("extra_level takes side=bid|ask, price=, qty= (text), symbol=")
-        level = b'["%s","%s"]' % (str(params["price"]).encode(), str(params["qty"]).encode())
+        # By default the level from the shared 2024-08-08 capture.
+        price = str(params.get("price", "200000.00000000"))
+        qty = str(params.get("qty", "25.42618900"))
+        level = b'["%s","%s"]' % (price.encode(), qty.encode())
         self.extra_level = (str(params.get("symbol", "")), side, level)
 
     def clear_faults(self) -> None:

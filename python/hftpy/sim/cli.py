@@ -63,6 +63,10 @@ PARAMETERS: Final[dict[str, tuple[str, Callable[[str], Any]]]] = {
     "rate": ("PROBABILITY", _probability),
     "text": ("TEXT", str),
     "status": ("STATUS", _status),
+    "side": ("SIDE", str),
+    "price": ("PRICE", str),
+    "qty": ("QTY", str),
+    "symbol": ("SYMBOL", str),
 }
 _NONNEGATIVE_SECONDS_EXCEPT: Final = frozenset({"skew_clock"})  # a clock may run behind
 
