@@ -3,8 +3,11 @@
 `@bookTicker` (channel `quote`, also accepted as `ticker`).
 
 Subscribe frames: `{"method":"SUBSCRIBE","params":["btcusdt@depth@100ms",...],"id":n}`. A
-symbol's first diff, and any gap, fetches a new snapshot for that symbol alone. Scales are the
-decimals of `tickSize` / `stepSize` from `/api/v3/exchangeInfo`, unless given as `scales=`.
+symbol's first diff, and any gap, fetches a new snapshot for that symbol alone. Scales asked of
+the feed are the decimals of `tickSize` / `stepSize` from `/api/v3/exchangeInfo`, unless given
+as `scales=`; the feed keeps books, trades and quotes at no fewer than the 8 decimals Binance
+prints (resting orders can be finer than today's lot step), so read `price_scale` /
+`qty_scale` from the view or event.
 """
 
 from __future__ import annotations
