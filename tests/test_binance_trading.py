@@ -496,11 +496,13 @@ async def test_revoked_session_logs_on_again(ed_api: BinanceWsApi, sim: Simulato
     sim.inject("binance", "reject_auth")
     refused = await place(ed_api)
     assert refused.response["status"] == 401 and error_of(refused)[0] == -2015
-    for _ in range(200):
-        if ed_api.logged_on:
+    # It logs on again by itself (on this connection, or on a new one when the simulator also
+    # refuses the re-logon); orders go through once it is ready again.
+    for _ in range(500):
+        if ed_api.logged_on and ed_api.ready:
             break
         await asyncio.sleep(0.01)
-    assert ed_api.logged_on
+    assert ed_api.logged_on and ed_api.ready
     assert (await place(ed_api)).ok
 
 
