@@ -9,7 +9,8 @@ import argparse
 import pytest
 
 from hftpy.sim import Simulator
-from hftpy.sim.cli import add_arguments, faults_help, parse_fault
+from hftpy.sim.cli import add_arguments, faults_help, faults_table, parse_fault
+from hftpy.sim.faults import Fault, FaultMixin, fault_table
 from hftpy.sim.simulator import VENUE_FAULTS
 
 # A value for each kind of parameter, as a user would type it.
@@ -93,7 +94,8 @@ def test_help_names_each_faults_value() -> None:
 async def test_every_parsed_fault_is_accepted_by_the_simulator() -> None:
     async with Simulator(ports="free", synthetic_flow=False) as sim:
         for venue, faults in VENUE_FAULTS.items():
-            for fault, names in faults.items():
+            for fault, spec_ in faults.items():
+                names = spec_.params
                 if fault in ("drop_connection", "maintenance"):
                     continue  # harmless but noisy; parsed above
                 spec = f"{venue}.{fault}"
@@ -105,3 +107,40 @@ async def test_every_parsed_fault_is_accepted_by_the_simulator() -> None:
                 parsed_venue, parsed_fault, params = parse_fault(spec)
                 sim.inject(parsed_venue, parsed_fault, **params)
                 sim.clear_faults()
+
+
+def test_list_faults_describes_every_fault_of_every_venue() -> None:
+    text = faults_table()
+    for venue, faults in VENUE_FAULTS.items():
+        assert f"{venue}:" in text
+        for fault in faults.values():
+            assert f"{venue}.{fault.usage}" in text
+            assert fault.doc, f"{venue}.{fault.name} has no description"
+            assert fault.doc in text
+
+
+def test_a_listed_fault_without_a_handler_fails_at_class_creation() -> None:
+    with pytest.raises(TypeError, match="without a handler: \\['jam'\\]"):
+
+        class Venue(FaultMixin):
+            FAULTS = fault_table(Fault("jam", ("seconds",), "jam"))
+
+
+def test_inject_refuses_unknown_faults_and_parameters_with_what_it_takes() -> None:
+    class Venue(FaultMixin):
+        name = "demo"
+        FAULTS = fault_table(Fault("jam", ("seconds",), "jam"))
+
+        def __init__(self) -> None:
+            self.jammed: list[float] = []
+
+        def fault_jam(self, seconds: float = 1.0) -> None:
+            self.jammed.append(seconds)
+
+    venue = Venue()
+    venue.inject("jam", seconds=2.0)
+    assert venue.jammed == [2.0]
+    with pytest.raises(ValueError, match="unknown demo fault 'stop'; known: jam"):
+        venue.inject("stop")
+    with pytest.raises(ValueError, match=r"takes no parameter \['count'\] \(it takes seconds\)"):
+        venue.inject("jam", count=1)

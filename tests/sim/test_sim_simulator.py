@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
 import base64
 import os
 import signal
 import sys
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -173,20 +171,6 @@ async def test_serves_until_sigterm() -> None:
         assert (await resp.json())["result"]["status"] == "maintenance"
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc.wait(), 10) == 0
-
-
-def test_simulator_imports_nothing_from_the_client_side() -> None:
-    """sim/ is an independent implementation: only relative imports inside hftpy."""
-    sim_dir = Path(__file__).resolve().parents[2] / "python" / "hftpy" / "sim"
-    for path in sim_dir.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            else:
-                continue
-            assert not any(n == "hftpy" or n.startswith("hftpy.") for n in names), path
 
 
 def test_parse_replay_and_rate() -> None:

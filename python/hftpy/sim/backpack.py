@@ -25,9 +25,8 @@ from aiohttp import web
 from picows import WSUpgradeRequest
 
 from .engine import Engine, Instrument, Trade
+from .faults import MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS, FaultTable, fault_table
 from .market import (
-    COMMON_FAULTS,
-    SNAPSHOT_FAULTS,
     DepthFeed,
     MarketVenue,
     StreamConnection,
@@ -37,7 +36,7 @@ from .wire import decode_json, encode_json, fixed_text
 
 __all__ = ["FAULTS", "BackpackVenue"]
 
-FAULTS: Final = {**COMMON_FAULTS, "skip_sequence": ("count", "rate"), **SNAPSHOT_FAULTS}
+FAULTS: Final = fault_table(MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS)
 _SPEEDS: Final = ("rt", "200ms", "600ms", "1000ms")
 _KINDS: Final = ("depth", "trade", "bookTicker", "ticker")
 DEPTH_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)
@@ -73,7 +72,7 @@ class _Ticker:
 
 class BackpackVenue(MarketVenue):
     name: ClassVar[str] = "backpack"
-    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = FAULTS
+    FAULTS: ClassVar[FaultTable] = FAULTS
     WS_ENDPOINTS: ClassVar[tuple[tuple[str, float, float], ...]] = (("ws", 60.0, 60.0),)
 
     def __init__(self, engine: Engine, *, host: str = "127.0.0.1") -> None:

@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from .backpack import FAULTS as PUBLIC_FAULTS
 from .backpack import BackpackConnection, BackpackVenue
 from .engine import Account, Engine, Order, OrderEvent, OrderRejected, RejectReason
+from .faults import DROP_REQUEST, REJECT_AUTH, FaultTable, RequestFaults, fault_table
 from .wire import decode_json, encode_json, fixed_text
 
 __all__ = [
@@ -65,7 +66,7 @@ __all__ = [
     "signing_string",
 ]
 
-FAULTS: Final = {**PUBLIC_FAULTS, "reject_auth": ("count",), "drop_request": ("count",)}
+FAULTS: Final = fault_table(PUBLIC_FAULTS.values(), REJECT_AUTH, DROP_REQUEST)
 MAX_WINDOW: Final = 60_000
 DEFAULT_WINDOW: Final = 5_000
 AUTH_ERROR_CODE: Final = 4001
@@ -135,8 +136,8 @@ class _ApiError(Exception):
         self.message = message
 
 
-class BackpackPrivateVenue(BackpackVenue):
-    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = FAULTS
+class BackpackPrivateVenue(RequestFaults, BackpackVenue):
+    FAULTS: ClassVar[FaultTable] = FAULTS
 
     def __init__(self, engine: Engine, *, host: str = "127.0.0.1") -> None:
         super().__init__(engine, host=host)
@@ -151,8 +152,6 @@ class BackpackPrivateVenue(BackpackVenue):
         self._next_id = itertools.count(112_000_000_000_000_000)
         #: Every private subscribe accepted: (account name, timestamp, signature).
         self.subscribe_log: list[tuple[str, str, str]] = []
-        self.reject_auth = 0
-        self.drop_requests = 0
         self._placing: tuple[str, int | None, str] | None = None
         self.demo_account = engine.add_account("backpack-demo", _DEMO_BALANCES)
         self.add_api_key(BACKPACK_API_KEY, self.demo_account)
@@ -161,21 +160,6 @@ class BackpackPrivateVenue(BackpackVenue):
         key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
         self.keys[public_key_b64] = (key, account)
         account.order_listeners.append(self._on_order)
-
-    # ----- faults -----
-
-    def inject_other(self, fault: str, params: Mapping[str, Any]) -> None:
-        if fault == "reject_auth":
-            self.reject_auth = int(params.get("count", 1))
-        elif fault == "drop_request":
-            self.drop_requests = int(params.get("count", 1))
-        else:
-            super().inject_other(fault, params)
-
-    def clear_faults(self) -> None:
-        super().clear_faults()
-        self.reject_auth = 0
-        self.drop_requests = 0
 
     # ----- authentication -----
 
@@ -206,8 +190,7 @@ class BackpackPrivateVenue(BackpackVenue):
         text = signing_string(instruction, params, timestamp, window)
         public_key, account = entry
         try:
-            if self.reject_auth > 0:
-                self.reject_auth -= 1
+            if self.take_reject_auth():
                 raise InvalidSignature
             public_key.verify(base64.b64decode(signature, validate=True), text.encode())
         except (InvalidSignature, ValueError):
@@ -372,8 +355,7 @@ class BackpackPrivateVenue(BackpackVenue):
         """Waits out a stall, applies faults, checks the signature: (account, params)."""
         while self.stalled():
             await asyncio.sleep(0.02)
-        if self.drop_requests > 0:
-            self.drop_requests -= 1
+        if self.take_drop_request():
             if request.transport is not None:
                 request.transport.abort()
             raise _ApiError(500, "SERVER_ERROR", "connection dropped")

@@ -31,9 +31,8 @@ from aiohttp import web
 from picows import WSUpgradeRequest
 
 from .engine import Engine, Instrument, Trade
+from .faults import MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS, Fault, FaultTable, fault_table
 from .market import (
-    COMMON_FAULTS,
-    SNAPSHOT_FAULTS,
     DepthFeed,
     MarketVenue,
     StreamConnection,
@@ -44,14 +43,18 @@ from .wire import decode_json, encode_json, fixed_text
 
 __all__ = ["FAULTS", "BinanceVenue", "valid_request_id"]
 
-FAULTS: Final = {
-    **COMMON_FAULTS,
-    "skip_sequence": ("count", "rate"),
-    **SNAPSHOT_FAULTS,
-    # The next diff of `symbol` (any, by default) also carries this level, as text: real books
-    # hold sizes finer than today's stepSize (`qty="25.42618900"` with stepSize 0.00001).
-    "extra_level": ("side", "price", "qty", "symbol"),
-}
+FAULTS: Final = fault_table(
+    MARKET_FAULTS,
+    SKIP_SEQUENCE,
+    SNAPSHOT_FAULTS,
+    # Real books hold sizes finer than today's stepSize (`qty="25.42618900"`, stepSize 0.00001).
+    Fault(
+        "extra_level",
+        ("side", "price", "qty", "symbol"),
+        "the next diff of SYMBOL (any by default) also carries this level as text (default: "
+        "the 2024-08-08 capture's ask 200000.00000000 x 25.42618900, finer than the lot step)",
+    ),
+)
 WIRE_DECIMALS: Final = 8  # Binance prints every price and quantity with 8 decimals
 PARTIAL_LEVELS: Final = (5, 10, 20)
 MAX_STREAMS: Final = 1024
@@ -141,7 +144,7 @@ class BinanceConnection(StreamConnection):
 
 class BinanceVenue(MarketVenue):
     name: ClassVar[str] = "binance"
-    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = FAULTS
+    FAULTS: ClassVar[FaultTable] = FAULTS
     WS_ENDPOINTS: ClassVar[tuple[tuple[str, float, float], ...]] = (
         ("stream", 20.0, 20.0),  # picows: the pong deadline cannot exceed the period
         ("ws_api", 0.0, 0.0),
@@ -263,19 +266,17 @@ class BinanceVenue(MarketVenue):
                 for speed in speeds:
                     self._publish_depth(symbol, feed, speed)
 
-    def inject(self, fault: str, **params: Any) -> None:
-        if fault != "extra_level":
-            super().inject(fault, **params)
-            return
-        unknown = set(params) - set(FAULTS[fault])
-        side = str(params.get("side", "ask"))
-        if unknown or side not in ("bid", "ask"):
+    def fault_extra_level(
+        self,
+        side: str = "ask",
+        price: str = "200000.00000000",
+        qty: str = "25.42618900",
+        symbol: str = "",
+    ) -> None:
+        if side not in ("bid", "ask"):
             raise ValueError("extra_level takes side=bid|ask, price=, qty= (text), symbol=")
-        # By default the level from the shared 2024-08-08 capture.
-        price = str(params.get("price", "200000.00000000"))
-        qty = str(params.get("qty", "25.42618900"))
-        level = b'["%s","%s"]' % (price.encode(), qty.encode())
-        self.extra_level = (str(params.get("symbol", "")), side, level)
+        level = b'["%s","%s"]' % (str(price).encode(), str(qty).encode())
+        self.extra_level = (str(symbol), side, level)
 
     def clear_faults(self) -> None:
         super().clear_faults()

@@ -107,6 +107,15 @@ from .engine import (
     RejectReason,
     Side,
 )
+from .faults import (
+    DROP_CONNECTION,
+    MALFORMED_FRAME,
+    STALL,
+    ConnectionFaults,
+    Fault,
+    FaultTable,
+    fault_table,
+)
 from .wire import decode_json, encode_json, fixed_text
 
 __all__ = [
@@ -134,14 +143,27 @@ MAX_RECV_WINDOW: Final = 60000
 DEFAULT_TRADES_LIMIT: Final = 500
 MAX_TRADES_LIMIT: Final = 1000
 
-FAULTS: Final[dict[str, tuple[str, ...]]] = {
-    "drop_connection": (),
-    "stall": ("seconds",),
-    "reject_auth": (),
-    "rate_limit": ("seconds", "status"),
-    "malformed_frame": ("text",),
-    "skew_clock": ("seconds",),
-}
+FAULTS: Final = fault_table(
+    DROP_CONNECTION,
+    STALL.with_doc("freeze the WS API and streams for SECONDS: requests unanswered, data held"),
+    Fault(
+        "reject_auth",
+        (),
+        "revoke every session: its next request is refused (401 / -2015) and it must log on again",
+    ),
+    Fault(
+        "rate_limit",
+        ("seconds", "status"),
+        "ban the key's IP for SECONDS: every request answers STATUS 429 (or 418) with retryAfter",
+    ),
+    MALFORMED_FRAME,
+    Fault(
+        "skew_clock",
+        ("seconds",),
+        "the server clock runs SECONDS ahead (negative: behind): timestamps leave recvWindow",
+        negative_seconds=True,
+    ),
+)
 
 # Request weight per method (reference §3); order methods are refunded on success.
 _WEIGHTS: Final[dict[str, int]] = {
@@ -220,8 +242,7 @@ BINANCE_API_KEY, BINANCE_API_SECRET, BINANCE_ED25519_KEY = demo_credentials()
 _DEMO_BALANCES: Final = {"USDT": "1000000", "BTC": "10", "ETH": "200"}
 _DEMO_FEE: Final = "0.001"  # Binance's regular spot maker/taker fee
 #: The `binance` venue's faults: market data (binance.py) and this WS API together.
-VENUE_FAULTS: Final[dict[str, tuple[str, ...]]] = {**MARKET_FAULTS, **FAULTS}
-_SHARED_FAULTS: Final = frozenset(("drop_connection", "stall", "malformed_frame"))
+VENUE_FAULTS: Final = fault_table(MARKET_FAULTS.values(), FAULTS.values())
 
 
 class ApiError(Exception):
@@ -411,9 +432,15 @@ class BinanceApiConnection(WSListener):
         if self.transport is not None and not self.venue.stalled():
             self.transport.send(WSMsgType.TEXT, data)
 
+    def release(self) -> None:
+        """Nothing to send: a stalled WS API drops its replies rather than holding them."""
 
-class BinanceApiVenue:
+
+class BinanceApiVenue(ConnectionFaults):
     """Binance's WS API over one engine."""
+
+    name: ClassVar[str] = "binance"
+    FAULTS: ClassVar[FaultTable] = FAULTS
 
     def __init__(
         self,
@@ -441,7 +468,6 @@ class BinanceApiVenue:
         self._deferred: list[tuple[BinanceApiConnection, bytes]] | None = None
         self._dirty: dict[str, tuple[Account, set[str]]] = {}
         self._flush_scheduled = False
-        self._stalled_until = 0.0
         self._banned_until_ms = 0
         self._ban_status = 429
         self._reject_next_signed = False
@@ -543,43 +569,25 @@ class BinanceApiVenue:
 
     # ----- faults -----
 
-    def inject(self, fault: str, **params: Any) -> None:
-        if fault not in FAULTS:
-            raise ValueError(f"unknown binance ws_api fault {fault!r}; known: {', '.join(FAULTS)}")
-        unknown = set(params) - set(FAULTS[fault])
-        if unknown:
-            raise ValueError(f"binance fault {fault!r} takes no parameter {sorted(unknown)}")
-        if fault == "drop_connection":
-            for conn in list(self.connections):
-                if conn.transport is not None:
-                    conn.transport.disconnect(graceful=False)
-        elif fault == "stall":
-            self._stalled_until = time.monotonic() + float(params.get("seconds", 5.0))
-        elif fault == "reject_auth":
-            for conn in self.connections:
-                conn.revoked = conn.session is not None
-            self._reject_next_signed = True
-        elif fault == "rate_limit":
-            status = int(params.get("status", 429))
-            if status not in (429, 418):
-                raise ValueError("rate_limit status must be 429 or 418")
-            self._ban_status = status
-            self._banned_until_ms = self.now_ms() + int(float(params.get("seconds", 1.0)) * 1000)
-        elif fault == "malformed_frame":
-            garbage = str(params.get("text", '{"id":')).encode()
-            for conn in list(self.connections):
-                conn.send(garbage)
-        else:  # skew_clock
-            self.clock_skew_ms = int(float(params.get("seconds", 5.0)) * 1000)
+    def fault_reject_auth(self) -> None:
+        for conn in self.connections:
+            conn.revoked = conn.session is not None
+        self._reject_next_signed = True
+
+    def fault_rate_limit(self, seconds: float = 1.0, status: int = 429) -> None:
+        if status not in (429, 418):
+            raise ValueError("rate_limit status must be 429 or 418")
+        self._ban_status = status
+        self._banned_until_ms = self.now_ms() + int(float(seconds) * 1000)
+
+    def fault_skew_clock(self, seconds: float = 5.0) -> None:
+        self.clock_skew_ms = int(float(seconds) * 1000)
 
     def clear_faults(self) -> None:
-        self._stalled_until = 0.0
+        super().clear_faults()
         self._banned_until_ms = 0
         self._reject_next_signed = False
         self.clock_skew_ms = 0
-
-    def stalled(self) -> bool:
-        return self._stalled_until != 0.0 and time.monotonic() < self._stalled_until
 
     # ----- dispatch -----
 
@@ -1651,7 +1659,7 @@ class BinanceTradingVenue(BinanceVenue):
     WS API on its reserved `ws_api` endpoint and the signed REST endpoints (binance_rest.py)
     on the REST port, over one demo account and the demo key."""
 
-    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = VENUE_FAULTS
+    FAULTS: ClassVar[FaultTable] = VENUE_FAULTS
 
     def __init__(
         self, engine: Engine, *, seed: int = 0, limits: Limits | None = None, **kwargs: Any
@@ -1678,13 +1686,27 @@ class BinanceTradingVenue(BinanceVenue):
             return self.api._factory(request)
         return super().listener(endpoint, request)
 
-    def inject(self, fault: str, **params: Any) -> None:
-        super().inject(fault, **params)  # validates; market-data side of the shared faults
-        if fault in _SHARED_FAULTS:
-            self.api.inject(fault, **params)
+    # The socket faults hit the streams and the WS API alike; the others are the WS API's.
+    def fault_drop_connection(self) -> None:
+        super().fault_drop_connection()
+        self.api.fault_drop_connection()
 
-    def inject_other(self, fault: str, params: Mapping[str, Any]) -> None:
-        self.api.inject(fault, **params)
+    def fault_stall(self, seconds: float | None = None, pongs: bool = True) -> None:
+        super().fault_stall(seconds, pongs)
+        self.api.fault_stall(seconds, pongs)
+
+    def fault_malformed_frame(self, text: str | None = None) -> None:
+        super().fault_malformed_frame(text)
+        self.api.fault_malformed_frame('{"id":' if text is None else text)
+
+    def fault_reject_auth(self) -> None:
+        self.api.fault_reject_auth()
+
+    def fault_rate_limit(self, seconds: float = 1.0, status: int = 429) -> None:
+        self.api.fault_rate_limit(seconds, status)
+
+    def fault_skew_clock(self, seconds: float = 5.0) -> None:
+        self.api.fault_skew_clock(seconds)
 
     def clear_faults(self) -> None:
         super().clear_faults()

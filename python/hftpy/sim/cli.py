@@ -7,82 +7,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
+from .faults import PARAMETERS
 from .replay import parse_rate
 from .simulator import REPLAY_VENUES, SERVED_VENUES, VENUE_FAULTS, Simulator
 
 __all__ = [
-    "PARAMETERS",
     "add_arguments",
-    "fault_usage",
     "faults_help",
+    "faults_table",
     "parse_fault",
     "parse_replay",
     "run",
 ]
 
 
-def _count(text: str) -> int:
-    """A whole number of frames or requests, >= 0."""
-    value = int(text)
-    if value < 0:
-        raise ValueError("a count is >= 0")
-    return value
-
-
-def _probability(text: str) -> float:
-    """A fraction of frames in [0, 1] (`0.05`, `5%`)."""
-    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError("a probability lies in [0, 1]")
-    return value
-
-
-def _seconds(text: str) -> float:
-    """A duration in seconds (`2`, `0.5`, `2s`, `500ms`)."""
-    milliseconds = text.endswith("ms")
-    value = float(text[:-2]) / 1000 if milliseconds else float(text.removesuffix("s"))
-    if not math.isfinite(value):
-        raise ValueError("a duration is finite")
-    return value
-
-
-def _status(text: str) -> int:
-    return int(text)
-
-
-# A fault parameter: its placeholder in the help, and how its text is read.
-PARAMETERS: Final[dict[str, tuple[str, Callable[[str], Any]]]] = {
-    "seconds": ("SECONDS", _seconds),
-    "count": ("COUNT", _count),
-    "rate": ("PROBABILITY", _probability),
-    "text": ("TEXT", str),
-    "status": ("STATUS", _status),
-    "side": ("SIDE", str),
-    "price": ("PRICE", str),
-    "qty": ("QTY", str),
-    "symbol": ("SYMBOL", str),
-}
-_NONNEGATIVE_SECONDS_EXCEPT: Final = frozenset({"skew_clock"})  # a clock may run behind
-
-
-def fault_usage(fault: str, params: tuple[str, ...]) -> str:
-    """`stall=SECONDS`, `skip_sequence=PROBABILITY|COUNT`, `drop_connection`."""
-    if not params:
-        return fault
-    if {"rate", "count"} <= set(params):
-        return f"{fault}=PROBABILITY|COUNT"
-    return f"{fault}={PARAMETERS[params[0]][0]}"
-
-
 def faults_help() -> str:
     venues = "; ".join(
-        f"{venue}: " + ", ".join(fault_usage(f, p) for f, p in faults.items())
+        f"{venue}: " + ", ".join(f.usage for f in faults.values())
         for venue, faults in VENUE_FAULTS.items()
     )
     return (
@@ -91,8 +36,22 @@ def faults_help() -> str:
         "PROBABILITY a fraction in [0, 1] or a percentage (that share of frames, spread "
         "evenly), SECONDS a duration (2, 0.5, 500ms); where a fault takes both, a whole number "
         "is a count and anything else a probability. Name parameters to set several: "
-        "binance.rate_limit=seconds=5,status=418. Faults: " + venues
+        "binance.rate_limit=seconds=5,status=418. --list-faults says what each does. Faults: "
+        + venues
     )
+
+
+def faults_table() -> str:
+    """Every venue's faults with their parameters and what they do (`--list-faults`)."""
+    lines: list[str] = []
+    for venue, faults in VENUE_FAULTS.items():
+        lines.append(f"{venue}:")
+        for fault in faults.values():
+            takes = f" [{', '.join(fault.params)}]" if len(fault.params) > 1 else ""
+            lines.append(f"  {venue}.{fault.usage}{takes}")
+            if fault.doc:
+                lines.append(f"      {fault.doc}")
+    return "\n".join(lines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="VENUE.FAULT[=VALUE]",
         help=faults_help(),
+    )
+    parser.add_argument(
+        "--list-faults",
+        action="store_true",
+        help="print every venue's faults, their parameters and what they do, and exit",
     )
     parser.add_argument("--no-flow", action="store_true", help="no synthetic order flow")
     parser.add_argument("--seed", type=int, default=0, help="seed of ids and synthetic flow")
@@ -149,9 +113,9 @@ def parse_fault(spec: str) -> tuple[str, str, dict[str, Any]]:
         raise ValueError(f"--fault {spec!r}: venue {venue!r} is not simulated")
     faults = VENUE_FAULTS[venue]
     if fault not in faults:
-        known = ", ".join(fault_usage(f, p) for f, p in faults.items())
+        known = ", ".join(f.usage for f in faults.values())
         raise ValueError(f"--fault {spec!r}: unknown {venue} fault; known: {known}")
-    names = faults[fault]
+    names = faults[fault].params
     params: dict[str, Any] = {}
     if not has_value:
         return venue, fault, params
@@ -169,14 +133,14 @@ def parse_fault(spec: str) -> tuple[str, str, dict[str, Any]]:
         if name not in names:
             takes = ", ".join(names)
             raise ValueError(f"--fault {spec!r}: {fault} takes no {name!r} (it takes {takes})")
-        placeholder, read = PARAMETERS[name]
+        placeholder = PARAMETERS[name].placeholder
         try:
-            params[name] = read(text)
+            params[name] = PARAMETERS[name].read(text)
         except ValueError as exc:
             raise ValueError(
                 f"--fault {spec!r}: bad {placeholder} {text!r} for {fault} ({exc})"
             ) from None
-        if name == "seconds" and params[name] < 0 and fault not in _NONNEGATIVE_SECONDS_EXCEPT:
+        if name == "seconds" and params[name] < 0 and not faults[fault].negative_seconds:
             raise ValueError(f"--fault {spec!r}: bad SECONDS {text!r} for {fault} (negative)")
     return venue, fault, params
 
@@ -195,6 +159,9 @@ def parse_replay(specs: list[str]) -> dict[str, list[str]]:
 
 
 async def run(args: argparse.Namespace) -> int:
+    if args.list_faults:
+        print(faults_table())
+        return 0
     try:
         faults = [parse_fault(spec) for spec in args.fault]
         replay = parse_replay(args.replay)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import msgspec
 from aiohttp import web
@@ -65,7 +65,19 @@ from .engine import (
     TimeInForce,
     kraken_id,
 )
-from .market import FrameFault
+from .faults import (
+    DROP_CONNECTION,
+    MAINTENANCE,
+    MALFORMED_FRAME,
+    ONLINE,
+    SKIP_SEQUENCE,
+    STALL,
+    ConnectionFaults,
+    Fault,
+    FaultTable,
+    fault_table,
+)
+from .market import FrameFault, _given
 from .wire import (
     decode_json,
     encode_json,
@@ -106,19 +118,26 @@ _ASSETS: Final[dict[str, tuple[str, str, int]]] = {
 TAKER_FEE: Final = Decimal("0.0040")
 MAKER_FEE: Final = Decimal("0.0025")
 
-FAULTS: Final[dict[str, tuple[str, ...]]] = {
-    # fault name -> accepted keyword parameters (the first is the CLI's `=value`)
-    "drop_connection": (),
-    "stall": ("seconds",),
-    "delay": ("seconds",),  # every request handled `seconds` late (0: off), replies in order
-    "reject_auth": (),
-    "rate_limit": ("count",),
-    "maintenance": (),
-    "online": (),
-    "malformed_frame": ("text",),
-    "book_checksum": ("rate", "count"),  # public book messages
-    "skip_sequence": ("count", "rate"),  # private channel `sequence` numbers
-}
+FAULTS: Final = fault_table(
+    DROP_CONNECTION,
+    STALL,
+    Fault(
+        "delay", ("seconds",), "handle every request SECONDS late (0: off); replies stay in order"
+    ),
+    Fault("reject_auth", (), "invalidate every WS token: the next private request gets ESession"),
+    Fault(
+        "rate_limit", ("count",), "the next COUNT trading requests get EOrder:Rate limit exceeded"
+    ),
+    MAINTENANCE.with_doc("system status maintenance: status update sent, trading refused"),
+    ONLINE,
+    MALFORMED_FRAME,
+    Fault(
+        "book_checksum",
+        ("rate", "count"),
+        "corrupt the checksum of the next COUNT book messages, or that share of them",
+    ),
+    SKIP_SEQUENCE.with_doc("skip the private channels' `sequence` numbers (COUNT or share)"),
+)
 
 _PRIVATE_CHANNELS: Final = frozenset({"executions", "balances"})
 _PUBLIC_CHANNELS: Final = frozenset({"book", "ticker", "trade", "ohlc", "instrument", "level3"})
@@ -428,8 +447,11 @@ class KrakenConnection(WSListener):
         )
 
 
-class KrakenVenue:
+class KrakenVenue(ConnectionFaults):
     """Kraken's REST and WS v2 endpoints over one engine."""
+
+    name: ClassVar[str] = "kraken"
+    FAULTS: ClassVar[FaultTable] = FAULTS
 
     def __init__(self, engine: Engine, *, host: str = "127.0.0.1", seed: int = 0) -> None:
         self.engine = engine
@@ -449,11 +471,9 @@ class KrakenVenue:
         # The last 50 fills per account, rendered when they happened (`snap_trades`).
         self._fills: dict[str, collections.deque[dict[str, Any]]] = {}
         self._deferred: list[tuple[KrakenConnection, bytes]] | None = None
-        self._stalled_until = 0.0
         self.delay_s = 0.0  # the `delay` fault
         self._forced_rate_limits = 0
         self.skip_private = FrameFault()
-        self._release: asyncio.TimerHandle | None = None
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.Server] = []
         self._heartbeat: asyncio.Task[None] | None = None
@@ -512,9 +532,7 @@ class KrakenVenue:
         self._heartbeat = asyncio.create_task(self._heartbeats())
 
     async def stop(self) -> None:
-        if self._release is not None:
-            self._release.cancel()
-            self._release = None
+        self.cancel_release()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             self._heartbeat = None
@@ -552,63 +570,40 @@ class KrakenVenue:
 
     # ----- faults -----
 
-    def inject(self, fault: str, **params: Any) -> None:
-        if fault not in FAULTS:
-            raise ValueError(f"unknown kraken fault {fault!r}; known: {', '.join(FAULTS)}")
-        unknown = set(params) - set(FAULTS[fault])
-        if unknown:
-            raise ValueError(f"kraken fault {fault!r} takes no parameter {sorted(unknown)}")
-        if fault == "drop_connection":
-            for conn in list(self.connections):
-                if conn.transport is not None:
-                    conn.transport.disconnect(graceful=False)  # no close frame, like a cut cable
-        elif fault == "stall":
-            self._stalled_until = time.monotonic() + float(params.get("seconds", 5.0))
-        elif fault == "delay":
-            self.delay_s = max(0.0, float(params.get("seconds", 0.05)))
-        elif fault == "reject_auth":
-            self._tokens.clear()
-        elif fault == "rate_limit":
-            self._forced_rate_limits = int(params.get("count", 1))
-        elif fault in ("maintenance", "online"):
-            self._set_system(fault)
-        elif fault == "malformed_frame":
-            garbage = str(params.get("text", _CLOUDFLARE_RESTART)).encode()
-            for conn in list(self.connections):
-                conn.send(garbage)
-        elif fault == "book_checksum":
-            self.market.checksum_fault.arm(params)
-        else:  # skip_sequence
-            self.skip_private.arm(params)
+    MALFORMED_DEFAULT: ClassVar[str] = _CLOUDFLARE_RESTART
+
+    def fault_delay(self, seconds: float = 0.05) -> None:
+        self.delay_s = max(0.0, float(seconds))
+
+    def fault_reject_auth(self) -> None:
+        self._tokens.clear()
+
+    def fault_rate_limit(self, count: int = 1) -> None:
+        self._forced_rate_limits = int(count)
+
+    def fault_maintenance(self) -> None:
+        self._set_system("maintenance")
+
+    def fault_online(self) -> None:
+        self._set_system("online")
+
+    def fault_book_checksum(self, rate: float | None = None, count: int | None = None) -> None:
+        self.market.checksum_fault.arm(_given(rate=rate, count=count))
+
+    def fault_skip_sequence(self, count: int | None = None, rate: float | None = None) -> None:
+        self.skip_private.arm(_given(count=count, rate=rate))
 
     def clear_faults(self) -> None:
-        self._stalled_until = 0.0
+        super().clear_faults()
         self.delay_s = 0.0
         self._forced_rate_limits = 0
         self.market.checksum_fault.clear()
         self.skip_private.clear()
         self._set_system("online")
-        self._release_held()
-
-    def stalled(self) -> bool:
-        return self._stalled_until != 0.0 and time.monotonic() < self._stalled_until
 
     def paused(self) -> bool:
         """Maintenance freezes the engine: the synthetic flow of Kraken's pairs skips steps."""
         return self.system == "maintenance"
-
-    def release_later(self) -> None:
-        if self._release is None:
-            delay = max(0.0, self._stalled_until - time.monotonic())
-            self._release = asyncio.get_running_loop().call_later(delay, self._release_held)
-
-    def _release_held(self) -> None:
-        self._release = None
-        if self.stalled():
-            self.release_later()
-            return
-        for conn in list(self.connections):
-            conn.release()
 
     def _set_system(self, system: str) -> None:
         if system == self.system:

@@ -1,16 +1,11 @@
 """Plumbing shared by the market-data front-ends: fault gates, WS connections, venue lifecycle.
 
 A `MarketVenue` owns one aiohttp REST app and a few picows WebSocket servers; its connections
-are `StreamConnection`s. Faults common to every venue live here: `drop_connection` (cut every
-socket, no close frame), `stall` (the venue freezes for `seconds`: requests are ignored and
-outgoing market data is held, then delivered in order, so books stay valid while the client's
-watchdog fires), `malformed_frame` (one non-JSON frame), `maintenance`/`online` (the venue's
-synthetic flow pauses and REST answers the venue's unavailable error) and, where the venue has
-update ids, `skip_sequence` (the next `count` diff frames, or a fraction `rate` of them, are
-never sent, so the client sees `U != previous u + 1`), and for REST depth snapshots
-`snapshot_fail` (the next `count` requests, or all for `seconds`, answer HTTP 503) and
-`stale_snapshot` (same gate; the snapshot's `lastUpdateId` is 1000 ids old, so no buffered diff
-bridges it).
+are `StreamConnection`s. It handles the faults the venues share (faults.py describes each): the
+socket faults of `ConnectionFaults`, `maintenance`/`online` (synthetic flow pauses, REST answers
+the venue's unavailable error), `skip_sequence` (diff frames never sent, so the client sees a
+gap) and the REST depth snapshot's `snapshot_fail` / `stale_snapshot`. A venue's `FAULTS` table
+says which of them it offers.
 """
 
 from __future__ import annotations
@@ -18,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 from aiohttp import web
 from picows import (
@@ -36,36 +30,16 @@ from picows import (
 )
 
 from .engine import Engine, Instrument
+from .faults import MARKET_FAULTS, ConnectionFaults, FaultTable, fault_table
+from .wire import decimal_text, json_decimal
 
 __all__ = [
-    "COMMON_FAULTS",
-    "SNAPSHOT_FAULTS",
     "FrameFault",
     "MarketVenue",
     "StreamConnection",
     "decimal_text",
     "json_decimal",
 ]
-
-COMMON_FAULTS: Final[dict[str, tuple[str, ...]]] = {
-    "drop_connection": (),
-    "stall": ("seconds",),
-    "malformed_frame": ("text",),
-    "maintenance": (),
-    "online": (),
-}
-
-
-def decimal_text(units: int, decimals: int) -> str:
-    """Plain decimal text without trailing zeros (`150000, 3` -> `150`, `1500, 4` -> `0.15`)."""
-    value = Decimal(units).scaleb(-decimals).normalize()
-    return f"{value:f}"
-
-
-def json_decimal(units: int, decimals: int) -> str:
-    """A JSON number as a float-printing venue shows it: `127.0`, `0.00533827`."""
-    text = decimal_text(units, decimals)
-    return text if "." in text else text + ".0"
 
 
 class FrameFault:
@@ -112,13 +86,6 @@ class FrameFault:
         self.count = 0
         self.rate = 0.0
         self._acc = 0.0
-
-
-#: Faults of the REST depth snapshot, for venues that sync books from one.
-SNAPSHOT_FAULTS: Final[dict[str, tuple[str, ...]]] = {
-    "snapshot_fail": ("count", "seconds"),
-    "stale_snapshot": ("count", "seconds"),
-}
 
 
 class SnapshotFault:
@@ -235,11 +202,11 @@ class StreamConnection(WSListener):
         task.add_done_callback(self.tasks.discard)
 
 
-class MarketVenue:
+class MarketVenue(ConnectionFaults):
     """Lifecycle, connections and common faults of one market-data venue."""
 
     name: ClassVar[str] = ""
-    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = COMMON_FAULTS
+    FAULTS: ClassVar[FaultTable] = fault_table(MARKET_FAULTS)
     # (port name, auto-ping interval s or 0, pong deadline s) per WebSocket endpoint
     WS_ENDPOINTS: ClassVar[tuple[tuple[str, float, float], ...]] = ()
     MALFORMED_DEFAULT: ClassVar[str] = "<html><body>502 Bad Gateway</body></html>"
@@ -252,8 +219,6 @@ class MarketVenue:
         self.system = "online"
         self.skip = FrameFault()
         self.snapshot_fault = SnapshotFault()
-        self._stalled_until = 0.0
-        self._release: asyncio.TimerHandle | None = None
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -313,9 +278,7 @@ class MarketVenue:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if self._release is not None:
-            self._release.cancel()
-            self._release = None
+        self.cancel_release()
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.send_close(WSCloseCode.GOING_AWAY)
@@ -343,62 +306,35 @@ class MarketVenue:
 
     # ----- faults -----
 
-    def inject(self, fault: str, **params: Any) -> None:
-        if fault not in self.FAULTS:
-            known = ", ".join(self.FAULTS)
-            raise ValueError(f"unknown {self.name} fault {fault!r}; known: {known}")
-        unknown = set(params) - set(self.FAULTS[fault])
-        if unknown:
-            raise ValueError(f"{self.name} fault {fault!r} takes no parameter {sorted(unknown)}")
-        if fault == "drop_connection":
-            for conn in list(self.connections):
-                if conn.transport is not None:
-                    conn.transport.disconnect(graceful=False)
-        elif fault == "stall":
-            self._stalled_until = time.monotonic() + float(params.get("seconds", 5.0))
-        elif fault == "malformed_frame":
-            garbage = str(params.get("text", self.MALFORMED_DEFAULT)).encode()
-            for conn in list(self.connections):
-                conn.send(garbage)
-        elif fault in ("maintenance", "online"):
-            self.system = fault
-        elif fault == "skip_sequence":
-            self.skip.arm(params)
-        elif fault in SNAPSHOT_FAULTS:
-            self.snapshot_fault.arm(fault, params)
-        else:
-            self.inject_other(fault, params)
+    def fault_maintenance(self) -> None:
+        self.system = "maintenance"
 
-    def inject_other(self, fault: str, params: Mapping[str, Any]) -> None:
-        raise ValueError(f"{self.name} fault {fault!r} is not handled")
+    def fault_online(self) -> None:
+        self.system = "online"
+
+    def fault_skip_sequence(self, count: int | None = None, rate: float | None = None) -> None:
+        self.skip.arm(_given(count=count, rate=rate))
+
+    def fault_snapshot_fail(self, count: int | None = None, seconds: float | None = None) -> None:
+        self.snapshot_fault.arm("snapshot_fail", _given(count=count, seconds=seconds))
+
+    def fault_stale_snapshot(self, count: int | None = None, seconds: float | None = None) -> None:
+        self.snapshot_fault.arm("stale_snapshot", _given(count=count, seconds=seconds))
 
     def clear_faults(self) -> None:
-        self._stalled_until = 0.0
+        super().clear_faults()
         self.system = "online"
         self.skip.clear()
         self.snapshot_fault.clear()
-        self._release_held()
-
-    def stalled(self) -> bool:
-        return self._stalled_until != 0.0 and time.monotonic() < self._stalled_until
 
     def paused(self) -> bool:
         """True while the venue's engine is frozen (maintenance): synthetic flow skips steps."""
         return self.system != "online"
 
-    def release_later(self) -> None:
-        if self._release is not None:
-            return
-        delay = max(0.0, self._stalled_until - time.monotonic())
-        self._release = asyncio.get_running_loop().call_later(delay, self._release_held)
 
-    def _release_held(self) -> None:
-        self._release = None
-        if self.stalled():
-            self.release_later()
-            return
-        for conn in list(self.connections):
-            conn.release()
+def _given(**params: Any) -> dict[str, Any]:
+    """The parameters a fault was given (its handler's None means not given)."""
+    return {name: value for name, value in params.items() if value is not None}
 
 
 class DepthFeed:

@@ -20,6 +20,7 @@ from .binance_api import (
     BinanceTradingVenue,
 )
 from .engine import DEFAULT_INSTRUMENTS, Account, Engine, Instrument
+from .faults import FaultTable
 from .flow import SyntheticFlow
 from .kraken import MAKER_FEE, TAKER_FEE, KrakenVenue
 from .market import MarketVenue
@@ -54,7 +55,7 @@ DEFAULT_PORTS: Final[Mapping[str, int]] = MappingProxyType(
 )
 SERVED_VENUES: Final = ("kraken", "binance", "backpack", "upbit")
 # venue -> fault name -> accepted keyword parameters (the first is the CLI's `=value`)
-VENUE_FAULTS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = MappingProxyType(
+VENUE_FAULTS: Final[Mapping[str, FaultTable]] = MappingProxyType(
     {
         "kraken": kraken.FAULTS,
         "binance": binance_api.VENUE_FAULTS,

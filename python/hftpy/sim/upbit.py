@@ -29,13 +29,14 @@ from aiohttp import web
 from picows import WSUpgradeRequest
 
 from .engine import Engine, Instrument, Trade
-from .market import COMMON_FAULTS, MarketVenue, StreamConnection, call_soon_once, json_decimal
+from .faults import MARKET_FAULTS, FaultTable, fault_table
+from .market import MarketVenue, StreamConnection, call_soon_once, json_decimal
 from .replay import Pacer, UpbitCapture
 from .wire import decode_json, encode_json
 
 __all__ = ["FAULTS", "SIMPLE_KEYS", "UpbitVenue"]
 
-FAULTS: Final = dict(COMMON_FAULTS)
+FAULTS: Final = fault_table(MARKET_FAULTS)
 UNITS: Final = (1, 5, 15, 30)
 FORMATS: Final = ("DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST")
 STATUS_UP: Final = b'{"status":"UP"}'
@@ -211,7 +212,7 @@ class _Day:
 
 class UpbitVenue(MarketVenue):
     name: ClassVar[str] = "upbit"
-    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = FAULTS
+    FAULTS: ClassVar[FaultTable] = FAULTS
     WS_ENDPOINTS: ClassVar[tuple[tuple[str, float, float], ...]] = (
         ("ws", 0.0, 0.0),
         ("ws_private", 0.0, 0.0),

@@ -73,6 +73,7 @@ from .engine import (
     RejectReason,
     Side,
 )
+from .faults import DROP_REQUEST, REJECT_AUTH, FaultTable, RequestFaults, fault_table
 from .market import StreamConnection, call_soon_once, json_decimal
 from .upbit import FAULTS as PUBLIC_FAULTS
 from .upbit import STATUS_UP, UpbitVenue
@@ -89,7 +90,7 @@ __all__ = [
     "rate_group",
 ]
 
-FAULTS: Final = {**PUBLIC_FAULTS, "reject_auth": ("count",), "drop_request": ("count",)}
+FAULTS: Final = fault_table(PUBLIC_FAULTS.values(), REJECT_AUTH, DROP_REQUEST)
 PRIVATE_PATH: Final = "/websocket/v1/private"
 
 
@@ -388,8 +389,8 @@ def _rename(message: Any, table: Mapping[str, str]) -> Any:
     return message
 
 
-class UpbitPrivateVenue(UpbitVenue):
-    FAULTS: ClassVar[dict[str, tuple[str, ...]]] = FAULTS
+class UpbitPrivateVenue(RequestFaults, UpbitVenue):
+    FAULTS: ClassVar[FaultTable] = FAULTS
 
     def __init__(self, engine: Engine, **kwargs: Any) -> None:
         super().__init__(engine, **kwargs)
@@ -406,8 +407,6 @@ class UpbitPrivateVenue(UpbitVenue):
         self.limits = RateWindows()
         self._assets: dict[Account, set[str]] = {}
         self._assets_scheduled = False
-        self.reject_auth = 0
-        self.drop_requests = 0
         #: Every private WS connect accepted: (account name, nonce).
         self.connect_log: list[tuple[str, str]] = []
         self.demo_account = engine.add_account("upbit-demo", _DEMO_BALANCES)
@@ -417,21 +416,6 @@ class UpbitPrivateVenue(UpbitVenue):
         self.keys[access_key] = (secret_key.encode(), account)
         account.order_listeners.append(self._on_order)
         account.balance_listeners.append(self._on_balance)
-
-    # ----- faults -----
-
-    def inject_other(self, fault: str, params: Mapping[str, Any]) -> None:
-        if fault == "reject_auth":
-            self.reject_auth = int(params.get("count", 1))
-        elif fault == "drop_request":
-            self.drop_requests = int(params.get("count", 1))
-        else:
-            super().inject_other(fault, params)
-
-    def clear_faults(self) -> None:
-        super().clear_faults()
-        self.reject_auth = 0
-        self.drop_requests = 0
 
     # ----- JWT -----
 
@@ -457,8 +441,7 @@ class UpbitPrivateVenue(UpbitVenue):
             raise _auth_error("invalid_access_key", "잘못된 엑세스 키입니다.")
         secret, account = entry
         expected = hmac.new(secret, f"{head_b64}.{payload_b64}".encode(), digest).digest()
-        if self.reject_auth > 0:
-            self.reject_auth -= 1
+        if self.take_reject_auth():
             expected = b""
         if not hmac.compare_digest(expected, signature):
             raise _auth_error("jwt_verification", "Jwt 토큰 검증에 실패했습니다.")
@@ -677,8 +660,7 @@ class UpbitPrivateVenue(UpbitVenue):
         covers the query string followed by the body's `k=v` pairs."""
         while self.stalled():
             await asyncio.sleep(0.02)
-        if self.drop_requests > 0:
-            self.drop_requests -= 1
+        if self.take_drop_request():
             if request.transport is not None:
                 request.transport.abort()
             raise UpbitApiError(500, "server_error", "connection dropped")
