@@ -23,6 +23,7 @@ __all__ = [
     "json_decimal",
     "json_response",
     "now_ms",
+    "now_us",
     "plain_number",
     "rename_keys",
     "rescaled_number",
@@ -141,6 +142,11 @@ def json_response(
 def now_ms() -> int:
     """Wall-clock time in milliseconds, as venues stamp their events."""
     return time.time_ns() // 1_000_000
+
+
+def now_us() -> int:
+    """Wall-clock time in microseconds (Backpack's `E` / `T`)."""
+    return time.time_ns() // 1000
 
 
 class _SecondCache:
