@@ -21,6 +21,7 @@ __all__ = [
     "fixed_number",
     "fixed_text",
     "json_decimal",
+    "json_decimal_number",
     "json_response",
     "now_ms",
     "now_us",
@@ -97,6 +98,11 @@ def json_decimal(units: int, decimals: int) -> str:
     """A JSON number as a float-printing venue shows it: `127.0`, `0.00533827`."""
     text = decimal_text(units, decimals)
     return text if "." in text else text + ".0"
+
+
+def json_decimal_number(units: int, decimals: int) -> msgspec.Raw:
+    """`json_decimal` as a JSON number."""
+    return msgspec.Raw(json_decimal(units, decimals).encode())
 
 
 def plain_number(value: Decimal) -> msgspec.Raw:
