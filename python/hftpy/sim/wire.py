@@ -4,7 +4,7 @@ JSON responses. Every venue package renders numbers through these, never through
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,11 +20,13 @@ __all__ = [
     "exact_units",
     "fixed_number",
     "fixed_text",
+    "int_param",
     "json_decimal",
     "json_decimal_number",
     "json_response",
     "now_ms",
     "now_us",
+    "param_text",
     "plain_number",
     "rename_keys",
     "rescaled_number",
@@ -125,6 +127,37 @@ def exact_units(value: Any, decimals: int) -> int | None:
     if scaled != scaled.to_integral_value():
         return None
     return int(scaled)
+
+
+def param_text(value: Any) -> str:
+    """A parameter as venues write it into signed or query text: `true` / `false`, else str."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def int_param(
+    params: Mapping[str, Any],
+    key: str,
+    default: int,
+    low: int,
+    high: int | None,
+    refuse: Callable[[str, bool], Exception],
+) -> int:
+    """`params[key]` as a whole number in [low, high] (`default` when absent); otherwise
+    raises `refuse(key, out_of_range)`, the venue's own error for a bad or out-of-range value."""
+    value = params.get(key)
+    if value is None:
+        return default
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise refuse(key, False) from None
+    if number < low or (high is not None and number > high):
+        raise refuse(key, True)
+    return number
 
 
 def rename_keys(message: Any, table: Mapping[str, str]) -> Any:
