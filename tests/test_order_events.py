@@ -31,7 +31,7 @@ from hftpy.exchange.upbit import UpbitWsApi
 from hftpy.exchange.upbit.events import parse as parse_upbit
 from hftpy.exchange.ws_api import WsApiBase
 from hftpy.sim import Simulator
-from hftpy.sim.backpack_private import BACKPACK_API_KEY, BACKPACK_API_SECRET
+from hftpy.sim.backpack import BACKPACK_API_KEY, BACKPACK_API_SECRET
 
 RECV_NS = 1_716_033_717_000_000_000
 #: What the Kraken and Upbit WS APIs decode with: JSON numbers keep their text as Decimals.

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import connect
 
 from hftpy.sim import Simulator
-from hftpy.sim.backpack_private import signing_string
+from hftpy.sim.backpack import signing_string
 
 from .helpers import WsClient
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal
 
-from . import backpack_private, binance_api, kraken, upbit_private
-from .backpack_private import BACKPACK_API_KEY, BACKPACK_API_SECRET, BackpackPrivateVenue
+from . import backpack, binance_api, kraken, upbit_private
+from .backpack import BACKPACK_API_KEY, BACKPACK_API_SECRET, BackpackPrivateVenue
 from .binance_api import (
     BINANCE_API_KEY,
     BINANCE_API_SECRET,
@@ -59,7 +59,7 @@ VENUE_FAULTS: Final[Mapping[str, FaultTable]] = MappingProxyType(
     {
         "kraken": kraken.FAULTS,
         "binance": binance_api.VENUE_FAULTS,
-        "backpack": backpack_private.FAULTS,
+        "backpack": backpack.FAULTS,
         "upbit": upbit_private.FAULTS,
     }
 )

@@ -15,7 +15,6 @@ REST (`backpack_rest` port): `/api/v1/depth` (`lastUpdateId` a string, both side
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Final
@@ -24,27 +23,20 @@ import msgspec
 from aiohttp import web
 from picows import WSUpgradeRequest
 
-from .engine import Engine, Instrument, Trade
-from .faults import MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS, FaultTable, fault_table
-from .market import (
-    DepthFeed,
-    MarketVenue,
-    StreamConnection,
-    call_soon_once,
-)
-from .wire import decode_json, encode_json, fixed_text
+from ..engine import Engine, Instrument, Trade
+from ..errors import VenueError
+from ..faults import MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS, FaultTable, fault_table
+from ..market import DepthFeed, MarketVenue, StreamConnection, call_soon_once
+from ..wire import decode_json, encode_json, fixed_text, json_response, now_ms, now_us
+from .errors import answering, api_error
 
-__all__ = ["FAULTS", "BackpackVenue"]
+__all__ = ["FAULTS", "BackpackConnection", "BackpackVenue", "unavailable"]
 
 FAULTS: Final = fault_table(MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS)
 _SPEEDS: Final = ("rt", "200ms", "600ms", "1000ms")
 _KINDS: Final = ("depth", "trade", "bookTicker", "ticker")
 DEPTH_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)
 _ORDER_ID_BASE: Final = 111_063_114_000_000_000
-
-
-def _us() -> int:
-    return time.time_ns() // 1000
 
 
 class BackpackConnection(StreamConnection):
@@ -129,7 +121,7 @@ class BackpackVenue(MarketVenue):
             return
         first, last, bids, asks = taken
         inst = self.engine.instrument(symbol)
-        now = _us()
+        now = now_us()
         data = b'{"e":"depth","E":%d,"s":"%s","a":%s,"b":%s,"U":%d,"u":%d,"T":%d}' % (
             now,
             symbol.encode(),
@@ -163,7 +155,7 @@ class BackpackVenue(MarketVenue):
             b'{"e":"trade","E":%d,"s":"%s","p":"%s","q":"%s","b":"%d","a":"%d","t":%d,'
             b'"T":%d,"m":%s}'
             % (
-                _us(),
+                now_us(),
                 inst.symbol.encode(),
                 fixed_text(trade.price, inst.price_decimals).encode(),
                 fixed_text(trade.qty, inst.qty_decimals).encode(),
@@ -189,7 +181,7 @@ class BackpackVenue(MarketVenue):
             return
         inst = self.engine.instrument(symbol)
         pd, qd = inst.price_decimals, inst.qty_decimals
-        now = _us()
+        now = now_us()
         data = (
             b'{"e":"bookTicker","E":%d,"s":"%s","a":"%s","A":"%s","b":"%s","B":"%s",'
             b'"u":"%d","T":%d}'
@@ -238,7 +230,7 @@ class BackpackVenue(MarketVenue):
         data = encode_json(
             {
                 "e": "ticker",
-                "E": _us(),
+                "E": now_us(),
                 "s": symbol,
                 "o": fixed_text(t.open, pd),
                 "c": fixed_text(t.last, pd),
@@ -307,61 +299,55 @@ class BackpackVenue(MarketVenue):
     # ----- REST -----
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/api/v1/depth", self._rest_depth)
-        app.router.add_get("/api/v1/markets", self._rest_markets)
-        app.router.add_get("/api/v1/market", self._rest_market)
+        app.router.add_get("/api/v1/depth", answering(self._rest_depth))
+        app.router.add_get("/api/v1/markets", answering(self._rest_markets))
+        app.router.add_get("/api/v1/market", answering(self._rest_market))
         app.router.add_get("/api/v1/time", self._rest_time)
 
-    @staticmethod
-    def _json(body: Any, status: int = 200) -> web.Response:
-        return web.Response(body=encode_json(body), status=status, content_type="application/json")
-
-    def _unavailable(self) -> web.Response | None:
-        if self.system == "online":
-            return None
-        return self._json({"code": "SERVICE_UNAVAILABLE", "message": "Service unavailable"}, 503)
-
-    async def _rest_depth(self, request: web.Request) -> web.Response:
-        if (down := self._unavailable()) is not None:
-            return down
+    def _market_of(self, request: web.Request) -> Instrument:
+        """The `symbol` asked for, once the venue is known to be up."""
+        if self.system != "online":
+            raise unavailable()
         inst = self.instrument(request.query.get("symbol", ""))
         if inst is None:
-            return self._json({"code": "INVALID_CLIENT_REQUEST", "message": "Invalid market"}, 400)
+            raise api_error("INVALID_CLIENT_REQUEST", "Invalid market")
+        return inst
+
+    async def _rest_depth(self, request: web.Request) -> web.Response:
+        inst = self._market_of(request)
         try:
             limit = int(request.query.get("limit", "1000"))
         except ValueError:
             limit = 0
         if limit not in DEPTH_LIMITS:
-            return self._json({"code": "INVALID_CLIENT_REQUEST", "message": "Invalid limit"}, 400)
+            raise api_error("INVALID_CLIENT_REQUEST", "Invalid limit")
         fault = self.snapshot_fault.hit()
         if fault == "snapshot_fail":
-            return self._json(
-                {"code": "SERVICE_UNAVAILABLE", "message": "Service unavailable"}, 503
-            )
+            raise unavailable()
         book = self.engine.book(inst.symbol)
         body = b'{"asks":%s,"bids":%s,"lastUpdateId":"%d","timestamp":%d}' % (
             _levels(inst, book.asks.depth(limit)),
             _levels(inst, sorted(book.bids.depth(limit))),
             self.feeds[inst.symbol].update_id - (1000 if fault == "stale_snapshot" else 0),
-            _us(),
+            now_us(),
         )
         return web.Response(body=body, content_type="application/json")
 
     async def _rest_markets(self, request: web.Request) -> web.Response:
-        if (down := self._unavailable()) is not None:
-            return down
-        return self._json([_market(i) for i in self.instruments])
+        if self.system != "online":
+            raise unavailable()
+        return json_response([_market(i) for i in self.instruments])
 
     async def _rest_market(self, request: web.Request) -> web.Response:
-        if (down := self._unavailable()) is not None:
-            return down
-        inst = self.instrument(request.query.get("symbol", ""))
-        if inst is None:
-            return self._json({"code": "INVALID_CLIENT_REQUEST", "message": "Invalid market"}, 400)
-        return self._json(_market(inst))
+        return json_response(_market(self._market_of(request)))
 
     async def _rest_time(self, request: web.Request) -> web.Response:
-        return web.Response(text=str(time.time_ns() // 1_000_000), content_type="text/plain")
+        return web.Response(text=str(now_ms()), content_type="text/plain")
+
+
+def unavailable() -> VenueError:
+    """Maintenance (or a failed snapshot): Backpack's 503."""
+    return api_error("SERVICE_UNAVAILABLE", "Service unavailable", 503)
 
 
 def _wrap(name: str, data: bytes) -> bytes:
