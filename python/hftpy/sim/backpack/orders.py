@@ -43,18 +43,9 @@ _STATUS: Final = {
     "expired": "Expired",
 }
 
-#: The fields of an order object and of an order-history item, in Backpack's order.
-_ORDER_FIELDS: Final = (
-    "orderType",
-    "id",
-    "clientId",
-    "createdAt",
-    "executedQuantity",
-    "executedQuoteQuantity",
-    "postOnly",
-    "price",
-    "quantity",
-    "reduceOnly",
+#: The fields of an order object and of an order-history item, in Backpack's order; the
+#: run in the middle is the same in both.
+_TERMS: Final = (
     "selfTradePrevention",
     "status",
     "side",
@@ -62,30 +53,15 @@ _ORDER_FIELDS: Final = (
     "timeInForce",
     "triggerPrice",
     "triggerQuantity",
-    "triggeredAt",
-    "relatedOrderId",
+)
+_ORDER_FIELDS: Final = (
+    *("orderType", "id", "clientId", "createdAt", "executedQuantity", "executedQuoteQuantity"),
+    *("postOnly", "price", "quantity", "reduceOnly", *_TERMS, "triggeredAt", "relatedOrderId"),
 )
 _HISTORY_FIELDS: Final = (
-    "id",
-    "createdAt",
-    "executedQuantity",
-    "executedQuoteQuantity",
-    "expiryReason",
-    "orderType",
-    "postOnly",
-    "price",
-    "quantity",
-    "quoteQuantity",
-    "selfTradePrevention",
-    "status",
-    "side",
-    "symbol",
-    "timeInForce",
-    "triggerPrice",
-    "triggerQuantity",
-    "clientId",
-    "systemOrderType",
-    "strategyId",
+    *("id", "createdAt", "executedQuantity", "executedQuoteQuantity", "expiryReason"),
+    *("orderType", "postOnly", "price", "quantity", "quoteQuantity", *_TERMS),
+    *("clientId", "systemOrderType", "strategyId"),
 )
 
 Fill = tuple[int, dict[str, Any]]  # (engine time in ns, fill-history item)
