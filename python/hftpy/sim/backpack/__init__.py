@@ -1,7 +1,7 @@
 """Backpack Exchange on loopback (reference A1-A5).
 
-- `public.py`: the public WS streams (depth, bookTicker, trade, ticker) and REST market data,
-  `BackpackVenue`.
+- `public.py`: `BackpackVenue`, the public WS streams (depth, bookTicker, trade, ticker).
+- `public_rest.py`: the public REST market data over the same feeds and tickers.
 - `auth.py`: the demo credentials, the signed text and its Ed25519 check with the window.
 - `orders.py`: Backpack's orders over the engine and every shape it shows them in.
 - `rest.py`: the signed order, balance and history endpoints.

@@ -8,15 +8,13 @@ the market's precision. No ack on success (none is documented); a bad stream nam
 `{"id":…,"error":{"code":4006,"message":"Invalid stream"}}`. The server pings every 60 s and
 closes a peer that has not answered within two minutes.
 
-REST (`backpack_rest` port): `/api/v1/depth` (`lastUpdateId` a string, both sides ascending),
-`/api/v1/markets`, `/api/v1/time`. Update ids work as on Binance (see `DepthFeed`).
+The public REST endpoints are `BackpackMarketRest`'s (`public_rest.py`), over the same depth
+feeds and tickers.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any, ClassVar, Final
 
 import msgspec
@@ -24,18 +22,16 @@ from aiohttp import web
 from picows import WSUpgradeRequest
 
 from ..engine import Engine, Instrument, Trade
-from ..errors import VenueError
 from ..faults import MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS, FaultTable, fault_table
 from ..market import DepthFeed, MarketVenue, StreamConnection, call_soon_once
-from ..wire import decode_json, encode_json, fixed_text, json_response, now_ms, now_us
-from .errors import answering, api_error
+from ..wire import decode_json, encode_json, fixed_text, now_us
+from .public_rest import BackpackMarketRest, Ticker, levels
 
-__all__ = ["FAULTS", "BackpackConnection", "BackpackVenue", "unavailable"]
+__all__ = ["FAULTS", "BackpackConnection", "BackpackVenue"]
 
 FAULTS: Final = fault_table(MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS)
 _SPEEDS: Final = ("rt", "200ms", "600ms", "1000ms")
 _KINDS: Final = ("depth", "trade", "bookTicker", "ticker")
-DEPTH_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)
 _ORDER_ID_BASE: Final = 111_063_114_000_000_000
 
 
@@ -52,16 +48,6 @@ class BackpackConnection(StreamConnection):
         self.bvenue.control(self, payload)
 
 
-class _Ticker:
-    __slots__ = ("count", "high", "last", "low", "open", "quote_volume", "volume")
-
-    def __init__(self, mid: int) -> None:
-        self.open = self.last = self.low = self.high = mid
-        self.volume = 0  # lots
-        self.quote_volume = 0  # price units x lots
-        self.count = 0
-
-
 class BackpackVenue(MarketVenue):
     name: ClassVar[str] = "backpack"
     FAULTS: ClassVar[FaultTable] = FAULTS
@@ -72,7 +58,8 @@ class BackpackVenue(MarketVenue):
         self.feeds = {i.symbol: DepthFeed(_SPEEDS) for i in self.instruments}
         self.subs: dict[str, dict[BackpackConnection, None]] = {}
         self.bbo: dict[str, tuple[int, int, int, int]] = {}
-        self.tickers = {i.symbol: _Ticker(engine.mids[i.symbol]) for i in self.instruments}
+        self.tickers = {i.symbol: Ticker(engine.mids[i.symbol]) for i in self.instruments}
+        self.market_rest = BackpackMarketRest(self, self.feeds, self.tickers)
         self._dirty: set[str] = set()
         self._trades: list[Trade] = []
         self._tick_scheduled = False
@@ -92,13 +79,7 @@ class BackpackVenue(MarketVenue):
         inst = trade.instrument
         if inst.venue != self.name:
             return
-        ticker = self.tickers[inst.symbol]
-        ticker.last = trade.price
-        ticker.low = min(ticker.low, trade.price)
-        ticker.high = max(ticker.high, trade.price)
-        ticker.volume += trade.qty
-        ticker.quote_volume += trade.price * trade.qty
-        ticker.count += 1
+        self.tickers[inst.symbol].add(trade.price, trade.qty)
         self._trades.append(trade)
         call_soon_once(self, "_tick_scheduled", self._tick)
 
@@ -125,8 +106,8 @@ class BackpackVenue(MarketVenue):
         data = b'{"e":"depth","E":%d,"s":"%s","a":%s,"b":%s,"U":%d,"u":%d,"T":%d}' % (
             now,
             symbol.encode(),
-            _levels(inst, sorted(asks)),
-            _levels(inst, sorted(bids)),
+            levels(inst, sorted(asks)),
+            levels(inst, sorted(bids)),
             first,
             last,
             now,
@@ -299,100 +280,8 @@ class BackpackVenue(MarketVenue):
     # ----- REST -----
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/api/v1/depth", answering(self._rest_depth))
-        app.router.add_get("/api/v1/markets", answering(self._rest_markets))
-        app.router.add_get("/api/v1/market", answering(self._rest_market))
-        app.router.add_get("/api/v1/time", self._rest_time)
-
-    def _market_of(self, request: web.Request) -> Instrument:
-        """The `symbol` asked for, once the venue is known to be up."""
-        if self.system != "online":
-            raise unavailable()
-        inst = self.instrument(request.query.get("symbol", ""))
-        if inst is None:
-            raise api_error("INVALID_CLIENT_REQUEST", "Invalid market")
-        return inst
-
-    async def _rest_depth(self, request: web.Request) -> web.Response:
-        inst = self._market_of(request)
-        try:
-            limit = int(request.query.get("limit", "1000"))
-        except ValueError:
-            limit = 0
-        if limit not in DEPTH_LIMITS:
-            raise api_error("INVALID_CLIENT_REQUEST", "Invalid limit")
-        fault = self.snapshot_fault.hit()
-        if fault == "snapshot_fail":
-            raise unavailable()
-        book = self.engine.book(inst.symbol)
-        body = b'{"asks":%s,"bids":%s,"lastUpdateId":"%d","timestamp":%d}' % (
-            _levels(inst, book.asks.depth(limit)),
-            _levels(inst, sorted(book.bids.depth(limit))),
-            self.feeds[inst.symbol].update_id - (1000 if fault == "stale_snapshot" else 0),
-            now_us(),
-        )
-        return web.Response(body=body, content_type="application/json")
-
-    async def _rest_markets(self, request: web.Request) -> web.Response:
-        if self.system != "online":
-            raise unavailable()
-        return json_response([_market(i) for i in self.instruments])
-
-    async def _rest_market(self, request: web.Request) -> web.Response:
-        return json_response(_market(self._market_of(request)))
-
-    async def _rest_time(self, request: web.Request) -> web.Response:
-        return web.Response(text=str(now_ms()), content_type="text/plain")
-
-
-def unavailable() -> VenueError:
-    """Maintenance (or a failed snapshot): Backpack's 503."""
-    return api_error("SERVICE_UNAVAILABLE", "Service unavailable", 503)
+        self.market_rest.routes(app)
 
 
 def _wrap(name: str, data: bytes) -> bytes:
     return b'{"stream":"%s","data":%s}' % (name.encode(), data)
-
-
-def _levels(inst: Instrument, levels: Sequence[tuple[int, int]]) -> bytes:
-    pd, qd = inst.price_decimals, inst.qty_decimals
-    return (
-        b"["
-        + b",".join(
-            b'["%s","%s"]' % (fixed_text(p, pd).encode(), fixed_text(q, qd).encode())
-            for p, q in levels
-        )
-        + b"]"
-    )
-
-
-def _market(inst: Instrument) -> dict[str, Any]:
-    tick = Decimal(inst.tick_units).scaleb(-inst.price_decimals)
-    step = Decimal(1).scaleb(-inst.qty_decimals)
-    return {
-        "symbol": inst.symbol,
-        "baseSymbol": inst.base,
-        "quoteSymbol": inst.quote,
-        "marketType": "SPOT",
-        "filters": {
-            "price": {
-                "minPrice": f"{tick:f}",
-                "maxPrice": None,
-                "tickSize": f"{tick:f}",
-                "maxMultiplier": "1.25",
-                "minMultiplier": "0.75",
-            },
-            "quantity": {
-                "minQuantity": f"{inst.min_qty:f}",
-                "maxQuantity": None,
-                "stepSize": f"{step:f}",
-            },
-        },
-        "imfFunction": None,
-        "mmfFunction": None,
-        "fundingInterval": None,
-        "openInterestLimit": "0",
-        "orderBookState": "Open",
-        "createdAt": "2024-01-01T00:00:00",
-        "visible": True,
-    }

@@ -34,7 +34,7 @@ from ..wire import amount_text, decode_json, int_param, json_response
 from .auth import BackpackAuth
 from .errors import answering, api_error, error_body
 from .orders import BackpackOrders
-from .public import unavailable
+from .public_rest import unavailable
 
 __all__ = ["MAX_HISTORY_LIMIT", "BackpackTradingRest", "TradingVenue"]
 
