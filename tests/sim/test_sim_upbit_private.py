@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from hftpy.sim import Simulator
+from hftpy.sim.errors import VenueError
 
 NONCE = "00000000-0000-4000-8000-000000000000"
 LIMIT_QUERY = "market=KRW-BTC&side=bid&volume=0.01&price=100000000&ord_type=limit"
@@ -85,15 +86,15 @@ def test_reference_tokens_verify_and_nonces_are_single_use(sim: Simulator) -> No
     venue.add_api_key("test-access-key", "test-secret-key", venue.demo_account)
     account, nonce = venue.verify("Bearer " + NO_PARAMS_HS512, None)
     assert account is venue.demo_account and nonce == NONCE
-    with pytest.raises(Exception, match="nonce") as info:
+    with pytest.raises(VenueError, match="nonce") as info:
         venue.verify("Bearer " + NO_PARAMS_HS512, None)
-    assert info.value.name == "nonce_used"  # type: ignore[attr-defined]
+    assert (info.value.code, info.value.status) == ("nonce_used", 401)
     token = jwt("test-access-key", "test-secret-key", LIMIT_QUERY)
     venue.verify("Bearer " + token, LIMIT_QUERY)
     wrong_order = jwt("test-access-key", "test-secret-key", LIMIT_QUERY)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(VenueError) as info:
         venue.verify("Bearer " + wrong_order, LIMIT_QUERY.replace("0.01", "0.02"))
-    assert info.value.name == "invalid_query_payload"  # type: ignore[attr-defined]
+    assert (info.value.code, info.value.status) == ("invalid_query_payload", 401)
     hs256 = jwt("test-access-key", "test-secret-key", LIMIT_QUERY, "HS256")
     venue.verify("Bearer " + hs256, LIMIT_QUERY)
 

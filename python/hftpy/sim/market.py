@@ -236,8 +236,11 @@ class MarketVenue(ConnectionFaults):
     def routes(self, app: web.Application) -> None:
         """Add the REST routes."""
 
-    def listener(self, endpoint: str, request: WSUpgradeRequest) -> StreamConnection | None:
-        """The connection for an upgrade request on `endpoint`, or None (404)."""
+    def listener(
+        self, endpoint: str, request: WSUpgradeRequest
+    ) -> StreamConnection | WSUpgradeResponseWithListener | None:
+        """The connection for an upgrade request on `endpoint`, an error answer (a refused
+        login), or None (404)."""
         return None
 
     def background(self) -> list[Any]:

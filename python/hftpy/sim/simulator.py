@@ -11,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal
 
-from . import backpack, binance_api, kraken, upbit_private
+from . import backpack, binance_api, kraken, upbit
 from .backpack import BACKPACK_API_KEY, BACKPACK_API_SECRET, BackpackPrivateVenue
 from .binance_api import (
     BINANCE_API_KEY,
@@ -25,7 +25,7 @@ from .flow import SyntheticFlow
 from .kraken import MAKER_FEE, TAKER_FEE, KrakenVenue
 from .market import MarketVenue
 from .replay import KrakenBookCapture, parse_rate
-from .upbit_private import UPBIT_API_KEY, UPBIT_API_SECRET, UpbitPrivateVenue
+from .upbit import UPBIT_API_KEY, UPBIT_API_SECRET, UpbitPrivateVenue
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -60,7 +60,7 @@ VENUE_FAULTS: Final[Mapping[str, FaultTable]] = MappingProxyType(
         "kraken": kraken.FAULTS,
         "binance": binance_api.VENUE_FAULTS,
         "backpack": backpack.FAULTS,
-        "upbit": upbit_private.FAULTS,
+        "upbit": upbit.FAULTS,
     }
 )
 # Venues with a recorded capture format (shared/data/README.md).
