@@ -29,7 +29,7 @@ from picows import (
     ws_create_server,
 )
 
-from .engine import Engine, Instrument
+from .engine import Book, Engine, Instrument
 from .faults import MARKET_FAULTS, ConnectionFaults, FaultTable, fault_table
 from .wire import decimal_text, json_decimal
 
@@ -38,7 +38,9 @@ __all__ = [
     "MarketVenue",
     "StreamConnection",
     "decimal_text",
+    "fillable",
     "json_decimal",
+    "periodic",
 ]
 
 
@@ -385,3 +387,25 @@ def call_soon_once(flag_owner: Any, attr: str, callback: Callable[[], None]) -> 
         return
     setattr(flag_owner, attr, True)
     loop.call_soon(callback)
+
+
+async def periodic(period_s: float, step: Callable[[int], None]) -> None:
+    """Call `step(tick)` every `period_s` seconds (tick 1, 2, ...) until cancelled: a venue's
+    publisher derives its slower cadences from the tick count."""
+    tick = 0
+    while True:
+        await asyncio.sleep(period_s)
+        tick += 1
+        step(tick)
+
+
+def fillable(book: Book, side: str, price: int | None) -> int:
+    """How much a taker order on `side` limited at `price` (None: any price) could fill from
+    `book` right now: the fill-or-kill check."""
+    opposite = book.asks if side == "buy" else book.bids
+    total = 0
+    for level_price, qty in opposite.depth(len(opposite.prices)):
+        if price is not None and (level_price > price if side == "buy" else level_price < price):
+            break
+        total += qty
+    return total
