@@ -25,7 +25,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from hftpy.sim import Simulator
-from hftpy.sim.binance_api import Limits
+from hftpy.sim.binance import Limits
 
 from .helpers import WsClient
 

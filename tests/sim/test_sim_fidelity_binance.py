@@ -290,7 +290,7 @@ async def test_rest_order_lifecycle_with_headers(sim: Simulator, rest: Rest) -> 
     assert headers["X-MBX-USED-WEIGHT-1M"] == "10"  # 4 + 6
 
     # the order placed over REST is the WS API's: same ids, same account
-    assert sim.binance.api._by_id[order_id].account is sim.binance.demo_account
+    assert sim.binance.api.registry.by_id[order_id].account is sim.binance.demo_account
 
     status, account, _ = await rest.call("GET", "/api/v3/account", {"omitZeroBalances": "true"})
     assert status == 200 and account["accountType"] == "SPOT"

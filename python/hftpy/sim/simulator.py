@@ -11,9 +11,9 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal
 
-from . import backpack, binance_api, kraken, upbit
+from . import backpack, binance, kraken, upbit
 from .backpack import BACKPACK_API_KEY, BACKPACK_API_SECRET, BackpackPrivateVenue
-from .binance_api import (
+from .binance import (
     BINANCE_API_KEY,
     BINANCE_API_SECRET,
     BINANCE_ED25519_KEY,
@@ -58,7 +58,7 @@ SERVED_VENUES: Final = ("kraken", "binance", "backpack", "upbit")
 VENUE_FAULTS: Final[Mapping[str, FaultTable]] = MappingProxyType(
     {
         "kraken": kraken.FAULTS,
-        "binance": binance_api.VENUE_FAULTS,
+        "binance": binance.FAULTS,
         "backpack": backpack.FAULTS,
         "upbit": upbit.FAULTS,
     }

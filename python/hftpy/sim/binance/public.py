@@ -3,14 +3,16 @@
 Streams (`binance_stream` port): `/ws/<stream>[/<stream>...]` raw, `/stream?streams=a/b`
 combined (`{"stream","data"}` wrapper), bare `/ws` or `/stream` plus `SUBSCRIBE`; live
 `SUBSCRIBE` / `UNSUBSCRIBE` / `LIST_SUBSCRIPTIONS` / `SET_PROPERTY` / `GET_PROPERTY` with
-Binance's acks and error frames (reference/binance.md §1-2). Streams: `<sym>@depth[@100ms]`
-(diff `depthUpdate`), `<sym>@depth5|10|20[@100ms]` (partial book), `@trade`, `@aggTrade`,
-`@bookTicker`. The server pings every 20 s and drops a peer whose pong is 20 s late (Binance: 60 s).
+Binance's acks and error frames (reference/binance.md §1-2; streams.py). Streams:
+`<sym>@depth[@100ms]` (diff `depthUpdate`), `<sym>@depth5|10|20[@100ms]` (partial book),
+`@trade`, `@aggTrade`, `@bookTicker`. The server pings every 20 s and drops a peer whose pong
+is 20 s late (Binance: 60 s).
 
 REST (`binance_rest` port): `/api/v3/depth`, `/api/v3/exchangeInfo`, `/api/v3/time`,
-`/api/v3/ping`. Update ids are one counter per symbol (see `DepthFeed`), so a client that
-follows Binance's documented sync procedure (buffer, snapshot, drop `u <= lastUpdateId`, apply)
-keeps an exact book. The `binance_ws_api` port is reserved (answers 404) until the WS API lands.
+`/api/v3/ping` (public_rest.py). Update ids are one counter per symbol (see `DepthFeed`), so a
+client that follows Binance's documented sync procedure (buffer, snapshot, drop
+`u <= lastUpdateId`, apply) keeps an exact book. Alone, this venue answers 404 on the
+`binance_ws_api` port; `BinanceTradingVenue` (venue.py) serves the WS API there.
 
 Replay (`replay=[files]`): each connection gets the recorded frames of the streams it
 subscribes to, paced by their receive stamps; `/api/v3/depth` serves the capture's snapshot.
@@ -18,30 +20,23 @@ subscribes to, paced by their receive stamps; `/api/v3/depth` serves the capture
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-import msgspec
 from aiohttp import web
 from picows import WSUpgradeRequest
 
-from .engine import Engine, Instrument, Trade
-from .faults import MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS, Fault, FaultTable, fault_table
-from .market import (
-    DepthFeed,
-    MarketVenue,
-    StreamConnection,
-    call_soon_once,
-)
-from .replay import Pacer, binance_frames, binance_snapshot
-from .wire import decode_json, encode_json, fixed_text
+from ..engine import Engine, Instrument, Trade
+from ..faults import MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS, Fault, FaultTable, fault_table
+from ..market import DepthFeed, MarketVenue, StreamConnection, call_soon_once, periodic
+from ..replay import Pacer, binance_frames, binance_snapshot
+from ..wire import now_ms
+from .public_rest import MarketRest
+from .streams import BinanceConnection, Subscriptions
+from .text import levels_json, price_text, qty_text
 
-__all__ = ["FAULTS", "BinanceVenue", "valid_request_id"]
+__all__ = ["FAULTS", "BinanceVenue"]
 
 FAULTS: Final = fault_table(
     MARKET_FAULTS,
@@ -55,94 +50,13 @@ FAULTS: Final = fault_table(
         "the 2024-08-08 capture's ask 200000.00000000 x 25.42618900, finer than the lot step)",
     ),
 )
-WIRE_DECIMALS: Final = 8  # Binance prints every price and quantity with 8 decimals
 PARTIAL_LEVELS: Final = (5, 10, 20)
-MAX_STREAMS: Final = 1024
-_METHODS: Final = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 _SPEEDS: Final = ("100ms", "1000ms")
-_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9-]{0,36}")
-
-
-def _ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def valid_request_id(req_id: Any) -> bool:
-    """A control message's `id`: a 64-bit signed integer, a string of up to 36 letters, digits
-    and hyphens (the docs say "alphanumeric"; the official SDKs send uuid4 text, which spot
-    accepts), or null. It is echoed back exactly as sent."""
-    if req_id is None:
-        return True
-    if isinstance(req_id, bool):
-        return False
-    if isinstance(req_id, int):
-        return -(2**63) <= req_id < 2**63
-    return isinstance(req_id, str) and _REQUEST_ID.fullmatch(req_id) is not None
-
-
-def _error(code: int, msg: str, req_id: Any = None, with_id: bool = True) -> bytes:
-    body: dict[str, Any] = {"code": code, "msg": msg}
-    if with_id:
-        body["id"] = req_id
-    return encode_json(body)
-
-
-class _Stream:
-    """A parsed stream name: `btcusdt@depth10@100ms` -> symbol, kind `depth10`, speed `100ms`."""
-
-    __slots__ = ("kind", "levels", "name", "speed", "symbol")
-
-    def __init__(self, name: str, symbol: str, kind: str, speed: str, levels: int) -> None:
-        self.name = name
-        self.symbol = symbol
-        self.kind = kind
-        self.speed = speed
-        self.levels = levels
-
-
-def parse_stream(name: str) -> _Stream | None:
-    """A stream this simulator knows how to name (any symbol); None when malformed."""
-    symbol, sep, rest = name.partition("@")
-    if not sep or not symbol or symbol != symbol.lower():
-        return None  # stream names carry lower-case symbols
-    kind, _, speed = rest.partition("@")
-    if kind == "depth" or (kind.startswith("depth") and kind[5:] in ("5", "10", "20")):
-        if speed not in ("", "100ms", "1000ms"):
-            return None
-        levels = int(kind[5:]) if kind != "depth" else 0
-        return _Stream(name, symbol.upper(), kind, speed or "1000ms", levels)
-    if kind in ("trade", "aggTrade", "bookTicker") and not speed:
-        return _Stream(name, symbol.upper(), kind, "", 0)
-    return _Stream(name, symbol.upper(), "other", speed, 0)  # named correctly, never served
-
-
-class BinanceConnection(StreamConnection):
-    def __init__(self, venue: BinanceVenue, path: str, combined: bool, streams: list[str]):
-        super().__init__(venue, path)
-        self.bvenue = venue
-        self.combined = combined
-        self.streams: dict[str, _Stream] = {}
-        self.initial = streams
-        self.replaying = False
-
-    def connected(self) -> None:
-        if self.initial:
-            self.bvenue.add_streams(self, self.initial)
-
-    def closed(self) -> None:
-        self.bvenue.remove_streams(self, list(self.streams))
-
-    def on_message(self, payload: bytes) -> None:
-        self.bvenue.control(self, payload)
-
-    def push(self, stream: str, data: bytes) -> None:
-        if self.combined:
-            self.send(b'{"stream":"%s","data":%s}' % (stream.encode(), data))
-        else:
-            self.send(data)
 
 
 class BinanceVenue(MarketVenue):
+    """Binance market data: engine book and trade events out as stream frames."""
+
     name: ClassVar[str] = "binance"
     FAULTS: ClassVar[FaultTable] = FAULTS
     WS_ENDPOINTS: ClassVar[tuple[tuple[str, float, float], ...]] = (
@@ -161,7 +75,7 @@ class BinanceVenue(MarketVenue):
     ) -> None:
         super().__init__(engine, host=host)
         self.feeds = {i.symbol: DepthFeed(_SPEEDS) for i in self.instruments}
-        self.subs: dict[str, dict[BinanceConnection, None]] = {}
+        self.subs = Subscriptions(self._start_replay)
         self.agg_ids = {i.symbol: 0 for i in self.instruments}
         self.bbo: dict[str, tuple[int, int, int, int]] = {}
         self._trades: list[Trade] = []
@@ -173,6 +87,7 @@ class BinanceVenue(MarketVenue):
         self.extra_level: tuple[str, str, bytes] | None = None  # (symbol or "", side, level)
         if self.replay:
             self.replay_snapshot = binance_snapshot(self.replay)
+        self.market_rest = MarketRest(self, self.feeds, self.replay_snapshot)
         engine.level_listeners.append(self._on_level)
         engine.trade_listeners.append(self._on_trade)
 
@@ -206,35 +121,36 @@ class BinanceVenue(MarketVenue):
             if bbo == self.bbo.get(symbol):
                 continue
             self.bbo[symbol] = bbo
-            subs = self.subs.get(f"{symbol.lower()}@bookTicker")
-            if not subs:
+            stream = f"{symbol.lower()}@bookTicker"
+            if stream not in self.subs:
                 continue
             inst = self.engine.instrument(symbol)
             data = b'{"u":%d,"s":"%s","b":"%s","B":"%s","a":"%s","A":"%s"}' % (
                 self.feeds[symbol].update_id,
                 symbol.encode(),
-                self._price(inst, bbo[0]),
-                self._qty(inst, bbo[1]),
-                self._price(inst, bbo[2]),
-                self._qty(inst, bbo[3]),
+                price_text(inst, bbo[0]).encode(),
+                qty_text(inst, bbo[1]).encode(),
+                price_text(inst, bbo[2]).encode(),
+                qty_text(inst, bbo[3]).encode(),
             )
-            self._fan_out(f"{symbol.lower()}@bookTicker", data)
+            self.subs.fan_out(stream, data)
 
     def _publish_trade(self, trade: Trade) -> None:
         inst = trade.instrument
         lower = inst.symbol.lower()
-        now = _ms()
+        now = now_ms()
         stamp = trade.ts_ns // 1_000_000
-        price, qty = self._price(inst, trade.price), self._qty(inst, trade.qty)
+        price = price_text(inst, trade.price).encode()
+        qty = qty_text(inst, trade.qty).encode()
         buyer_maker = b"true" if trade.taker_side == "sell" else b"false"
-        if self.subs.get(f"{lower}@trade"):
+        if f"{lower}@trade" in self.subs:
             data = (
                 b'{"e":"trade","E":%d,"s":"%s","t":%d,"p":"%s","q":"%s","T":%d,"m":%s,"M":true}'
                 % (now, inst.symbol.encode(), trade.trade_id, price, qty, stamp, buyer_maker)
             )
-            self._fan_out(f"{lower}@trade", data)
+            self.subs.fan_out(f"{lower}@trade", data)
         self.agg_ids[inst.symbol] += 1
-        if self.subs.get(f"{lower}@aggTrade"):
+        if f"{lower}@aggTrade" in self.subs:
             data = (
                 b'{"e":"aggTrade","E":%d,"s":"%s","a":%d,"p":"%s","q":"%s","f":%d,"l":%d,'
                 b'"T":%d,"m":%s,"M":true}'
@@ -250,21 +166,17 @@ class BinanceVenue(MarketVenue):
                     buyer_maker,
                 )
             )
-            self._fan_out(f"{lower}@aggTrade", data)
+            self.subs.fan_out(f"{lower}@aggTrade", data)
 
     def background(self) -> list[Any]:
-        return [self._publisher()]
+        # Diff and partial-depth streams on their 100 ms / 1000 ms cadences.
+        return [periodic(0.1, self._publish)]
 
-    async def _publisher(self) -> None:
-        """Diff and partial-depth streams on their 100 ms / 1000 ms cadences."""
-        ticks = 0
-        while True:
-            await asyncio.sleep(0.1)
-            ticks += 1
-            speeds = ("100ms", "1000ms") if ticks % 10 == 0 else ("100ms",)
-            for symbol, feed in self.feeds.items():
-                for speed in speeds:
-                    self._publish_depth(symbol, feed, speed)
+    def _publish(self, tick: int) -> None:
+        speeds = ("100ms", "1000ms") if tick % 10 == 0 else ("100ms",)
+        for symbol, feed in self.feeds.items():
+            for speed in speeds:
+                self._publish_depth(symbol, feed, speed)
 
     def fault_extra_level(
         self,
@@ -296,12 +208,12 @@ class BinanceVenue(MarketVenue):
         if taken is not None and (subs := self._diff_subs(lower, speed)):
             first, last, bids, asks = taken
             data = b'{"e":"depthUpdate","E":%d,"s":"%s","U":%d,"u":%d,"b":%s,"a":%s}' % (
-                _ms(),
+                now_ms(),
                 symbol.encode(),
                 first,
                 last,
-                self._with_extra(symbol, "bid", self._levels(inst, bids)),
-                self._with_extra(symbol, "ask", self._levels(inst, asks)),
+                self._with_extra(symbol, "bid", levels_json(inst, bids)),
+                self._with_extra(symbol, "ask", levels_json(inst, asks)),
             )
             for conn, name in subs:
                 if conn.replaying:
@@ -311,16 +223,15 @@ class BinanceVenue(MarketVenue):
                 conn.push(name, data)
         for levels in PARTIAL_LEVELS:
             name = f"{lower}@depth{levels}" + ("@100ms" if speed == "100ms" else "")
-            subs_partial = self.subs.get(name)
-            if not subs_partial:
+            if name not in self.subs:
                 continue
             book = self.engine.book(symbol)
             data = b'{"lastUpdateId":%d,"bids":%s,"asks":%s}' % (
                 feed.update_id,
-                self._levels(inst, book.bids.depth(levels)),
-                self._levels(inst, book.asks.depth(levels)),
+                levels_json(inst, book.bids.depth(levels)),
+                levels_json(inst, book.asks.depth(levels)),
             )
-            self._fan_out(name, data)
+            self.subs.fan_out(name, data)
 
     def _diff_subs(self, lower: str, speed: str) -> list[tuple[BinanceConnection, str]]:
         names = (
@@ -328,137 +239,34 @@ class BinanceVenue(MarketVenue):
             if speed == "100ms"
             else (f"{lower}@depth", f"{lower}@depth@1000ms")
         )
-        return [(conn, name) for name in names for conn in self.subs.get(name, ())]
+        return [(conn, name) for name in names for conn in self.subs.of(name)]
 
-    def _fan_out(self, stream: str, data: bytes) -> None:
-        for conn in list(self.subs.get(stream, ())):
-            if not conn.replaying:
-                conn.push(stream, data)
-
-    @staticmethod
-    def _price(inst: Instrument, units: int) -> bytes:
-        return fixed_text(
-            units * 10 ** (WIRE_DECIMALS - inst.price_decimals), WIRE_DECIMALS
-        ).encode()
-
-    @staticmethod
-    def _qty(inst: Instrument, units: int) -> bytes:
-        return fixed_text(units * 10 ** (WIRE_DECIMALS - inst.qty_decimals), WIRE_DECIMALS).encode()
-
-    def _levels(self, inst: Instrument, levels: Sequence[tuple[int, int]]) -> bytes:
-        return (
-            b"["
-            + b",".join(
-                b'["%s","%s"]' % (self._price(inst, p), self._qty(inst, q)) for p, q in levels
-            )
-            + b"]"
-        )
-
-    # ----- connections and control messages -----
+    # ----- connections -----
 
     def listener(self, endpoint: str, request: WSUpgradeRequest) -> StreamConnection | None:
         if endpoint != "stream":
-            return None  # binance_ws_api: reserved
+            return None  # binance_ws_api: served by BinanceTradingVenue
         path, _, query = request.path.decode("latin-1").partition("?")
         path = path.rstrip("/")
         if path == "/ws" or path.startswith("/ws/"):
             names = [n for n in path[4:].split("/") if n]
-            return BinanceConnection(self, path, False, names)
+            return BinanceConnection(self, self.subs, path, False, names)
         if path == "/stream":
             names = []
             for part in query.split("&"):
                 key, _, value = part.partition("=")
                 if key == "streams":
                     names = [n for n in value.split("/") if n]
-            return BinanceConnection(self, path, True, names)
+            return BinanceConnection(self, self.subs, path, True, names)
         return None
 
-    def add_streams(self, conn: BinanceConnection, names: list[str]) -> None:
-        for name in names:
-            stream = parse_stream(name)
-            if stream is None or name in conn.streams:
-                continue
-            conn.streams[name] = stream
-            self.subs.setdefault(name, {})[conn] = None
+    # ----- replay -----
+
+    def _start_replay(self, conn: BinanceConnection) -> None:
+        """A connection that subscribed to something gets the capture, once."""
         if self.replay and conn.streams and not conn.replaying:
             conn.replaying = True
             conn.spawn(self._replay(conn), f"hftpy-sim-binance-replay {conn.path}")
-
-    def remove_streams(self, conn: BinanceConnection, names: list[str]) -> None:
-        for name in names:
-            conn.streams.pop(name, None)
-            subs = self.subs.get(name)
-            if subs is not None:
-                subs.pop(conn, None)
-                if not subs:
-                    del self.subs[name]
-
-    def control(self, conn: BinanceConnection, payload: bytes) -> None:
-        try:
-            message = decode_json(payload)
-        except msgspec.DecodeError:
-            conn.send_text(
-                _error(3, "Invalid JSON: expected value at line 1 column 1", with_id=False)
-            )
-            return
-        if not isinstance(message, dict):
-            conn.send_text(_error(2, "Invalid request: expected a JSON object", with_id=False))
-            return
-        req_id = message.get("id")
-        if "id" not in message or not valid_request_id(req_id):
-            conn.send_text(
-                _error(2, "Invalid request: request ID must be an unsigned integer", with_id=False)
-            )
-            return
-        method = message.get("method")
-        if method is None:
-            conn.send_text(_error(2, "Invalid request: missing field `method`", req_id))
-            return
-        if method not in _METHODS:
-            expected = ", ".join(_METHODS)
-            conn.send_text(
-                _error(
-                    2,
-                    f"Invalid request: unknown variant {method}, expected one of {expected}",
-                    req_id,
-                )
-            )
-            return
-        params = message.get("params", [])
-        strings = isinstance(params, list) and all(isinstance(p, str) for p in params)
-        if not strings and method != "SET_PROPERTY":
-            conn.send_text(_error(2, "Invalid request: invalid type for params", req_id))
-            return
-        if method == "SUBSCRIBE":
-            bad = [p for p in params if parse_stream(p) is None]
-            if bad:
-                conn.send_text(_error(2, f"Invalid request: invalid stream name {bad[0]}", req_id))
-                return
-            if len(set(conn.streams) | set(params)) > MAX_STREAMS:
-                conn.send_text(_error(2, "Invalid request: too many streams", req_id))
-                return
-            self.add_streams(conn, params)
-            result: Any = None
-        elif method == "UNSUBSCRIBE":
-            self.remove_streams(conn, params)
-            result = None
-        elif method == "LIST_SUBSCRIPTIONS":
-            result = list(conn.streams)
-        else:
-            if not params or params[0] != "combined":
-                conn.send_text(_error(0, "Unknown property", req_id))
-                return
-            if method == "GET_PROPERTY":
-                result = conn.combined
-            else:
-                if len(params) != 2 or not isinstance(params[1], bool):
-                    conn.send_text(_error(1, "Invalid value type: expected Boolean", req_id))
-                    return
-                conn.combined = params[1]
-                result = None
-        conn.send_text(encode_json({"result": result, "id": req_id}))
-
-    # ----- replay -----
 
     async def _replay(self, conn: BinanceConnection) -> None:
         pacer = Pacer(self.replay_rate)
@@ -485,167 +293,4 @@ class BinanceVenue(MarketVenue):
     # ----- REST -----
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/api/v3/depth", self._rest_depth)
-        app.router.add_get("/api/v3/exchangeInfo", self._rest_exchange_info)
-        app.router.add_get("/api/v3/time", self._rest_time)
-        app.router.add_get("/api/v3/ping", self._rest_ping)
-
-    def _json(self, body: Any, status: int = 200) -> web.Response:
-        return web.Response(body=encode_json(body), status=status, content_type="application/json")
-
-    def _unavailable(self) -> web.Response | None:
-        if self.system == "online":
-            return None
-        return self._json({"code": -1016, "msg": "This service is no longer available."}, 503)
-
-    def _symbol(self, request: web.Request) -> Instrument | web.Response:
-        symbol = request.query.get("symbol")
-        if not symbol:
-            return self._json(
-                {
-                    "code": -1102,
-                    "msg": "Mandatory parameter 'symbol' was not sent, was empty/null, or "
-                    "malformed.",
-                },
-                400,
-            )
-        inst = self.instrument(symbol)
-        if inst is None:
-            return self._json({"code": -1121, "msg": "Invalid symbol."}, 400)
-        return inst
-
-    async def _rest_depth(self, request: web.Request) -> web.Response:
-        if (down := self._unavailable()) is not None:
-            return down
-        found = self._symbol(request)
-        if isinstance(found, web.Response):
-            return found
-        try:
-            limit = int(request.query.get("limit", "100"))
-        except ValueError:
-            limit = -1
-        if not 1 <= limit <= 5000:
-            return self._json(
-                {
-                    "code": -1100,
-                    "msg": "Illegal characters found in parameter 'limit'; legal range is "
-                    "'^[0-9]{1,20}$'.",
-                },
-                400,
-            )
-        snapshot = self.replay_snapshot
-        if snapshot is not None and found.symbol == "BTCUSDT":
-            body = {
-                "lastUpdateId": snapshot["lastUpdateId"],
-                "bids": snapshot["bids"][:limit],
-                "asks": snapshot["asks"][:limit],
-            }
-            return self._json(body)
-        fault = self.snapshot_fault.hit()
-        if fault == "snapshot_fail":
-            return self._json({"code": -1001, "msg": "Internal error; unable to process."}, 503)
-        book = self.engine.book(found.symbol)
-        data = b'{"lastUpdateId":%d,"bids":%s,"asks":%s}' % (
-            self.feeds[found.symbol].update_id - (1000 if fault == "stale_snapshot" else 0),
-            self._levels(found, book.bids.depth(limit)),
-            self._levels(found, book.asks.depth(limit)),
-        )
-        return web.Response(body=data, content_type="application/json")
-
-    async def _rest_exchange_info(self, request: web.Request) -> web.Response:
-        if (down := self._unavailable()) is not None:
-            return down
-        instruments = self.instruments
-        wanted = request.query.get("symbol")
-        if wanted is not None:
-            inst = self.instrument(wanted)
-            if inst is None:
-                return self._json({"code": -1121, "msg": "Invalid symbol."}, 400)
-            instruments = [inst]
-        body = {
-            "timezone": "UTC",
-            "serverTime": _ms(),
-            "rateLimits": [
-                _limit("REQUEST_WEIGHT", "MINUTE", 1, 6000),
-                _limit("ORDERS", "SECOND", 10, 100),
-                _limit("ORDERS", "DAY", 1, 200000),
-                _limit("RAW_REQUESTS", "MINUTE", 5, 61000),
-            ],
-            "exchangeFilters": [],
-            "symbols": [_symbol_info(i) for i in instruments],
-        }
-        return self._json(body)
-
-    async def _rest_time(self, request: web.Request) -> web.Response:
-        return self._json({"serverTime": _ms()})
-
-    async def _rest_ping(self, request: web.Request) -> web.Response:
-        return self._json({})
-
-
-def _limit(kind: str, interval: str, num: int, limit: int) -> dict[str, Any]:
-    return {"rateLimitType": kind, "interval": interval, "intervalNum": num, "limit": limit}
-
-
-def _wire(value: Decimal) -> str:
-    return f"{value.quantize(Decimal(10) ** -WIRE_DECIMALS):f}"
-
-
-def _symbol_info(inst: Instrument) -> dict[str, Any]:
-    tick = Decimal(inst.tick_units).scaleb(-inst.price_decimals)
-    step = Decimal(1).scaleb(-inst.qty_decimals)
-    return {
-        "symbol": inst.symbol,
-        "status": "TRADING",
-        "baseAsset": inst.base,
-        "baseAssetPrecision": WIRE_DECIMALS,
-        "quoteAsset": inst.quote,
-        "quotePrecision": WIRE_DECIMALS,
-        "quoteAssetPrecision": WIRE_DECIMALS,
-        "baseCommissionPrecision": WIRE_DECIMALS,
-        "quoteCommissionPrecision": WIRE_DECIMALS,
-        "orderTypes": [
-            "LIMIT",
-            "LIMIT_MAKER",
-            "MARKET",
-            "STOP_LOSS",
-            "STOP_LOSS_LIMIT",
-            "TAKE_PROFIT",
-            "TAKE_PROFIT_LIMIT",
-        ],
-        "icebergAllowed": True,
-        "ocoAllowed": True,
-        "otoAllowed": True,
-        "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": True,
-        "cancelReplaceAllowed": True,
-        "amendAllowed": True,
-        "isSpotTradingAllowed": True,
-        "isMarginTradingAllowed": False,
-        "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": _wire(tick),
-                "maxPrice": _wire(Decimal(1_000_000)),
-                "tickSize": _wire(tick),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": _wire(inst.min_qty),
-                "maxQty": _wire(Decimal(9000)),
-                "stepSize": _wire(step),
-            },
-            {
-                "filterType": "NOTIONAL",
-                "minNotional": _wire(inst.min_cost),
-                "applyMinToMarket": True,
-                "maxNotional": _wire(Decimal(9_000_000)),
-                "applyMaxToMarket": False,
-                "avgPriceMins": 5,
-            },
-        ],
-        "permissions": [],
-        "permissionSets": [["SPOT"]],
-        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-    }
+        self.market_rest.routes(app)

@@ -1,6 +1,6 @@
 """Binance spot REST trading on loopback (`binance_rest` port), per rest-api.md.
 
-Signed endpoints, answered by the WS API's own order logic (`binance_api.BinanceApiVenue`:
+Signed endpoints, answered by the WS API's own order logic (`api.BinanceApiVenue`:
 one engine, one account, one set of order ids, so an order placed over REST can be cancelled
 over the WS API and shows in its user data stream):
 
@@ -52,7 +52,10 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from .wire import encode_json
+from ..errors import VenueError
+from ..wire import json_response
+from .request import RestSignature
+from .text import UNAVAILABLE
 
 __all__ = ["ENDPOINTS", "BinanceRest", "RestOutcome", "RestSignature", "TradingApi"]
 
@@ -74,24 +77,19 @@ _DEPTH_WEIGHTS: Final = ((100, 5), (500, 25), (1000, 50), (5000, 250))
 
 
 @dataclass(frozen=True, slots=True)
-class RestSignature:
-    """What a signed REST request is checked by: its `X-MBX-APIKEY` header and `totalParams`
-    (the query string then the body, as sent, without the `signature` parameter)."""
-
-    api_key: str | None
-    payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class RestOutcome:
     """A REST call's result: `result` on success, else `status` / `code` / `msg` (+ `data`)."""
 
     status: int
     result: Any = None
-    code: int = 0
+    code: int | str | None = 0
     msg: str = ""
     data: Any = None
     order_counts: tuple[int, int] | None = None  # ORDERS (10 s, day) when the call counted one
+
+    @classmethod
+    def refused(cls, error: VenueError, order_counts: tuple[int, int] | None = None) -> RestOutcome:
+        return cls(error.status, None, error.code, error.message, error.data, order_counts)
 
 
 class TradingApi(Protocol):
@@ -122,10 +120,6 @@ def _depth_weight(query: Mapping[str, str]) -> int:
     except ValueError:
         return 5  # refused by the handler (-1100), at the smallest weight
     return next((weight for top, weight in _DEPTH_WEIGHTS if limit <= top), 250)
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=encode_json(body), status=status, content_type="application/json")
 
 
 class BinanceRest:
@@ -161,7 +155,7 @@ class BinanceRest:
     async def _call(self, request: web.Request) -> web.Response:
         method = ENDPOINTS[(request.method, request.path)]
         if not self.available():
-            return _json({"code": -1016, "msg": "This service is no longer available."}, 503)
+            return json_response(UNAVAILABLE, 503)
         query = request.rel_url.raw_query_string
         body = ""
         if request.method != "GET":  # GET parameters go in the query string only
@@ -171,7 +165,7 @@ class BinanceRest:
             pairs = parse_qsl(text, keep_blank_values=True)
             names = [name for name, _ in pairs]
             if len(names) != len(set(names)):
-                return _json(
+                return json_response(
                     {"code": -1101, "msg": "Duplicate values for a parameter detected."}, 400
                 )
             params = {**dict(pairs), **params}  # the query string (parsed first) wins
@@ -186,7 +180,7 @@ class BinanceRest:
             headers["X-MBX-ORDER-COUNT-10S"] = str(ten)
             headers["X-MBX-ORDER-COUNT-1D"] = str(day)
         if outcome.status == 200:
-            response = _json(outcome.result)
+            response = json_response(outcome.result)
         else:
             body: dict[str, Any] = {"code": outcome.code, "msg": outcome.msg}
             data = outcome.data
@@ -196,6 +190,6 @@ class BinanceRest:
                 headers["Retry-After"] = str(max(1, math.ceil(wait_ms / 1000)))
             elif data is not None:
                 body["data"] = data
-            response = _json(body, outcome.status)
+            response = json_response(body, outcome.status)
         response.headers.update(headers)
         return response
