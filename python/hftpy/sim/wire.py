@@ -4,7 +4,7 @@ JSON responses. Every venue package renders numbers through these, never through
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "rescaled_text",
     "rfc3339_s",
     "rfc3339_us",
+    "text_pairs",
 ]
 
 AMOUNT_DECIMALS = 18  # engine amounts (price x qty, fees, balances) are integers of 10**-18
@@ -158,6 +159,12 @@ def int_param(
     if number < low or (high is not None and number > high):
         raise refuse(key, True)
     return number
+
+
+def text_pairs(pairs: Iterable[tuple[str, str]]) -> bytes:
+    """`[["a","b"],...]`: book levels as JSON string pairs, as Binance and Backpack send them
+    (the texts are numbers: nothing to escape)."""
+    return b"[" + b",".join(b'["%s","%s"]' % (a.encode(), b.encode()) for a, b in pairs) + b"]"
 
 
 def rename_keys(message: Any, table: Mapping[str, str]) -> Any:
