@@ -131,23 +131,10 @@ class BinanceApiVenue(ConnectionFaults):
     def now_ms(self) -> int:
         return self.clock.now_ms()
 
-    def add_api_key(
-        self,
-        api_key: str,
-        account: Account,
-        *,
-        hmac_secret: str | None = None,
-        ed25519_seed_b64: str | None = None,
-        ed25519_public_pem: bytes | None = None,
-    ) -> None:
-        """Register a key: an HMAC secret and/or an Ed25519 public key (from its seed or PEM)."""
-        self.keys.add(
-            api_key,
-            account,
-            hmac_secret=hmac_secret,
-            ed25519_seed_b64=ed25519_seed_b64,
-            ed25519_public_pem=ed25519_public_pem,
-        )
+    def add_api_key(self, api_key: str, account: Account, **credentials: Any) -> None:
+        """Register a key (`KeyRing.add`: `hmac_secret`, `ed25519_seed_b64` and/or
+        `ed25519_public_pem`) and stream its account's orders to its user data streams."""
+        self.keys.add(api_key, account, **credentials)
         listener = self.user_data.on_order_event
         if listener not in account.order_listeners:
             account.order_listeners.append(listener)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from ..engine import Instrument
-from ..wire import AMOUNT_DECIMALS, rescaled_text
+from ..wire import AMOUNT_DECIMALS, rescaled_text, text_pairs
 
 __all__ = [
     "MAX_PRICE",
@@ -45,11 +45,4 @@ def wire_amount(amount: int) -> str:
 
 def levels_json(inst: Instrument, levels: Sequence[tuple[int, int]]) -> bytes:
     """`[["price","qty"],...]` as the depth streams and `/api/v3/depth` print book levels."""
-    return (
-        b"["
-        + b",".join(
-            b'["%s","%s"]' % (price_text(inst, p).encode(), qty_text(inst, q).encode())
-            for p, q in levels
-        )
-        + b"]"
-    )
+    return text_pairs((price_text(inst, p), qty_text(inst, q)) for p, q in levels)
