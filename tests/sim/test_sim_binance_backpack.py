@@ -130,7 +130,7 @@ async def test_binance_payloads_and_control_messages(live: Simulator) -> None:
     assert isinstance((await get(f"{rest}/api/v3/time"))[1]["serverTime"], int)
     status, error = await get(f"{rest}/api/v3/depth?symbol=NOPE")
     assert status == 400 and error == {"code": -1121, "msg": "Invalid symbol."}
-    with pytest.raises(InvalidStatus):  # the WS API (binance_api.py) serves /ws-api/v3 only
+    with pytest.raises(InvalidStatus):  # the WS API (binance/api.py) serves /ws-api/v3 only
         await connect(live.env["HFTPY_BINANCE_WS_API_URL"].replace("/v3", "/v2"))
 
 
