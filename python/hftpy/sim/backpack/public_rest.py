@@ -2,8 +2,13 @@
 
 `GET /api/v1/depth` (`symbol`, `limit` one of 5..1000; `lastUpdateId` a string, both sides
 ascending, `timestamp` in µs; update ids work as on Binance, see `DepthFeed`),
-`/api/v1/markets`, `/api/v1/market` (`symbol`) and `/api/v1/time` (ms, plain text). While the
-`maintenance` fault lasts they answer 503 `SERVICE_UNAVAILABLE` (the time still answers).
+`/api/v1/markets`, `/api/v1/market` (`symbol`), `/api/v1/ticker` (`symbol`) and
+`/api/v1/tickers` (every market: first / last / high / low price, base and quote volume and
+trade count since the simulator started, whatever `interval` asks), `/api/v1/assets` (each
+asset of the markets, on no blockchain: nothing here deposits or withdraws),
+`/api/v1/securities` (none: no tokenized stocks), `/api/v1/status` (`Ok`, or `Maintenance`
+during the `maintenance` fault, when the others answer 503) and `/api/v1/time` (ms, plain
+text).
 """
 
 from __future__ import annotations
@@ -45,6 +50,23 @@ class Ticker:
         self.quote_volume += price * qty
         self.count += 1
 
+    def body(self, inst: Instrument) -> dict[str, Any]:
+        """The `/api/v1/ticker` object (`priceChangePercent` is a fraction: -0.03 is -3%)."""
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        change = Decimal(self.last - self.open) / Decimal(self.open) if self.open else Decimal(0)
+        return {
+            "symbol": inst.symbol,
+            "firstPrice": fixed_text(self.open, pd),
+            "lastPrice": fixed_text(self.last, pd),
+            "priceChange": fixed_text(self.last - self.open, pd),
+            "priceChangePercent": f"{change.quantize(Decimal('1e-6')).normalize():f}",
+            "high": fixed_text(self.high, pd),
+            "low": fixed_text(self.low, pd),
+            "volume": fixed_text(self.volume, qd),
+            "quoteVolume": fixed_text(self.quote_volume, pd + qd),
+            "trades": str(self.count),
+        }
+
 
 class BackpackMarketRest:
     """The public endpoints over the venue's books, depth feeds and tickers."""
@@ -61,6 +83,11 @@ class BackpackMarketRest:
         add("/api/v1/depth", answering(self._depth))
         add("/api/v1/markets", answering(self._markets))
         add("/api/v1/market", answering(self._market))
+        add("/api/v1/ticker", answering(self._ticker))
+        add("/api/v1/tickers", answering(self._tickers))
+        add("/api/v1/assets", answering(self._assets))
+        add("/api/v1/securities", answering(self._securities))
+        add("/api/v1/status", self._status)
         add("/api/v1/time", self._time)
 
     def _online(self) -> None:
@@ -101,6 +128,27 @@ class BackpackMarketRest:
 
     async def _market(self, request: web.Request) -> web.Response:
         return json_response(_market(self._market_of(request)))
+
+    async def _ticker(self, request: web.Request) -> web.Response:
+        inst = self._market_of(request)
+        return json_response(self.tickers[inst.symbol].body(inst))
+
+    async def _tickers(self, request: web.Request) -> web.Response:
+        self._online()
+        return json_response([self.tickers[i.symbol].body(i) for i in self.venue.instruments])
+
+    async def _assets(self, request: web.Request) -> web.Response:
+        self._online()
+        assets = dict.fromkeys(a for i in self.venue.instruments for a in (i.base, i.quote))
+        return json_response([{"symbol": a, "displayName": a, "tokens": []} for a in assets])
+
+    async def _securities(self, request: web.Request) -> web.Response:
+        self._online()
+        return json_response([])
+
+    async def _status(self, request: web.Request) -> web.Response:
+        up = self.venue.system == "online"
+        return json_response({"status": "Ok" if up else "Maintenance", "message": None})
 
     async def _time(self, request: web.Request) -> web.Response:
         return web.Response(text=str(now_ms()), content_type="text/plain")
