@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
 from typing import Any, Final
 
 from ..engine import Account, Engine, Fill, Instrument, Order, OrderEvent
@@ -20,7 +19,7 @@ from ..wire import encode_json, fixed_text
 from .auth import KeyRing
 from .connection import BinanceApiConnection
 from .registry import OrderMeta, OrderRegistry
-from .request import Request, api_error, bool_param, instrument_param, long_param
+from .request import Handler, Request, api_error, bool_param, instrument_param, long_param
 from .text import WIRE_DECIMALS, price_text, qty_text, wire_amount
 
 __all__ = ["UserData"]
@@ -29,7 +28,6 @@ DEFAULT_TRADES_LIMIT: Final = 500
 MAX_TRADES_LIMIT: Final = 1000
 MSG_UNAUTHORIZED: Final = "You are not authorized to execute this request."
 
-Handler = Callable[[Any, Request], Any]
 Outbox = list[tuple[BinanceApiConnection, bytes]]
 
 

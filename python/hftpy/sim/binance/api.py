@@ -25,7 +25,6 @@ Independent of the client on purpose: nothing here imports `hftpy._core` or `hft
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 import msgspec
@@ -49,7 +48,7 @@ from .connection import BinanceApiConnection
 from .limits import FREE_ON_SUCCESS, Limits, RateLimiter, weight_of
 from .orders import OrderMethods
 from .registry import OrderRegistry
-from .request import Clock, Request, RestSignature, api_error
+from .request import Clock, Handler, Request, RestSignature, api_error
 from .rest import RestOutcome
 
 __all__ = ["FAULTS", "WS_API_PATH", "BinanceApiVenue"]
@@ -79,8 +78,6 @@ FAULTS: Final = fault_table(
         negative_seconds=True,
     ),
 )
-
-Handler = Callable[[Any, Request], Any]
 
 
 class BinanceApiVenue(ConnectionFaults):

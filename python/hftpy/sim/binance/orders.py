@@ -44,6 +44,7 @@ from .auth import KeyRing, Session
 from .limits import RateLimiter
 from .registry import OrderMeta, OrderRegistry
 from .request import (
+    Handler,
     Request,
     api_error,
     client_id_param,
@@ -70,8 +71,6 @@ _REJECTS: Final = {
     RejectReason.DUPLICATE_CL_ORD_ID: MSG_DUPLICATE,
     RejectReason.UNKNOWN_ORDER: MSG_UNKNOWN_ORDER,
 }
-
-Handler = Callable[[Any, Request], Any]
 
 
 @dataclass(slots=True)

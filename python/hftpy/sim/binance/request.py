@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -27,6 +27,7 @@ __all__ = [
     "ALPHANUM",
     "DEFAULT_RECV_WINDOW",
     "Clock",
+    "Handler",
     "Request",
     "RestSignature",
     "api_error",
@@ -99,6 +100,10 @@ class Request:
         self.orders_counted: Account | None = None  # the account whose ORDERS the reply shows
         self.rate_limits = True
         self.rest = rest  # a REST request (rest.py): signed as REST signs
+
+
+# A method's handler: (the WS API connection, or None for REST; the request) -> its result.
+Handler = Callable[[Any, Request], Any]
 
 
 # ----- refusals -----
