@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from hftpy._core import OtherEvent, ResyncEvent, TradeEvent
 from hftpy.common import Exchange
 from hftpy.exchange import create_exchange_stream
 from hftpy.sim import Simulator
+from support import books_equal_the_engine, until
 
 SYMBOLS = {
     Exchange.KRAKEN: ("BTC/USD", "ETH/USD"),
@@ -37,54 +37,6 @@ async def sim(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Simulator]:
         for name, value in simulator.env.items():
             monkeypatch.setenv(name, value)  # streams find the simulator as a user's would
         yield simulator
-
-
-async def until(condition: Any, timeout: float = 10.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-Level = tuple[Decimal, Decimal]
-
-
-def engine_top(sim: Simulator, symbol: str, n: int) -> tuple[list[Level], list[Level]]:
-    """The engine's best `n` levels per side as exact decimals."""
-    inst = sim.engine.instrument(symbol)
-    book = sim.engine.book(symbol)
-
-    def side(levels: list[tuple[int, int]]) -> list[Level]:
-        return [
-            (Decimal(p).scaleb(-inst.price_decimals), Decimal(q).scaleb(-inst.qty_decimals))
-            for p, q in levels
-        ]
-
-    return side(book.bids.depth(n)), side(book.asks.depth(n))
-
-
-def local_top(view: Any, levels: Any) -> list[Level]:
-    """hftpy's levels (int mantissas at the stream's scales) as exact decimals."""
-    return [
-        (Decimal(p).scaleb(-view.price_scale), Decimal(q).scaleb(-view.qty_scale))
-        for p, q in levels
-    ]
-
-
-async def books_equal_the_engine(sim: Simulator, stream: Any, symbols: tuple[str, ...]) -> None:
-    """Freezes the market, lets the last updates land, and compares each valid local book
-    with the matching engine's."""
-    for flow in sim.flows:
-        flow.paused = lambda: True
-    await asyncio.sleep(0.4)
-    for symbol in symbols:
-        view = stream.book(symbol)
-        assert view.valid
-        depth = min(10, stream.depth)
-        bids, asks = engine_top(sim, symbol, depth)
-        assert local_top(view, view.bids(depth)) == bids, symbol
-        assert local_top(view, view.asks(depth)) == asks, symbol
 
 
 @pytest.mark.parametrize("exchange", list(SYMBOLS))

@@ -56,6 +56,12 @@ class AuthError(HftpyError, PermissionError):
     """Authentication with the venue failed (bad key, signature, nonce or token)."""
 
 
+class FrameTooLargeError(HftpyError, ConnectionError):
+    """The venue sent a WebSocket frame larger than the connection's `max_frame_size`: the
+    connection was dropped (close code 1009) and reconnects. Raise `max_frame_size` if the
+    venue's frames really are that large."""
+
+
 class FeedError(HftpyError, ValueError):
     """A market-data frame could not be decoded (bad JSON, a missing field, a number that does
     not fit the instrument's scale, an unregistered symbol)."""

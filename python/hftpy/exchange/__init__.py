@@ -204,6 +204,7 @@ class StreamArgs(TypedDict, total=False):
     ping_idle_timeout: float
     ping_reply_timeout: float
     liveness: dict[str, float | None] | None
+    max_frame_size: int
 
 
 class BinanceStreamArgs(StreamArgs, total=False):

@@ -68,7 +68,7 @@ from hftpy.exchange.lifecycle import AsyncLifecycle
 from hftpy.exchange.rest_api import USER_AGENT
 from hftpy.exchange.stats import LatencySummary, summaries
 from hftpy.net import WsConnection
-from hftpy.net.connection import ReconnectPolicy
+from hftpy.net.connection import DEFAULT_MAX_FRAME_SIZE, ReconnectPolicy
 
 log = logging.getLogger("hftpy.stream")
 
@@ -179,6 +179,7 @@ class StreamBase(AsyncLifecycle):
         ping_idle_timeout: float = 3.0,
         ping_reply_timeout: float = 2.0,
         liveness: dict[str, float | None] | None = None,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
     ) -> None:
         if depth is not None and self.depths is not None and depth not in self.depths:
             raise ConfigError(
@@ -212,12 +213,14 @@ class StreamBase(AsyncLifecycle):
             reconnect=reconnect,
             ping_idle_timeout=ping_idle_timeout,
             ping_reply_timeout=ping_reply_timeout,
+            max_frame_size=max_frame_size,
         )
         self._init_liveness(liveness)
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
         #: Counters for tests and metrics.
         self.resyncs = 0
+        #: Frames refused by the decoder or not JSON at all (each logged as a warning).
         self.decode_errors = 0
         #: Failed REST snapshot fetches (HTTP errors, timeouts, unreadable bodies).
         self.snapshot_failures = 0
@@ -483,6 +486,9 @@ class StreamBase(AsyncLifecycle):
         elif kind is ReplyEvent and not event.success:
             log.warning("%s: venue error reply: %s", self, event.error)
         elif kind is OtherEvent:
+            if event.kind == "unparsable":  # not JSON: a proxy's error page, garbage
+                self.decode_errors += 1
+                log.warning("%s: frame is not JSON: %.200r", self, bytes(payload))
             self._on_other(payload, event)
         if exch_key < 0:
             latency.record_since(recv_key, recv_mono)

@@ -34,11 +34,12 @@ from picows import (
     WSInvalidStatusError,
     WSListener,
     WSMsgType,
+    WSProtocolError,
     WSTransport,
     ws_connect,
 )
 
-from hftpy.errors import AuthError, ConfigError, DisconnectedError
+from hftpy.errors import AuthError, ConfigError, DisconnectedError, FrameTooLargeError
 
 log = logging.getLogger("hftpy.net")
 
@@ -55,6 +56,9 @@ UpgradeRefused = Callable[[int, bytes | None], BaseException | None]
 
 _time_ns = time.time_ns
 _monotonic_ns = time.monotonic_ns
+#: The largest frame a connection takes by default (picows's default): a venue frame beyond
+#: it drops the connection with FrameTooLargeError rather than buffering without bound.
+DEFAULT_MAX_FRAME_SIZE = 10 * 1024 * 1024
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 
@@ -170,7 +174,10 @@ class WsConnection:
         handshake_timeout: float = 10.0,
         extra_headers: Headers | None = None,
         upgrade_refused: UpgradeRefused | None = None,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
     ) -> None:
+        if max_frame_size < 1024:
+            raise ConfigError(f"max_frame_size must be at least 1024 bytes, not {max_frame_size}")
         self.url = url
         self.name = name
         self._on_frame = on_frame
@@ -180,6 +187,7 @@ class WsConnection:
         self._ping_idle_timeout = ping_idle_timeout
         self._ping_reply_timeout = ping_reply_timeout
         self._handshake_timeout = handshake_timeout
+        self.max_frame_size = max_frame_size
         self._extra_headers = extra_headers
         #: See `UpgradeRefused`; an owner may set it after construction.
         self.upgrade_refused = upgrade_refused
@@ -301,6 +309,8 @@ class WsConnection:
                 failure, self._failure = self._failure, None
             except asyncio.CancelledError:
                 raise
+            except WSProtocolError as exc:  # the peer broke the protocol; picows closed
+                failure, self._failure = self._failure or self._protocol_error(exc), None
             except Exception as exc:  # connect refused, handshake failed, hook failed
                 failure, self._failure = self._failure or exc, None
             if failure is not None:
@@ -330,6 +340,17 @@ class WsConnection:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _protocol_error(self, exc: WSProtocolError) -> BaseException:
+        """A frame over `max_frame_size` as an error that says which setting to change."""
+        if "exceeding max allowed size" in str(exc):
+            return FrameTooLargeError(
+                f"{self.name}: the venue sent a frame larger than max_frame_size="
+                f"{self.max_frame_size} bytes ({exc}); the connection was dropped "
+                "(close code 1009) and reconnects; pass a larger max_frame_size if such "
+                "frames are expected"
+            )
+        return exc
 
     def fail(self, error: BaseException) -> None:
         """Ends the current connection because of `error` (e.g. an auth refusal that arrives
@@ -363,6 +384,7 @@ class WsConnection:
                 auto_ping_idle_timeout=self._ping_idle_timeout or 10.0,
                 auto_ping_reply_timeout=self._ping_reply_timeout,
                 auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
+                max_frame_size=self.max_frame_size,
                 logger_name=_PicowsLog(logging.getLogger(f"picows.hftpy.{self.name}"), {}),
                 **kwargs,
             )
