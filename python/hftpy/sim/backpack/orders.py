@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from ..engine import Account, Engine, Instrument, Order, OrderEvent, OrderRejected, RejectReason
 from ..errors import VenueError
+from ..market import fillable
 from ..wire import amount_text, exact_units, fixed_text, now_us
 from .errors import api_error
 
@@ -186,7 +187,7 @@ class BackpackOrders:
             or not 0 <= client_id < 2**32
         ):
             raise api_error("INVALID_CLIENT_REQUEST", "clientId must be a u32")
-        if tif == "FOK" and not self._fillable(inst.symbol, side, price, lots):
+        if tif == "FOK" and fillable(self.engine.book(inst.symbol), side, price) < lots:
             raise api_error("INVALID_ORDER", "Fill or kill order would not fill completely")
         venue_id = str(next(self._next_id))
         # The accept event is emitted inside `place`: `record` takes the ids from here.
@@ -208,18 +209,6 @@ class BackpackOrders:
         finally:
             self._placing = None
         return self.order_body(placed)
-
-    def _fillable(self, symbol: str, side: str, price: int | None, lots: int) -> bool:
-        book = self.engine.book(symbol)
-        opposite = book.asks if side == "buy" else book.bids
-        available = 0
-        for level_price, qty in opposite.depth(len(opposite.prices)):
-            if price is not None and (
-                level_price > price if side == "buy" else level_price < price
-            ):
-                break
-            available += qty
-        return available >= lots
 
     # ----- what Backpack shows -----
 

@@ -14,7 +14,6 @@ feeds and tickers.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar, Final
 
 import msgspec
@@ -23,7 +22,7 @@ from picows import WSUpgradeRequest
 
 from ..engine import Engine, Instrument, Trade
 from ..faults import MARKET_FAULTS, SKIP_SEQUENCE, SNAPSHOT_FAULTS, FaultTable, fault_table
-from ..market import DepthFeed, MarketVenue, StreamConnection, call_soon_once
+from ..market import DepthFeed, MarketVenue, StreamConnection, call_soon_once, periodic
 from ..wire import decode_json, encode_json, fixed_text, now_us
 from .public_rest import BackpackMarketRest, Ticker, levels
 
@@ -185,21 +184,17 @@ class BackpackVenue(MarketVenue):
             conn.send(frame)
 
     def background(self) -> list[Any]:
-        return [self._periodic()]
+        return [periodic(0.2, self._periodic)]
 
-    async def _periodic(self) -> None:
+    def _periodic(self, tick: int) -> None:
         """Buffered depth streams on 200/600/1000 ms, tickers every second."""
-        ticks = 0
-        while True:
-            await asyncio.sleep(0.2)
-            ticks += 1
-            for symbol in self.feeds:
-                self._publish_depth(symbol, "200ms")
-                if ticks % 3 == 0:
-                    self._publish_depth(symbol, "600ms")
-                if ticks % 5 == 0:
-                    self._publish_depth(symbol, "1000ms")
-                    self._publish_ticker(symbol)
+        for symbol in self.feeds:
+            self._publish_depth(symbol, "200ms")
+            if tick % 3 == 0:
+                self._publish_depth(symbol, "600ms")
+            if tick % 5 == 0:
+                self._publish_depth(symbol, "1000ms")
+                self._publish_ticker(symbol)
 
     def _publish_ticker(self, symbol: str) -> None:
         name = f"ticker.{symbol}"

@@ -13,7 +13,7 @@ text).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Final
 
@@ -22,7 +22,7 @@ from aiohttp import web
 from ..engine import Instrument
 from ..errors import VenueError
 from ..market import DepthFeed, MarketVenue
-from ..wire import fixed_text, json_response, now_ms, now_us
+from ..wire import fixed_text, json_response, now_ms, now_us, text_pairs
 from .errors import answering, api_error
 
 __all__ = ["DEPTH_LIMITS", "BackpackMarketRest", "Ticker", "levels", "unavailable"]
@@ -159,17 +159,10 @@ def unavailable() -> VenueError:
     return api_error("SERVICE_UNAVAILABLE", "Service unavailable", 503)
 
 
-def levels(inst: Instrument, rows: Sequence[tuple[int, int]]) -> bytes:
+def levels(inst: Instrument, rows: Iterable[tuple[int, int]]) -> bytes:
     """`[["price","size"],...]` at the market's precision."""
     pd, qd = inst.price_decimals, inst.qty_decimals
-    return (
-        b"["
-        + b",".join(
-            b'["%s","%s"]' % (fixed_text(p, pd).encode(), fixed_text(q, qd).encode())
-            for p, q in rows
-        )
-        + b"]"
-    )
+    return text_pairs((fixed_text(p, pd), fixed_text(q, qd)) for p, q in rows)
 
 
 def _market(inst: Instrument) -> dict[str, Any]:
