@@ -29,6 +29,9 @@ _DEMO_BALANCES: Final = {"USDC": "10000000", "SOL": "100000", "BTC": "100"}
 
 
 class BackpackPrivateVenue(RequestFaults, BackpackVenue):
+    """The public venue plus the demo account's keys, orders, signed REST and private streams;
+    each engine order event is recorded by `orders`, then sent by `streams`."""
+
     FAULTS: ClassVar[FaultTable] = FAULTS
 
     def __init__(self, engine: Engine, *, host: str = "127.0.0.1") -> None:
