@@ -10,7 +10,7 @@ from typing import Any, Final, cast
 
 from ..engine import Account, Book, Instrument, Side
 from ..errors import VenueError
-from ..market import MarketVenue
+from ..market import MarketVenue, fillable
 from ..wire import AMOUNT_DECIMALS, exact_units
 from .errors import insufficient, invalid, post_only, upbit_error
 
@@ -78,7 +78,7 @@ def check_order(
         raise upbit_error(400, f"under_min_total_{suffix}", "최소주문금액 이상으로 주문해주세요")
     if lots <= 0:
         raise invalid("호가가 없습니다.")
-    if tif == "fok" and not _fillable(book, side, limit, lots):
+    if tif == "fok" and fillable(book, side, limit) < lots:
         raise invalid("fok 주문이 전량 체결될 수 없습니다.")
     if tif == "post_only" and limit is not None and book.opposite(cast(Side, side)).crosses(limit):
         raise post_only()
@@ -141,13 +141,3 @@ def _lots_for(inst: Instrument, asks: list[tuple[int, int]], budget: int) -> tup
         if take < qty:
             break
     return lots, cost
-
-
-def _fillable(book: Book, side: str, limit: int | None, lots: int) -> bool:
-    opposite = book.asks if side == "buy" else book.bids
-    available = 0
-    for price, qty in opposite.depth(len(opposite.prices)):
-        if limit is not None and (price > limit if side == "buy" else price < limit):
-            break
-        available += qty
-    return available >= lots

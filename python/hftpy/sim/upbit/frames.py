@@ -9,14 +9,13 @@ with an `{"error": {"name", "message"}}` frame.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar, Final
 
 import msgspec
 from picows import WSUpgradeRequest
 
 from ..errors import VenueError
-from ..market import MarketVenue, StreamConnection
+from ..market import MarketVenue, StreamConnection, periodic
 from ..wire import decode_json, encode_json, rename_keys
 from .errors import error_frame, request_error
 
@@ -184,10 +183,11 @@ class KeepAlive:
         self.connections: set[StreamConnection] = set()
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(STATUS_UP_EVERY_S)
-            for conn in list(self.connections):
-                conn.send(STATUS_UP)
+        await periodic(STATUS_UP_EVERY_S, self._beat)
+
+    def _beat(self, tick: int) -> None:
+        for conn in list(self.connections):
+            conn.send(STATUS_UP)
 
 
 class UpbitSocket(StreamConnection):
