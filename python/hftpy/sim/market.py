@@ -37,6 +37,7 @@ __all__ = [
     "FrameFault",
     "MarketVenue",
     "StreamConnection",
+    "TradeStats",
     "decimal_text",
     "fillable",
     "json_decimal",
@@ -212,6 +213,8 @@ class MarketVenue(ConnectionFaults):
     # (port name, auto-ping interval s or 0, pong deadline s) per WebSocket endpoint
     WS_ENDPOINTS: ClassVar[tuple[tuple[str, float, float], ...]] = ()
     MALFORMED_DEFAULT: ClassVar[str] = "<html><body>502 Bad Gateway</body></html>"
+    # Off the line means no connects (503); Kraken connects and says so on its status channel.
+    REFUSE_WHEN_DOWN: ClassVar[bool] = True
 
     def __init__(self, engine: Engine, *, host: str = "127.0.0.1") -> None:
         self.engine = engine
@@ -302,7 +305,7 @@ class MarketVenue(ConnectionFaults):
         def factory(
             request: WSUpgradeRequest,
         ) -> StreamConnection | WSUpgradeResponseWithListener | None:
-            if self.system != "online":
+            if self.system != "online" and self.REFUSE_WHEN_DOWN:
                 response = WSUpgradeResponse.create_error_response(503, b"Service Unavailable")
                 return WSUpgradeResponseWithListener(response, None)
             return self.listener(endpoint, request)
@@ -409,3 +412,33 @@ def fillable(book: Book, side: str, price: int | None) -> int:
             break
         total += qty
     return total
+
+
+class TradeStats:
+    """A market's running trade figures since the simulator started (standing in for "24 h"),
+    in engine units: what a venue's ticker shows."""
+
+    __slots__ = ("count", "high", "last", "last_qty", "low", "notional", "open", "volume")
+
+    def __init__(self, mid: int) -> None:
+        self.open = self.last = self.low = self.high = mid
+        self.volume = 0  # lots
+        self.notional = 0  # price units x lots
+        self.count = 0
+        self.last_qty = 0  # lots of the last trade
+
+    def add(self, price: int, qty: int) -> None:
+        """One trade."""
+        self.last = price
+        self.low = min(self.low, price)
+        self.high = max(self.high, price)
+        self.volume += qty
+        self.notional += price * qty
+        self.count += 1
+        self.last_qty = qty
+
+    @property
+    def vwap(self) -> int:
+        """The volume-weighted average price in ticks, rounded half up (0 before a trade)."""
+        volume = self.volume
+        return (2 * self.notional + volume) // (2 * volume) if volume else 0

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -22,7 +20,7 @@ from .binance import (
 from .engine import DEFAULT_INSTRUMENTS, Account, Engine, Instrument
 from .faults import FaultTable
 from .flow import SyntheticFlow
-from .kraken import MAKER_FEE, TAKER_FEE, KrakenVenue
+from .kraken import KRAKEN_API_KEY, KRAKEN_API_SECRET, MAKER_FEE, TAKER_FEE, KrakenVenue
 from .market import MarketVenue
 from .replay import KrakenBookCapture, parse_rate
 from .upbit import UPBIT_API_KEY, UPBIT_API_SECRET, UpbitPrivateVenue
@@ -68,15 +66,6 @@ REPLAY_VENUES: Final = ("binance", "kraken", "upbit")
 
 ReplayPath = str | os.PathLike[str]
 
-
-def _derived_b64(label: str, size: int) -> str:
-    """Fixed demo credentials: the same on every run and machine, but not hand-typed."""
-    return base64.b64encode(hashlib.sha512(label.encode()).digest()[:size]).decode()
-
-
-# Kraken issues 56-character keys and base64 secrets of 64 bytes.
-KRAKEN_API_KEY: Final = _derived_b64("hftpy sim kraken demo api key", 42)
-KRAKEN_API_SECRET: Final = _derived_b64("hftpy sim kraken demo api secret", 64)
 
 _KRAKEN_DEMO_BALANCES: Final = {"USD": "1000000", "EUR": "1000000", "BTC": "10", "ETH": "200"}
 
@@ -167,7 +156,7 @@ class Simulator:
             return 0 if self.ports_mode == "free" else DEFAULT_PORTS[name]
 
         try:
-            await self.kraken.start(port("kraken_rest"), port("kraken_ws"), port("kraken_ws_auth"))
+            await self.kraken.start({e: port(f"kraken_{e}") for e in ("rest", "ws", "ws_auth")})
             for name, venue in self.venues.items():
                 endpoints = ["rest", *(e for e, _, _ in venue.WS_ENDPOINTS)]
                 await venue.start({e: port(f"{name}_{e}") for e in endpoints})

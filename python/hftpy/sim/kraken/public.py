@@ -24,25 +24,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-import msgspec
+from ..engine import Book, Instrument, Trade
+from ..errors import VenueError
+from ..market import FrameFault, MarketVenue, TradeStats, call_soon_once
+from ..replay import KrakenBookCapture, Pacer
+from ..wire import encode_json, fixed_number, fixed_text, plain_number, rfc3339_us
+from .connection import KrakenConnection, Request
+from .protocol import array, asset_codes, boolean, integer, string
 
-from .engine import Book, Instrument, Trade
-from .kraken import (
-    KrakenConnection,
-    KrakenVenue,
-    RequestError,
-    _asset_codes,
-    _boolean,
-    _integer,
-    _list,
-    _Request,
-    _string,
-)
-from .market import FrameFault
-from .replay import KrakenBookCapture, Pacer
-from .wire import encode_json, fixed_number, fixed_text, rfc3339_us
-
-__all__ = ["BOOK_DEPTHS", "KrakenMarketData", "book_checksum"]
+__all__ = ["BOOK_DEPTHS", "KrakenMarketData", "KrakenTickers", "book_checksum"]
 
 BOOK_DEPTHS: Final = (10, 25, 100, 500, 1000)
 TRADE_SNAPSHOT: Final = 50
@@ -67,6 +57,85 @@ def _diff(old: dict[int, int], new: Levels, live: Iterable[int], is_bid: bool) -
     return gone + changed  # `new` is already best first
 
 
+def _levels_json(levels: Iterable[tuple[str, str]]) -> bytes:
+    """`[{"price":p,"qty":q},...]` from price and quantity texts."""
+    return (
+        b"["
+        + b",".join(b'{"price":%s,"qty":%s}' % (p.encode(), q.encode()) for p, q in levels)
+        + b"]"
+    )
+
+
+def _unit_levels(inst: Instrument, levels: Levels) -> bytes:
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    return _levels_json((fixed_text(p, pd), fixed_text(q, qd)) for p, q in levels)
+
+
+def _decimal_levels(levels: list[tuple[Decimal, Decimal]], pd: int, qd: int) -> bytes:
+    return _levels_json((f"{p:.{pd}f}", f"{q:.{qd}f}") for p, q in levels)
+
+
+def _book_head(kind: bytes, inst: Instrument, bids: bytes, asks: bytes) -> bytes:
+    return b'{"channel":"book","type":"%s","data":[{"symbol":"%s","bids":%s,"asks":%s,' % (
+        kind,
+        inst.symbol.encode(),
+        bids,
+        asks,
+    )
+
+
+def _trade_item(trade: Trade) -> dict[str, Any]:
+    inst = trade.instrument
+    return {
+        "symbol": inst.symbol,
+        "side": trade.taker_side,
+        "price": fixed_number(trade.price, inst.price_decimals),
+        "qty": fixed_number(trade.qty, inst.qty_decimals),
+        "ord_type": trade.taker_type,
+        "trade_id": trade.trade_id,
+        "timestamp": rfc3339_us(trade.ts_ns),
+    }
+
+
+def _instrument_message(instruments: list[Instrument]) -> bytes:
+    assets = sorted({a for i in instruments for a in (i.base, i.quote)})
+    asset_items = []
+    for asset in assets:
+        decimals = asset_codes(asset)[2]
+        asset_items.append(
+            {
+                "id": asset,
+                "status": "enabled",
+                "precision": decimals,
+                "precision_display": min(decimals, 5),
+                "borrowable": False,
+                "collateral_value": 1.0 if asset in ("USD", "EUR") else 0.95,
+                "margin_rate": 0.0,
+            }
+        )
+    pairs = [
+        {
+            "symbol": i.symbol,
+            "base": i.base,
+            "quote": i.quote,
+            "status": "online",
+            "qty_precision": i.qty_decimals,
+            "qty_increment": fixed_number(1, i.qty_decimals),
+            "price_precision": i.price_decimals,
+            "cost_precision": i.cost_decimals,
+            "marginable": False,
+            "has_index": True,
+            "cost_min": plain_number(i.min_cost),
+            "tick_size": fixed_number(i.tick_units, i.price_decimals),
+            "price_increment": fixed_number(i.tick_units, i.price_decimals),
+            "qty_min": plain_number(i.min_qty),
+        }
+        for i in instruments
+    ]
+    data = encode_json({"assets": asset_items, "pairs": pairs})
+    return b'{"channel":"instrument","type":"snapshot","data":%s}' % data
+
+
 class _BookGroup:
     __slots__ = ("asks", "bids", "checksum", "conns", "depth", "inst")
 
@@ -81,20 +150,6 @@ class _BookGroup:
 
 
 @dataclass(slots=True)
-class _Stats:
-    """Running figures behind the ticker (since the simulator started, standing in for 24 h)."""
-
-    open: int
-    last: int
-    low: int
-    high: int
-    volume: int = 0  # lots
-    notional: int = 0  # price units x lots
-    trades: int = 0
-    last_qty: int = 0  # lots of the last trade
-
-
-@dataclass(slots=True)
 class _Sub:
     channel: str
     symbol: str
@@ -103,31 +158,118 @@ class _Sub:
     task: asyncio.Task[None] | None = None
 
 
-def _levels_json(inst: Instrument, levels: Levels) -> bytes:
-    pd, qd = inst.price_decimals, inst.qty_decimals
-    return (
-        b"["
-        + b",".join(
-            b'{"price":%s,"qty":%s}' % (fixed_text(p, pd).encode(), fixed_text(q, qd).encode())
-            for p, q in levels
+class KrakenTickers:
+    """Each pair's running figures and best bid/offer: the `ticker` channel and REST `Ticker`."""
+
+    def __init__(self, venue: MarketVenue) -> None:
+        self.engine = venue.engine
+        self.stats: dict[str, TradeStats] = {}
+        self.subs: dict[str, dict[KrakenConnection, str]] = {}  # symbol -> conn -> trigger
+        self.bbo: dict[str, tuple[int, int, int, int]] = {}
+
+    def on_trade(self, trade: Trade) -> None:
+        self._stats(trade.instrument).add(trade.price, trade.qty)
+
+    def _stats(self, inst: Instrument) -> TradeStats:
+        stats = self.stats.get(inst.symbol)
+        if stats is None:
+            stats = self.stats[inst.symbol] = TradeStats(self.engine.mids[inst.symbol])
+        return stats
+
+    def _bbo(self, symbol: str) -> tuple[int, int, int, int]:
+        book = self.engine.book(symbol)
+        (bid, bid_qty), (ask, ask_qty) = (
+            (book.bids.depth(1) or [(0, 0)])[0],
+            (book.asks.depth(1) or [(0, 0)])[0],
         )
-        + b"]"
-    )
+        return bid, bid_qty, ask, ask_qty
+
+    def add(self, conn: KrakenConnection, inst: Instrument, trigger: str, snapshot: bool) -> None:
+        self.subs.setdefault(inst.symbol, {})[conn] = trigger
+        self.bbo.setdefault(inst.symbol, self._bbo(inst.symbol))
+        if snapshot:
+            conn.send_md(self._message(inst, b"snapshot"))
+
+    def remove(self, conn: KrakenConnection, symbol: str) -> None:
+        self.subs.get(symbol, {}).pop(conn, None)
+
+    def flush(self, inst: Instrument, traded: bool) -> None:
+        """Updates for this tick: `trades` subscribers if it traded, `bbo` ones if that moved."""
+        tickers = self.subs.get(inst.symbol)
+        if not tickers:
+            return
+        bbo = self._bbo(inst.symbol)
+        bbo_changed = bbo != self.bbo.get(inst.symbol)
+        self.bbo[inst.symbol] = bbo
+        if not traded and not bbo_changed:
+            return
+        message = self._message(inst, b"update")
+        for conn, trigger in list(tickers.items()):
+            if (trigger == "trades" and traded) or (trigger == "bbo" and bbo_changed):
+                conn.send_md(message)
+
+    def _message(self, inst: Instrument, kind: bytes) -> bytes:
+        stats = self._stats(inst)
+        bid, bid_qty, ask, ask_qty = self._bbo(inst.symbol)
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        vwap = stats.vwap
+        change = stats.last - stats.open
+        pct = (Decimal(change) * 100 / Decimal(stats.open)).quantize(Decimal("0.01"))
+        item = {
+            "symbol": inst.symbol,
+            "bid": fixed_number(bid, pd),
+            "bid_qty": fixed_number(bid_qty, qd),
+            "ask": fixed_number(ask, pd),
+            "ask_qty": fixed_number(ask_qty, qd),
+            "last": fixed_number(stats.last, pd),
+            "volume": fixed_number(stats.volume, qd),
+            "vwap": fixed_number(vwap, pd),
+            "low": fixed_number(stats.low, pd),
+            "high": fixed_number(stats.high, pd),
+            "change": fixed_number(change, pd),
+            "change_pct": fixed_number(int(pct * 100), 2),
+        }
+        return b'{"channel":"ticker","type":"%s","data":%s}' % (kind, encode_json([item]))
+
+    def rest_ticker(self, inst: Instrument) -> dict[str, Any]:
+        """A `Ticker` entry: figures since the simulator started stand for both "today" and
+        "last 24 hours"; prices at the pair's decimals, volumes at its lot decimals."""
+        stats = self._stats(inst)
+        bid, bid_qty, ask, ask_qty = self._bbo(inst.symbol)
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        vwap = stats.vwap
+
+        def price(units: int) -> str:
+            return fixed_text(units, pd)
+
+        def lots(units: int, decimals: int = qd) -> str:
+            return fixed_text(units // 10 ** (qd - decimals), decimals)
+
+        volume = lots(stats.volume)
+        return {
+            "a": [price(ask), lots(ask_qty, 0), lots(ask_qty, 3)],
+            "b": [price(bid), lots(bid_qty, 0), lots(bid_qty, 3)],
+            "c": [price(stats.last), lots(stats.last_qty)],
+            "v": [volume, volume],
+            "p": [price(vwap), price(vwap)],
+            "t": [stats.count, stats.count],
+            "l": [price(stats.low), price(stats.low)],
+            "h": [price(stats.high), price(stats.high)],
+            "o": price(stats.open),
+        }
 
 
 class KrakenMarketData:
-    """The public channels of one KrakenVenue."""
+    """The public channels of one Kraken venue, and the REST views of its books."""
 
-    def __init__(self, venue: KrakenVenue) -> None:
+    def __init__(self, venue: MarketVenue) -> None:
         self.venue = venue
         self.engine = venue.engine
+        self.tickers = KrakenTickers(venue)
         self.groups: dict[tuple[str, int], _BookGroup] = {}
         self.subs: dict[KrakenConnection, dict[tuple[str, str], _Sub]] = {}
         self.trade_subs: dict[str, dict[KrakenConnection, None]] = {}
-        self.ticker_subs: dict[str, dict[KrakenConnection, str]] = {}
         self.recent: dict[str, deque[Trade]] = {}
-        self.stats: dict[str, _Stats] = {}
-        self.bbo: dict[str, tuple[int, int, int, int]] = {}
         self.checksum_fault = FrameFault()
         self.replay: KrakenBookCapture | None = None
         self.replay_rate = 1.0
@@ -156,33 +298,13 @@ class KrakenMarketData:
         if inst.venue != "kraken":
             return
         self.recent.setdefault(inst.symbol, deque(maxlen=TRADE_SNAPSHOT)).append(trade)
-        stats = self._stats(inst)
-        stats.last = trade.price
-        stats.low = min(stats.low, trade.price)
-        stats.high = max(stats.high, trade.price)
-        stats.volume += trade.qty
-        stats.notional += trade.price * trade.qty
-        stats.trades += 1
-        stats.last_qty = trade.qty
+        self.tickers.on_trade(trade)
         self._trades.setdefault(inst.symbol, []).append(trade)
         self._schedule()
 
-    def _stats(self, inst: Instrument) -> _Stats:
-        stats = self.stats.get(inst.symbol)
-        if stats is None:
-            mid = self.engine.mids[inst.symbol]
-            stats = self.stats[inst.symbol] = _Stats(mid, mid, mid, mid)
-        return stats
-
     def _schedule(self) -> None:
-        if self._scheduled:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # engine driven outside a loop: published with the next change
-            return
-        self._scheduled = True
-        loop.call_soon(self.flush)
+        # Engine driven outside a loop: published with the next change.
+        call_soon_once(self, "_scheduled", self.flush)
 
     def flush(self) -> None:
         """Publish what changed since the last tick: book updates, then trades, then tickers."""
@@ -192,7 +314,7 @@ class KrakenMarketData:
         for symbol in dirty:
             self._flush_book(symbol)
         for symbol in dirty | set(trades):
-            self._flush_trades_and_ticker(symbol, trades.get(symbol, []))
+            self._flush_trades(symbol, trades.get(symbol, []))
 
     def _flush_book(self, symbol: str) -> None:
         groups = [g for (s, _), g in self.groups.items() if s == symbol]
@@ -221,12 +343,7 @@ class KrakenMarketData:
         checksum: int,
         stamp: str,
     ) -> None:
-        head = b'{"channel":"book","type":"%s","data":[{"symbol":"%s","bids":%s,"asks":%s,' % (
-            kind,
-            inst.symbol.encode(),
-            _levels_json(inst, bids),
-            _levels_json(inst, asks),
-        )
+        head = _book_head(kind, inst, _unit_levels(inst, bids), _unit_levels(inst, asks))
         tail = b',"timestamp":"%s"}]}' % stamp.encode()
         good = head + b'"checksum":%d' % checksum + tail
         for conn in list(conns):
@@ -235,86 +352,15 @@ class KrakenMarketData:
             else:
                 conn.send_md(good)
 
-    def _flush_trades_and_ticker(self, symbol: str, trades: list[Trade]) -> None:
-        inst = self.engine.instrument(symbol)
+    def _flush_trades(self, symbol: str, trades: list[Trade]) -> None:
         if trades and (subs := self.trade_subs.get(symbol)):
             data = encode_json([_trade_item(t) for t in trades])
             message = b'{"channel":"trade","type":"update","data":%s}' % data
             for conn in list(subs):
                 conn.send_md(message)
-        tickers = self.ticker_subs.get(symbol)
-        if not tickers:
-            return
-        book = self.engine.book(symbol)
-        bbo = self._bbo(book)
-        bbo_changed = bbo != self.bbo.get(symbol)
-        self.bbo[symbol] = bbo
-        if not trades and not bbo_changed:
-            return
-        message = self._ticker_message(inst, b"update")
-        for conn, trigger in list(tickers.items()):
-            if (trigger == "trades" and trades) or (trigger == "bbo" and bbo_changed):
-                conn.send_md(message)
+        self.tickers.flush(self.engine.instrument(symbol), bool(trades))
 
-    @staticmethod
-    def _bbo(book: Book) -> tuple[int, int, int, int]:
-        (bid, bid_qty), (ask, ask_qty) = (
-            (book.bids.depth(1) or [(0, 0)])[0],
-            (book.asks.depth(1) or [(0, 0)])[0],
-        )
-        return bid, bid_qty, ask, ask_qty
-
-    def _ticker_message(self, inst: Instrument, kind: bytes) -> bytes:
-        stats = self._stats(inst)
-        bid, bid_qty, ask, ask_qty = self._bbo(self.engine.book(inst.symbol))
-        pd, qd = inst.price_decimals, inst.qty_decimals
-        vwap = (2 * stats.notional + stats.volume) // (2 * stats.volume) if stats.volume else 0
-        change = stats.last - stats.open
-        pct = (Decimal(change) * 100 / Decimal(stats.open)).quantize(Decimal("0.01"))
-        item = {
-            "symbol": inst.symbol,
-            "bid": fixed_number(bid, pd),
-            "bid_qty": fixed_number(bid_qty, qd),
-            "ask": fixed_number(ask, pd),
-            "ask_qty": fixed_number(ask_qty, qd),
-            "last": fixed_number(stats.last, pd),
-            "volume": fixed_number(stats.volume, qd),
-            "vwap": fixed_number(vwap, pd),
-            "low": fixed_number(stats.low, pd),
-            "high": fixed_number(stats.high, pd),
-            "change": fixed_number(change, pd),
-            "change_pct": fixed_number(int(pct * 100), 2),
-        }
-        return b'{"channel":"ticker","type":"%s","data":%s}' % (kind, encode_json([item]))
-
-    # ----- REST views (`/0/public/Ticker`, `/0/public/Depth`) -----
-
-    def rest_ticker(self, inst: Instrument) -> dict[str, Any]:
-        """A `Ticker` entry: figures since the simulator started stand for both "today" and
-        "last 24 hours"; prices at the pair's decimals, volumes at its lot decimals."""
-        stats = self._stats(inst)
-        bid, bid_qty, ask, ask_qty = self._bbo(self.engine.book(inst.symbol))
-        pd, qd = inst.price_decimals, inst.qty_decimals
-        vwap = (2 * stats.notional + stats.volume) // (2 * stats.volume) if stats.volume else 0
-
-        def price(units: int) -> str:
-            return fixed_text(units, pd)
-
-        def lots(units: int, decimals: int = qd) -> str:
-            return fixed_text(units // 10 ** (qd - decimals), decimals)
-
-        volume = lots(stats.volume)
-        return {
-            "a": [price(ask), lots(ask_qty, 0), lots(ask_qty, 3)],
-            "b": [price(bid), lots(bid_qty, 0), lots(bid_qty, 3)],
-            "c": [price(stats.last), lots(stats.last_qty)],
-            "v": [volume, volume],
-            "p": [price(vwap), price(vwap)],
-            "t": [stats.trades, stats.trades],
-            "l": [price(stats.low), price(stats.low)],
-            "h": [price(stats.high), price(stats.high)],
-            "o": price(stats.open),
-        }
+    # ----- REST view (`/0/public/Depth`) -----
 
     def rest_depth(self, inst: Instrument, count: int) -> dict[str, Any]:
         """A `Depth` entry: the best `count` levels a side as [price, volume, timestamp]."""
@@ -336,40 +382,39 @@ class KrakenMarketData:
     def has_subscriptions(self, conn: KrakenConnection) -> bool:
         return bool(self.subs.get(conn))
 
-    def subscribe(self, conn: KrakenConnection, req: _Request, channel: str) -> None:
+    def subscribe(self, conn: KrakenConnection, req: Request, channel: str) -> None:
         params = req.params
         if channel == "instrument":
-            snapshot = _boolean(params, "snapshot", True)
+            snapshot = boolean(params, "snapshot", True)
             self._add(conn, _Sub("instrument", ""))
             warnings = list(_INSTRUMENT_WARNINGS)
             conn.reply(req, {"channel": "instrument", "snapshot": snapshot, "warnings": warnings})
             if snapshot:
-                conn.send_md(self._instrument_message())
+                conn.send_md(_instrument_message(self.venue.instruments))
             return
         if channel not in ("book", "trade", "ticker"):
-            raise RequestError(f"EGeneral:Internal error:channel {channel} is not simulated yet")
-        symbols = _list(params, "symbol")
+            raise VenueError(f"EGeneral:Internal error:channel {channel} is not simulated yet")
+        symbols = array(params, "symbol")
         if not symbols:
-            raise RequestError("Symbol field must be an array")
+            raise VenueError("Symbol field must be an array")
         depth = 0
         if channel == "book":
-            depth = _integer(params, "depth") or 10
+            depth = integer(params, "depth") or 10
             if depth not in BOOK_DEPTHS:
-                raise RequestError("Subscription depth not supported")
-        default_snapshot = True
-        snapshot = _boolean(params, "snapshot", default_snapshot)
+                raise VenueError("Subscription depth not supported")
+        snapshot = boolean(params, "snapshot", True)
         trigger = "trades"
         if channel == "ticker":
-            trigger = _string(params, "event_trigger") or "trades"
+            trigger = string(params, "event_trigger") or "trades"
             if trigger not in ("trades", "bbo"):
-                raise RequestError("EGeneral:Invalid arguments:event_trigger")
+                raise VenueError("EGeneral:Invalid arguments:event_trigger")
         for symbol in symbols:
             try:
                 inst = self._instrument(symbol)
                 sub = _Sub(channel, inst.symbol, depth, trigger)
                 self._check_replay_depth(sub)
                 self._add(conn, sub)
-            except RequestError as exc:
+            except VenueError as exc:
                 conn.reply_error(req, exc.message)
                 continue
             ack: dict[str, Any] = {"channel": channel}
@@ -382,15 +427,15 @@ class KrakenMarketData:
             conn.reply(req, ack)
             self._start(conn, sub, inst, snapshot)
 
-    def unsubscribe(self, conn: KrakenConnection, req: _Request, channel: str) -> None:
+    def unsubscribe(self, conn: KrakenConnection, req: Request, channel: str) -> None:
         if channel == "instrument":
             if self.subs.get(conn, {}).pop(("instrument", ""), None) is None:
-                raise RequestError("Subscription Not Found")
+                raise VenueError("Subscription Not Found")
             conn.reply(req, {"channel": "instrument"})
             return
-        symbols = _list(req.params, "symbol")
+        symbols = array(req.params, "symbol")
         if not symbols:
-            raise RequestError("Symbol field must be an array")
+            raise VenueError("Symbol field must be an array")
         for symbol in symbols:
             sub = self.subs.get(conn, {}).get((channel, str(symbol)))
             if sub is None:
@@ -399,7 +444,7 @@ class KrakenMarketData:
             self._remove(conn, sub)
             result: dict[str, Any] = {"channel": channel}
             if channel == "book":
-                result["depth"] = _integer(req.params, "depth") or sub.depth
+                result["depth"] = integer(req.params, "depth") or sub.depth
             result["symbol"] = sub.symbol
             conn.reply(req, result)
 
@@ -411,20 +456,20 @@ class KrakenMarketData:
     def _instrument(self, symbol: Any) -> Instrument:
         inst = self.engine.instruments.get(symbol) if isinstance(symbol, str) else None
         if inst is None or inst.venue != "kraken":
-            raise RequestError(f"Currency pair not supported {symbol}")
+            raise VenueError(f"Currency pair not supported {symbol}")
         return inst
 
     def _check_replay_depth(self, sub: _Sub) -> None:
         replay = self.replay
         book = sub.channel == "book" and replay is not None and sub.symbol == replay.symbol
         if book and replay is not None and sub.depth != replay.depth:
-            raise RequestError("Subscription depth not supported")
+            raise VenueError("Subscription depth not supported")
 
     def _add(self, conn: KrakenConnection, sub: _Sub) -> None:
         subs = self.subs.setdefault(conn, {})
         key = (sub.channel, sub.symbol)
         if key in subs:
-            raise RequestError("Already subscribed")
+            raise VenueError("Already subscribed")
         subs[key] = sub
 
     def _start(self, conn: KrakenConnection, sub: _Sub, inst: Instrument, snapshot: bool) -> None:
@@ -453,10 +498,7 @@ class KrakenMarketData:
                 data = encode_json(items)
                 conn.send_md(b'{"channel":"trade","type":"snapshot","data":%s}' % data)
         elif sub.channel == "ticker":
-            self.ticker_subs.setdefault(symbol, {})[conn] = sub.event_trigger
-            self.bbo.setdefault(symbol, self._bbo(self.engine.book(symbol)))
-            if snapshot:
-                conn.send_md(self._ticker_message(inst, b"snapshot"))
+            self.tickers.add(conn, inst, sub.event_trigger, snapshot)
 
     def _remove(self, conn: KrakenConnection, sub: _Sub) -> None:
         self.subs.get(conn, {}).pop((sub.channel, sub.symbol), None)
@@ -472,48 +514,7 @@ class KrakenMarketData:
         elif sub.channel == "trade":
             self.trade_subs.get(sub.symbol, {}).pop(conn, None)
         elif sub.channel == "ticker":
-            self.ticker_subs.get(sub.symbol, {}).pop(conn, None)
-
-    # ----- instrument -----
-
-    def _instrument_message(self) -> bytes:
-        instruments = self.venue.instruments
-        assets = sorted({a for i in instruments for a in (i.base, i.quote)})
-        asset_items = []
-        for asset in assets:
-            decimals = _asset_codes(asset)[2]
-            asset_items.append(
-                {
-                    "id": asset,
-                    "status": "enabled",
-                    "precision": decimals,
-                    "precision_display": min(decimals, 5),
-                    "borrowable": False,
-                    "collateral_value": 1.0 if asset in ("USD", "EUR") else 0.95,
-                    "margin_rate": 0.0,
-                }
-            )
-        pairs = [
-            {
-                "symbol": i.symbol,
-                "base": i.base,
-                "quote": i.quote,
-                "status": "online",
-                "qty_precision": i.qty_decimals,
-                "qty_increment": fixed_number(1, i.qty_decimals),
-                "price_precision": i.price_decimals,
-                "cost_precision": i.cost_decimals,
-                "marginable": False,
-                "has_index": True,
-                "cost_min": _plain(i.min_cost),
-                "tick_size": fixed_number(i.tick_units, i.price_decimals),
-                "price_increment": fixed_number(i.tick_units, i.price_decimals),
-                "qty_min": _plain(i.min_qty),
-            }
-            for i in instruments
-        ]
-        data = encode_json({"assets": asset_items, "pairs": pairs})
-        return b'{"channel":"instrument","type":"snapshot","data":%s}' % data
+            self.tickers.remove(conn, sub.symbol)
 
     # ----- replay of a recorded book -----
 
@@ -526,41 +527,9 @@ class KrakenMarketData:
             if kind == "snapshot" and not snapshot:
                 continue
             await pacer.wait(ns)
-            head = b'{"channel":"book","type":"%s","data":[{"symbol":"%s","bids":%s,"asks":%s,' % (
-                kind.encode(),
-                inst.symbol.encode(),
-                _decimal_levels(bids, pd, qd),
-                _decimal_levels(asks, pd, qd),
-            )
+            bid_json, ask_json = _decimal_levels(bids, pd, qd), _decimal_levels(asks, pd, qd)
+            head = _book_head(kind.encode(), inst, bid_json, ask_json)
             tail = b',"timestamp":"%s"}]}' % stamp.encode() if stamp else b"}]}"
             if self.checksum_fault.hit():
                 checksum ^= 0x5A5A5A5A
             conn.send_md(head + b'"checksum":%d' % checksum + tail)
-
-
-def _decimal_levels(levels: list[tuple[Decimal, Decimal]], pd: int, qd: int) -> bytes:
-    return (
-        b"["
-        + b",".join(
-            b'{"price":%s,"qty":%s}' % (f"{p:.{pd}f}".encode(), f"{q:.{qd}f}".encode())
-            for p, q in levels
-        )
-        + b"]"
-    )
-
-
-def _plain(value: Decimal) -> msgspec.Raw:
-    return msgspec.Raw(f"{value.normalize():f}".encode())
-
-
-def _trade_item(trade: Trade) -> dict[str, Any]:
-    inst = trade.instrument
-    return {
-        "symbol": inst.symbol,
-        "side": trade.taker_side,
-        "price": fixed_number(trade.price, inst.price_decimals),
-        "qty": fixed_number(trade.qty, inst.qty_decimals),
-        "ord_type": trade.taker_type,
-        "trade_id": trade.trade_id,
-        "timestamp": rfc3339_us(trade.ts_ns),
-    }
