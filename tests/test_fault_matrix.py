@@ -35,6 +35,12 @@ ORDERS = {
     Exchange.BACKPACK: (CurrencyPair.SOL_USDC, "0.10", "10.00"),
     Exchange.UPBIT: (CurrencyPair.BTC_KRW, "0.0001", "100000000"),
 }
+TICKS = {
+    Exchange.KRAKEN: Decimal(1),
+    Exchange.BINANCE: Decimal(1),
+    Exchange.BACKPACK: Decimal("0.01"),
+    Exchange.UPBIT: Decimal(1000),
+}
 MIB = 1024 * 1024
 HUGE_FRAME = "<html>" + "x" * (16 * MIB) + "</html>"  # 16 MiB of proxy garbage
 # One frame of each kind a venue (or a proxy in front of it) has been seen to send wrong.
@@ -152,14 +158,23 @@ async def test_a_drop_with_500_requests_in_flight_ends_each_exactly_once(
 
     async def one(i: int) -> None:
         await api.place_order(
-            pair, Side.BUY, Decimal(amount), Decimal(price) - i, callback=replies, timeout=10
+            pair,
+            Side.BUY,
+            Decimal(amount),
+            Decimal(price) - i * TICKS[exchange],
+            callback=replies,
+            timeout=10,
         )
 
     senders = [asyncio.create_task(one(i)) for i in range(500)]
     await asyncio.sleep(0.5)
     sim.inject(exchange.value, "drop_connection")
     await asyncio.gather(*senders, return_exceptions=True)
-    await replies.wait_for(500, timeout=20)
+    try:
+        await replies.wait_for(500, timeout=30)
+    except TimeoutError:
+        got = Counter(str(r.get("error") or "ok") for r in replies.responses)
+        pytest.fail(f"{len(replies.calls)} outcomes of 500 ({dict(got)}), {pending(api)} pending")
     await asyncio.sleep(0.2)
     by_id = Counter(call[0] for call in replies.calls)
     assert len(by_id) == 500 and set(by_id.values()) == {1}, "an outcome twice or missing"

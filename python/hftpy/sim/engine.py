@@ -358,6 +358,24 @@ class Book:
         return self.asks if side == "buy" else self.bids
 
 
+def _round_to_tick(inst: Instrument, price: Decimal) -> int:
+    tick = inst.tick_units
+    return round(price.scaleb(inst.price_decimals) / tick) * tick
+
+
+def _fee(inst: Instrument, cost: int, fee_ppm: int) -> int:
+    """Fee rounded up to the instrument's cost precision."""
+    if fee_ppm == 0:
+        return 0
+    step = _POW10[AMOUNT_DECIMALS - inst.cost_decimals]
+    return _ceil_div(cost * fee_ppm, _PPM * step) * step
+
+
+def _hold_asset(inst: Instrument, side: Side) -> str:
+    """What an order reserves: quote for buys, base for sells."""
+    return inst.quote if side == "buy" else inst.base
+
+
 class Engine:
     """Books per symbol, accounts, and the matching that moves balances between them."""
 
@@ -370,7 +388,7 @@ class Engine:
                 raise ValueError(f"duplicate symbol {inst.symbol}")
             self.instruments[inst.symbol] = inst
             self.books[inst.symbol] = Book(inst)
-            self.mids[inst.symbol] = self._round_to_tick(inst, inst.mid)
+            self.mids[inst.symbol] = _round_to_tick(inst, inst.mid)
         self.accounts: dict[str, Account] = {}
         self.rng = random.Random(f"engine:{seed}")
         self.level_listeners: list[LevelListener] = []
@@ -412,7 +430,7 @@ class Engine:
 
     def set_mid(self, symbol: str, price: Decimal | str) -> None:
         """Re-centre a symbol: the synthetic flow quotes around this price from its next step."""
-        self.mids[symbol] = self._round_to_tick(self.instruments[symbol], Decimal(price))
+        self.mids[symbol] = _round_to_tick(self.instruments[symbol], Decimal(price))
 
     def open_orders(self, account: Account, symbol: str | None = None) -> list[Order]:
         return [
@@ -429,11 +447,6 @@ class Engine:
 
     def find_by_userref(self, account: Account, userref: int) -> list[Order]:
         return [o for o in account.open_orders.values() if o.userref == userref]
-
-    @staticmethod
-    def _round_to_tick(inst: Instrument, price: Decimal) -> int:
-        tick = inst.tick_units
-        return round(price.scaleb(inst.price_decimals) / tick) * tick
 
     # ----- order entry -----
 
@@ -470,7 +483,7 @@ class Engine:
         if cl_ord_id is not None and cl_ord_id in account.by_cl_ord_id:
             raise OrderRejected(RejectReason.DUPLICATE_CL_ORD_ID)
         hold = self._required_hold(account, book, side, price, qty)
-        if not account.unlimited and hold > account.balance(self._hold_asset(inst, side)).available:
+        if not account.unlimited and hold > account.balance(_hold_asset(inst, side)).available:
             raise OrderRejected(RejectReason.INSUFFICIENT_FUNDS)
         now = time.time_ns()
         order = Order(
@@ -547,7 +560,7 @@ class Engine:
             raise OrderRejected(RejectReason.POST_ONLY)
         account = order.account
         new_hold = self._required_hold(account, book, order.side, new_price, new_qty - order.filled)
-        asset = self._hold_asset(order.instrument, order.side)
+        asset = _hold_asset(order.instrument, order.side)
         if not account.unlimited and new_hold - order.held > account.balance(asset).available:
             raise OrderRejected(RejectReason.INSUFFICIENT_FUNDS)
         now = time.time_ns()
@@ -594,7 +607,7 @@ class Engine:
         account = order.account
         remaining = qty - order.filled
         hold = self._required_hold(account, book, order.side, price, remaining)
-        asset = self._hold_asset(order.instrument, order.side)
+        asset = _hold_asset(order.instrument, order.side)
         if not account.unlimited and hold > account.balance(asset).available + order.held:
             raise OrderRejected(RejectReason.INSUFFICIENT_FUNDS)
         self.cancel(order, "Order replaced")
@@ -669,7 +682,7 @@ class Engine:
         for order, is_maker in ((maker, True), (taker, False)):
             account = order.account
             fee_ppm = account.maker_fee_ppm if is_maker else account.taker_fee_ppm
-            fee = self._fee(inst, cost, fee_ppm)
+            fee = _fee(inst, cost, fee_ppm)
             fill = Fill(kraken_id(self.rng, "T"), trade_id, price, qty, cost, fee, is_maker)
             order.filled += qty
             order.cum_cost += cost
@@ -685,19 +698,7 @@ class Engine:
             if order.remaining == 0:
                 self._finish(order, "filled", now, "")
 
-    @staticmethod
-    def _fee(inst: Instrument, cost: int, fee_ppm: int) -> int:
-        """Fee rounded up to the instrument's cost precision."""
-        if fee_ppm == 0:
-            return 0
-        step = _POW10[AMOUNT_DECIMALS - inst.cost_decimals]
-        return _ceil_div(cost * fee_ppm, _PPM * step) * step
-
     # ----- funds -----
-
-    @staticmethod
-    def _hold_asset(inst: Instrument, side: Side) -> str:
-        return inst.quote if side == "buy" else inst.base
 
     def _required_hold(
         self, account: Account, book: Book, side: Side, price: int | None, qty: int
@@ -723,7 +724,7 @@ class Engine:
         if order.account.unlimited or amount == 0:
             return
         order.held += amount
-        asset = self._hold_asset(order.instrument, order.side)
+        asset = _hold_asset(order.instrument, order.side)
         order.account.balance(asset).held += amount
 
     def _settle(self, order: Order, fill: Fill, now: int) -> None:
