@@ -190,3 +190,141 @@ async def test_a_drop_with_500_requests_in_flight_ends_each_exactly_once(
     assert len(replies.calls) == 500  # nothing answered twice after the reconnect
     assert pending(api) == 0
     await stopped(api, runner)
+
+
+# -- stalls, closes, maintenance -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exchange", list(SYMBOLS), ids=str)
+async def test_a_stall_without_pongs_is_dropped_and_books_come_back(
+    sim: Simulator, exchange: Exchange
+) -> None:
+    """The venue stops sending and stops answering pings: the liveness watchdog or picows's
+    ping timeout (3 s + 2 s) drops the socket, whichever is first; books recover after."""
+    stream, runner = await started_stream(exchange)
+    connects = stream.connection.connects
+    started = time.monotonic()
+    sim.inject(exchange.value, "stall", seconds=4.0, pongs=False)
+    await until(lambda: stream.connection.connects > connects, 20)
+    dropped = time.monotonic() - started
+    await until(lambda: all(stream.book(s).valid for s in SYMBOLS[exchange]), 20)
+    print(
+        f"{exchange.value}: stall without pongs -> reconnected after {dropped:.2f}s, "
+        f"valid after {time.monotonic() - started:.2f}s"
+    )
+    await books_equal_the_engine(sim, stream, SYMBOLS[exchange])
+    await stopped(stream, runner)
+
+
+@pytest.mark.parametrize("code", [1000, 1001, 1011, 1012, 1013])
+@pytest.mark.parametrize("exchange", list(SYMBOLS), ids=str)
+async def test_a_close_frame_of_any_code_reconnects_and_resyncs(
+    sim: Simulator, exchange: Exchange, code: int
+) -> None:
+    stream, runner = await started_stream(exchange)
+    connects = stream.connection.connects
+    started = time.monotonic()
+    sim.inject(exchange.value, "close", code=code)
+    await until(lambda: stream.connection.connects > connects, 15)
+    await until(lambda: all(stream.book(s).valid for s in SYMBOLS[exchange]), 15)
+    print(f"{exchange.value}: close {code} -> valid after {time.monotonic() - started:.2f}s")
+    await books_equal_the_engine(sim, stream, SYMBOLS[exchange])
+    await stopped(stream, runner)
+
+
+@pytest.mark.parametrize("exchange", list(ORDERS), ids=str)
+async def test_a_close_frame_ends_pending_requests_once_and_the_api_comes_back(
+    sim: Simulator, exchange: Exchange
+) -> None:
+    api, runner = await started_api(exchange)
+    pair, amount, price = ORDERS[exchange]
+    replies = Replies()
+    sim.inject(exchange.value, "stall", seconds=2)
+    for i in range(5):
+        bid = Decimal(price) - i * TICKS[exchange]
+        await api.place_order(pair, Side.BUY, Decimal(amount), bid, callback=replies)
+    sim.inject(exchange.value, "close", code=1012)
+    await replies.wait_for(5, timeout=15)
+    await asyncio.sleep(0.2)
+    assert sorted(Counter(c[0] for c in replies.calls).values()) == [1] * 5
+    assert pending(api) == 0
+    sim.clear_faults()
+    await api.wait_ready(15)
+    assert (await api.place_order(pair, Side.BUY, Decimal(amount), Decimal(price), wait=True)).ok
+    await api.cancel_all(wait=True)
+    await stopped(api, runner)
+
+
+@pytest.mark.parametrize("exchange", [Exchange.BINANCE, Exchange.BACKPACK, Exchange.UPBIT], ids=str)
+async def test_maintenance_refuses_reconnects_without_a_storm_then_books_come_back(
+    sim: Simulator, exchange: Exchange
+) -> None:
+    """In maintenance the venue refuses the upgrade (503): the stream keeps trying with its
+    backoff, not in a loop, and recovers once the venue is online."""
+    stream, runner = await started_stream(exchange)
+    attempts = stream.connection.attempts
+    sim.inject(exchange.value, "maintenance")
+    sim.inject(exchange.value, "drop_connection")
+    await asyncio.sleep(3.0)
+    tried = stream.connection.attempts - attempts
+    assert 1 <= tried <= 10, f"{tried} connection attempts in 3 s of maintenance"
+    assert not any(stream.book(s).valid for s in SYMBOLS[exchange])
+    started = time.monotonic()
+    sim.inject(exchange.value, "online")
+    await until(lambda: all(stream.book(s).valid for s in SYMBOLS[exchange]), 20)
+    print(
+        f"{exchange.value}: maintenance 3 s -> {tried} attempts, valid "
+        f"{time.monotonic() - started:.2f}s after online"
+    )
+    await books_equal_the_engine(sim, stream, SYMBOLS[exchange])
+    await stopped(stream, runner)
+
+
+# -- book continuity and REST snapshots -----------------------------------------------------------
+
+CONTINUITY = {
+    Exchange.KRAKEN: "book_checksum",
+    Exchange.BINANCE: "skip_sequence",
+    Exchange.BACKPACK: "skip_sequence",
+}
+
+
+@pytest.mark.parametrize("exchange", list(CONTINUITY), ids=str)
+async def test_a_broken_book_resyncs_alone_and_is_valid_again(
+    sim: Simulator, exchange: Exchange
+) -> None:
+    stream, runner = await started_stream(exchange)
+    symbols = SYMBOLS[exchange]
+    before = {s: stream.state(s).resyncs for s in symbols}
+    started = time.monotonic()
+    sim.inject(exchange.value, CONTINUITY[exchange], count=1)
+    await until(lambda: any(stream.state(s).resyncs > before[s] for s in symbols), 15)
+    hit = [s for s in symbols if stream.state(s).resyncs > before[s]]
+    assert len(hit) == 1, hit  # that symbol alone
+    await until(lambda: stream.book(hit[0]).valid, 15)
+    print(
+        f"{exchange.value}: {CONTINUITY[exchange]} -> valid after {time.monotonic() - started:.2f}s"
+    )
+    await books_equal_the_engine(sim, stream, symbols)
+    await stopped(stream, runner)
+
+
+@pytest.mark.parametrize("exchange", [Exchange.BINANCE, Exchange.BACKPACK], ids=str)
+async def test_slow_and_failing_snapshots_during_a_resync_delay_the_book_only(
+    sim: Simulator, exchange: Exchange
+) -> None:
+    stream, runner = await started_stream(exchange)
+    symbols = SYMBOLS[exchange]
+    sim.inject(exchange.value, "slow_snapshot", seconds=1.0, count=2)
+    sim.inject(exchange.value, "snapshot_fail", count=2)
+    started = time.monotonic()
+    sim.inject(exchange.value, "skip_sequence", count=1)
+    await until(lambda: not all(stream.book(s).valid for s in symbols), 10)
+    await until(lambda: all(stream.book(s).valid for s in symbols), 30)
+    print(
+        f"{exchange.value}: gap + 2 failed + 2 slow (1 s) snapshots -> valid after "
+        f"{time.monotonic() - started:.2f}s, {stream.snapshot_failures} failed fetches"
+    )
+    assert stream.snapshot_failures >= 1
+    await books_equal_the_engine(sim, stream, symbols)
+    await stopped(stream, runner)

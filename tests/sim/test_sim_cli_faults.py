@@ -21,6 +21,8 @@ EXAMPLES = {
     "text": "garbage",
     "status": "429",
     "side": "ask",
+    "code": "1012",
+    "pongs": "false",
 }
 
 
@@ -77,7 +79,7 @@ def test_bad_values_are_refused_with_the_reason(spec: str, message: str) -> None
 def test_help_names_each_faults_value() -> None:
     text = faults_help()
     for usage in (
-        "binance: drop_connection, stall=SECONDS",
+        "binance: drop_connection, close=CODE, stall=SECONDS",
         "skip_sequence=PROBABILITY|COUNT",
         "book_checksum=PROBABILITY|COUNT",
         "rate_limit=COUNT",

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, Protocol
 
+from picows import WSCloseCode
+
 __all__ = [
+    "CLOSE",
     "DROP_CONNECTION",
     "DROP_REQUEST",
     "MAINTENANCE",
@@ -26,6 +29,7 @@ __all__ = [
     "PARAMETERS",
     "REJECT_AUTH",
     "SKIP_SEQUENCE",
+    "SLOW_SNAPSHOT",
     "SNAPSHOT_FAIL",
     "SNAPSHOT_FAULTS",
     "STALE_SNAPSHOT",
@@ -35,7 +39,9 @@ __all__ = [
     "FaultMixin",
     "FaultTable",
     "Parameter",
+    "PongGate",
     "RequestFaults",
+    "answer_ping",
     "fault_table",
 ]
 
@@ -151,6 +157,12 @@ STALL: Final = Fault(
     "freeze for SECONDS (default 5): requests are ignored and outgoing data is held, then sent "
     "in order; pongs=false also stops answering pings",
 )
+CLOSE: Final = Fault(
+    "close",
+    ("code",),
+    "close every socket with a close frame of CODE (default 1001 going away; 1011 internal "
+    "error, 1012 service restart, 1013 try again later), then disconnect",
+)
 MALFORMED_FRAME: Final = Fault("malformed_frame", ("text",), "send one frame of TEXT (not JSON)")
 MAINTENANCE: Final = Fault(
     "maintenance", (), "the venue goes into maintenance: flow pauses, status says so"
@@ -180,8 +192,13 @@ DROP_REQUEST: Final = Fault(
     "the next COUNT REST requests lose their connection before any answer (the venue may "
     "still have acted on them)",
 )
-MARKET_FAULTS: Final = (DROP_CONNECTION, STALL, MALFORMED_FRAME, MAINTENANCE, ONLINE)
-SNAPSHOT_FAULTS: Final = (SNAPSHOT_FAIL, STALE_SNAPSHOT)
+SLOW_SNAPSHOT: Final = Fault(
+    "slow_snapshot",
+    ("seconds", "count"),
+    "answer the next COUNT REST depth snapshots (all, by default, until cleared) SECONDS late",
+)
+MARKET_FAULTS: Final = (DROP_CONNECTION, CLOSE, STALL, MALFORMED_FRAME, MAINTENANCE, ONLINE)
+SNAPSHOT_FAULTS: Final = (SNAPSHOT_FAIL, STALE_SNAPSHOT, SLOW_SNAPSHOT)
 
 
 class FaultMixin:
@@ -262,6 +279,17 @@ class _Connection(Protocol):
     def release(self) -> None: ...
 
 
+class PongGate(Protocol):
+    def answers_pings(self) -> bool: ...
+
+
+def answer_ping(venue: PongGate, transport: Any, frame: Any) -> None:
+    """A PING's PONG, sent by hand (the servers run without picows's auto-pong) so that a
+    `stall` with pongs=false can withhold it."""
+    if venue.answers_pings():
+        transport.send_pong(frame.get_payload_as_bytes())
+
+
 class ConnectionFaults(FaultMixin):
     """The faults of a venue's sockets: drop, stall (hold output, ignore input), garbage.
 
@@ -280,6 +308,13 @@ class ConnectionFaults(FaultMixin):
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.disconnect(graceful=False)  # no close frame, like a cut cable
+
+    def fault_close(self, code: int = 1001) -> None:
+        close_code = WSCloseCode(int(code))
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.send_close(close_code)
+                conn.transport.disconnect()
 
     def fault_stall(self, seconds: float | None = None, pongs: bool = True) -> None:
         duration = self.STALL_DEFAULT_S if seconds is None else float(seconds)

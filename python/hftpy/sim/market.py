@@ -30,7 +30,7 @@ from picows import (
 )
 
 from .engine import Book, Engine, Instrument
-from .faults import MARKET_FAULTS, ConnectionFaults, FaultTable, fault_table
+from .faults import MARKET_FAULTS, ConnectionFaults, FaultTable, answer_ping, fault_table
 from .wire import decimal_text, json_decimal
 
 __all__ = [
@@ -153,6 +153,8 @@ class StreamConnection(WSListener):
         if frame.msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
             if not self.venue.stalled():
                 self.on_message(frame.get_payload_as_bytes())
+        elif frame.msg_type == WSMsgType.PING:
+            answer_ping(self.venue, transport, frame)
         elif frame.msg_type == WSMsgType.CLOSE:
             for task in self.tasks:
                 task.cancel()  # a replay must not keep the close handshake waiting
@@ -224,6 +226,8 @@ class MarketVenue(ConnectionFaults):
         self.system = "online"
         self.skip = FrameFault()
         self.snapshot_fault = SnapshotFault()
+        self._snapshot_delay_s = 0.0
+        self._slow_snapshots_left = 0  # -1: every snapshot until cleared
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -270,6 +274,7 @@ class MarketVenue(ConnectionFaults):
                     auto_ping_idle_timeout=ping_every or 20,
                     auto_ping_reply_timeout=pong_within or 20,
                     auto_ping_strategy=WSAutoPingStrategy.PING_PERIODICALLY,
+                    enable_auto_pong=False,  # see answer_ping
                 )
                 self._servers.append(server)
                 self.ports[endpoint] = server.sockets[0].getsockname()[1]
@@ -329,11 +334,24 @@ class MarketVenue(ConnectionFaults):
     def fault_stale_snapshot(self, count: int | None = None, seconds: float | None = None) -> None:
         self.snapshot_fault.arm("stale_snapshot", _given(count=count, seconds=seconds))
 
+    def fault_slow_snapshot(self, seconds: float = 2.0, count: int | None = None) -> None:
+        self._snapshot_delay_s = max(0.0, float(seconds))
+        self._slow_snapshots_left = -1 if count is None else int(count)
+
+    async def snapshot_pause(self) -> None:
+        """Where a REST depth snapshot is served: waits out `slow_snapshot`."""
+        if self._slow_snapshots_left == 0:
+            return
+        if self._slow_snapshots_left > 0:
+            self._slow_snapshots_left -= 1
+        await asyncio.sleep(self._snapshot_delay_s)
+
     def clear_faults(self) -> None:
         super().clear_faults()
         self.system = "online"
         self.skip.clear()
         self.snapshot_fault.clear()
+        self._slow_snapshots_left = 0
 
     def paused(self) -> bool:
         """True while the venue's engine is frozen (maintenance): synthetic flow skips steps."""

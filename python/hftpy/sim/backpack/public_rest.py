@@ -110,6 +110,7 @@ class BackpackMarketRest:
             limit = 0
         if limit not in DEPTH_LIMITS:
             raise api_error("INVALID_CLIENT_REQUEST", "Invalid limit")
+        await self.venue.snapshot_pause()
         fault = self.venue.snapshot_fault.hit()
         if fault == "snapshot_fail":
             raise unavailable()

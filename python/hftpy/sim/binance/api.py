@@ -33,6 +33,7 @@ from picows import WSCloseCode, WSUpgradeRequest
 from ..engine import Account, Engine
 from ..errors import VenueError
 from ..faults import (
+    CLOSE,
     DROP_CONNECTION,
     MALFORMED_FRAME,
     STALL,
@@ -59,6 +60,7 @@ WS_API_PATH: Final = "/ws-api/v3"
 
 FAULTS: Final = fault_table(
     DROP_CONNECTION,
+    CLOSE,
     STALL.with_doc("freeze the WS API and streams for SECONDS: requests unanswered, data held"),
     Fault(
         "reject_auth",

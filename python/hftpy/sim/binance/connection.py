@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
 from ..engine import Account
+from ..faults import answer_ping
 from .auth import ApiKey
 
 __all__ = ["ApiServer", "BinanceApiConnection"]
@@ -21,6 +22,8 @@ class ApiServer(Protocol):
     def now_ms(self) -> int: ...
 
     def stalled(self) -> bool: ...
+
+    def answers_pings(self) -> bool: ...
 
     def handle(self, conn: BinanceApiConnection, payload: bytes) -> None: ...
 
@@ -54,6 +57,8 @@ class BinanceApiConnection(WSListener):
         if frame.msg_type == WSMsgType.TEXT:
             if not self.venue.stalled():
                 self.venue.handle(self, frame.get_payload_as_bytes())
+        elif frame.msg_type == WSMsgType.PING:
+            answer_ping(self.venue, transport, frame)
         elif frame.msg_type == WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()

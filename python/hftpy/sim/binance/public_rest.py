@@ -87,6 +87,7 @@ class MarketRest:
                 "asks": snapshot["asks"][:limit],
             }
             return json_response(body)
+        await self.venue.snapshot_pause()
         fault = self.venue.snapshot_fault.hit()
         if fault == "snapshot_fail":
             return json_response({"code": -1001, "msg": "Internal error; unable to process."}, 503)

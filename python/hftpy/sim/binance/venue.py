@@ -64,6 +64,10 @@ class BinanceTradingVenue(BinanceVenue):
         super().fault_drop_connection()
         self.api.fault_drop_connection()
 
+    def fault_close(self, code: int = 1001) -> None:
+        super().fault_close(code)
+        self.api.fault_close(code)
+
     def fault_stall(self, seconds: float | None = None, pongs: bool = True) -> None:
         super().fault_stall(seconds, pongs)
         self.api.fault_stall(seconds, pongs)
