@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hftpy._core import BinanceFeed, BookEvent, ResyncEvent
+from hftpy._core import BackpackFeed, BinanceFeed, BookEvent, ResyncEvent
 from hftpy.common import Exchange
 from hftpy.exchange import create_exchange_stream
 from hftpy.sim import Simulator
@@ -71,3 +71,27 @@ async def test_a_binance_stream_keeps_a_level_finer_than_the_step_size(sim: Simu
         await asyncio.sleep(0.3)  # later diffs continue the book
         assert view.valid and stream.decode_errors == 0
         assert [e.reason for e in resyncs] == ["initial"]
+
+
+def test_the_backpack_feed_at_its_wire_scale_keeps_levels_finer_than_the_step() -> None:
+    """SOL_USDC's filters say 2 decimals; a level left from finer rules must still apply."""
+    feed = BackpackFeed()
+    sid = feed.add_instrument("SOL_USDC", 8, 8)  # what BackpackStream asks for (MIN_WIRE_SCALE)
+    snapshot = (
+        b'{"asks":[["150.10","1.2500"]],"bids":[["149.90","2.005"]],'
+        b'"lastUpdateId":"10","timestamp":1}'
+    )
+    event = feed.apply_snapshot(sid, snapshot, 1)
+    view = feed.book(sid)
+    assert type(event) is BookEvent and view.valid
+    assert view.best_bid() == (14_990_000_000, 200_500_000)
+    assert view.best_ask() == (15_010_000_000, 125_000_000)
+
+
+async def test_a_backpack_stream_keeps_its_books_at_8_decimals_at_least(sim: Simulator) -> None:
+    async with create_exchange_stream(Exchange.BACKPACK) as stream:
+        await stream.subscribe(["book"], ["SOL_USDC"])
+        await until(lambda: stream.book("SOL_USDC").valid)
+        view = stream.book("SOL_USDC")
+        assert (view.price_scale, view.qty_scale) == (8, 8)  # the filters say (2, 2)
+        assert stream.decode_errors == 0

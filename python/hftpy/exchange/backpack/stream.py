@@ -3,8 +3,11 @@
 `ticker.<symbol>`.
 
 Subscribe frames: `{"method":"SUBSCRIBE","params":["depth.SOL_USDC",...]}`. Scales are the
-decimals of `filters.price.tickSize` / `filters.quantity.stepSize` from `/api/v1/market`,
-unless given as `scales=`.
+decimals of `filters.price.tickSize` / `filters.quantity.stepSize` from `/api/v1/market`, but
+at least `MIN_WIRE_SCALE` (8), unless given as `scales=`: the filters are today's trading rules,
+and a book still holds orders placed under finer ones (a level such as `"2.005"` after the
+step became 0.01), which must be kept, not refused. Backpack documents no fixed precision for
+its book text; 8 decimals keep every level seen in practice and leave i64 room for 10^10 units.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.stream import StreamBase, scale_of
 
 _STREAM_PREFIX = {"book": "depth.", "trade": "trade.", "quote": "bookTicker.", "ticker": "ticker."}
+
+
+#: The fewest decimals a Backpack book keeps (see the module docstring).
+MIN_WIRE_SCALE = 8
 
 
 class BackpackStream(StreamBase):
@@ -58,5 +65,8 @@ class BackpackStream(StreamBase):
                 step = filters["quantity"]["stepSize"]
             except (KeyError, TypeError) as exc:
                 raise ConfigError(f"Backpack market {symbol}: {exc!r}") from None
-            scales[symbol] = (scale_of(tick), scale_of(step))
+            scales[symbol] = (
+                max(scale_of(tick), MIN_WIRE_SCALE),
+                max(scale_of(step), MIN_WIRE_SCALE),
+            )
         return scales
