@@ -5,6 +5,8 @@
 #   make py-test  pytest against the editable release build (the quick loop)
 #   make wheel    the manylinux2014 wheel + sdist in dist/ (fat LTO, zig as the linker)
 #   make bench    the pytest-benchmark suites on a fat-LTO build
+#   make soak     all four venues at a high rate with faults for SOAK_S s (default 600):
+#                 soak/soak.csv, soak.png, soak.txt (growth after warm-up, books valid)
 # Stamps in .make/ keep a warm `make test` from rebuilding what has not changed.
 
 PYTHON ?= python3
@@ -23,7 +25,7 @@ WHEEL_PYTHONS := 3.11 3.12 3.13 3.14
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all demo test lint rust-test py-test wheel-test bench wheel sim clean
+.PHONY: all demo test lint rust-test py-test wheel-test bench soak wheel sim clean
 
 all: test
 
@@ -79,6 +81,10 @@ test: lint rust-test wheel-test
 
 bench: $(STAMPS)/ext-dist
 	$(BIN)/pytest benches -q -p no:randomly --benchmark-enable --benchmark-columns=min,median,mean,max,rounds --benchmark-sort=name -o addopts="-p no:cacheprovider"
+
+SOAK_S ?= 600
+soak: $(STAMPS)/ext-dist
+	$(BIN)/python benches/soak.py --seconds $(SOAK_S) --out soak
 
 # manylinux2014 (glibc >= 2.17) x86_64 wheel for CPython >= 3.11, linked by zig (the
 # `ziglang` package: no Docker), fat LTO; the sdist beside it. Checked: auditwheel's tag, the

@@ -62,6 +62,7 @@ class SyntheticFlow:
         self._deep_anchor: int | None = None  # the mid the deep book was laid around
         self.steps = 0
         self.paused: Callable[[], bool] = _never  # the venue is in maintenance: no steps
+        self.step_seconds = STEP_SECONDS  # a soak or a load test may speed the flow up
         inst = self.instrument
         # Size unit: 20x the larger of the minimum cost and the minimum quantity's value.
         unit_notional = max(inst.min_cost, inst.mid * inst.min_qty) * 20
@@ -73,7 +74,7 @@ class SyntheticFlow:
         while True:
             if not self.paused():
                 self.step()
-            await asyncio.sleep(STEP_SECONDS)
+            await asyncio.sleep(self.step_seconds)
 
     def step(self) -> None:
         anchor = self.engine.mids[self.symbol]
