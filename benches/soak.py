@@ -208,7 +208,8 @@ def report(rows: list[dict[str, Any]], out: Path) -> int:
         f"pending requests: max {max(r['pending'] for r in tail)} in the last 10 s "
         f"(max {max(r['pending'] for r in rows)} overall); open orders {last['open_orders']}",
         f"orders sent {last['orders_sent']}, outcomes {last['outcomes']}; resyncs "
-        f"{last['resyncs']}, reconnects {last['reconnects']}, decode errors {last['decode_errors']}",
+        f"{last['resyncs']}, reconnects {last['reconnects']}, "
+        f"decode errors {last['decode_errors']}",
         f"books valid at the end: {last['books_valid']}/{last['books']}",
     ]
     print("\n".join(lines))
