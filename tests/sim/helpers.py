@@ -40,11 +40,12 @@ async def post_signed(
     signature: str,
     body: bytes,
     content_type: str = "application/x-www-form-urlencoded; charset=utf-8",
+    path: str = TOKEN_PATH,
 ) -> tuple[int, dict[str, Any]]:
     headers = {"API-Key": api_key, "API-Sign": signature, "Content-Type": content_type}
     async with (
         aiohttp.ClientSession() as http,
-        http.post(base_url + TOKEN_PATH, data=body, headers=headers) as resp,
+        http.post(base_url + path, data=body, headers=headers) as resp,
     ):
         return resp.status, await resp.json()
 

@@ -8,8 +8,10 @@ clients send, not against hftpy's client.
 
 - Kraken: load_markets (Assets + AssetPairs), fetch_order_book at Depth's maximum, fetch_ticker,
   fetch_status, fetch_time; fetch_open_orders and fetch_order (REST OpenOrders / QueryOrders)
-  on an order placed over WS v2. The simulator has no Kraken REST trading (AddOrder,
-  CancelOrder), so ccxt's create_order / cancel_order are not exercised there.
+  on an order placed over WS v2; then ccxt's own trading, all over REST: create_order (limit
+  and market: AddOrder), edit_order (AmendOrder), cancel_order (CancelOrder, and its
+  OrderNotFound), fetch_balance (BalanceEx), fetch_open_orders, fetch_order, and the
+  InsufficientFunds of an order too big.
 - Binance: load_markets, fetch_order_book(limit=5000), create_order (limit and market),
   fetch_order, fetch_open_orders, cancel_order, fetch_balance, fetch_my_trades, all over the
   REST endpoints. Options limit ccxt to spot (no futures exchangeInfo, no wallet `sapi` calls:
@@ -40,8 +42,7 @@ async def live() -> AsyncIterator[Simulator]:
         yield simulator
 
 
-async def test_ccxt_kraken(live: Simulator) -> None:
-    env = live.env
+def _kraken(env: dict[str, str]) -> ccxt.kraken:
     rest = env["HFTPY_KRAKEN_REST_URL"]
     kraken = ccxt.kraken(
         {
@@ -51,6 +52,12 @@ async def test_ccxt_kraken(live: Simulator) -> None:
         }
     )
     kraken.urls["api"] = {"public": rest, "private": rest}
+    return kraken
+
+
+async def test_ccxt_kraken(live: Simulator) -> None:
+    env = live.env
+    kraken = _kraken(env)
     ws = WsClient(await connect(env["HFTPY_KRAKEN_WS_AUTH_URL"]))
     try:
         markets = await kraken.load_markets()
@@ -93,6 +100,44 @@ async def test_ccxt_kraken(live: Simulator) -> None:
         assert closed["status"] == "canceled" and closed["id"] == order_id
     finally:
         await ws.close()
+        await kraken.close()
+
+
+async def test_ccxt_kraken_trading(live: Simulator) -> None:
+    kraken = _kraken(live.env)
+    try:
+        await kraken.load_markets()
+        before = await kraken.fetch_balance()
+        assert before["BTC"]["total"] == 10 and before["USD"]["used"] == 0
+
+        limit = await kraken.create_order("BTC/USD", "limit", "buy", 0.002, 80000)
+        assert (limit["symbol"], limit["type"], limit["side"]) == ("BTC/USD", "limit", "buy")
+        assert (limit["price"], limit["amount"]) == (80000.0, 0.002)
+        [opened] = await kraken.fetch_open_orders()
+        assert (opened["id"], opened["status"], opened["price"]) == (limit["id"], "open", 80000)
+        held = await kraken.fetch_balance()
+        assert held["USD"]["used"] == pytest.approx(160.64)  # 160 USD and the taker fee, reserved
+        edited = await kraken.edit_order(limit["id"], "BTC/USD", "limit", "buy", 0.003, 80100)
+        assert edited["info"]["amend_id"]
+        [amended] = await kraken.fetch_open_orders()
+        assert (amended["id"], amended["price"], amended["amount"]) == (limit["id"], 80100, 0.003)
+        await kraken.cancel_order(limit["id"])
+        assert (await kraken.fetch_order(limit["id"]))["status"] == "canceled"
+        assert await kraken.fetch_open_orders() == []
+        with pytest.raises(ccxt.OrderNotFound):
+            await kraken.cancel_order(limit["id"])
+        with pytest.raises(ccxt.InsufficientFunds):
+            await kraken.create_order("BTC/USD", "limit", "buy", 100, 80000)
+
+        market = await kraken.create_order("BTC/USD", "market", "sell", 0.002)
+        assert (market["type"], market["side"], market["amount"]) == ("market", "sell", 0.002)
+        filled = await kraken.fetch_order(market["id"])
+        assert (filled["status"], filled["filled"]) == ("closed", 0.002)
+        assert filled["average"] is not None and filled["fee"]["currency"] == "USD"
+        after = await kraken.fetch_balance()
+        assert after["BTC"]["total"] == pytest.approx(10 - 0.002)
+        assert after["USD"]["total"] > before["USD"]["total"] and after["USD"]["used"] == 0
+    finally:
         await kraken.close()
 
 

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import msgspec
 
-from ..engine import AMOUNT_DECIMALS, Order, OrderEvent
+from ..engine import AMOUNT_DECIMALS, Instrument, Order, OrderEvent
 from ..wire import fixed_number, fixed_text, rescaled_number, rescaled_text, rfc3339_s, rfc3339_us
 from .protocol import asset_decimals, pair_altname
 
@@ -21,6 +21,7 @@ __all__ = [
     "OrderHistory",
     "OrderRecord",
     "balance_item",
+    "describe",
     "execution_items",
     "order_description",
     "order_snapshot",
@@ -108,13 +109,17 @@ def _average_price(order: Order) -> int:
     return (2 * order.cum_cost * scale + base) // (2 * base)
 
 
-def order_description(order: Order) -> str:
-    """`buy 1.25000000 XBTUSD @ limit 27500.0`, or `... @ market`."""
-    inst = order.instrument
-    head = f"{order.side} {fixed_text(order.qty, inst.qty_decimals)} {pair_altname(inst)} @ "
-    if order.price is None:
+def describe(inst: Instrument, side: str, qty: int, price: int | None) -> str:
+    """An order as REST's `descr.order` says it: `buy 1.25000000 XBTUSD @ limit 27500.0`, or
+    `... @ market` (no price)."""
+    head = f"{side} {fixed_text(qty, inst.qty_decimals)} {pair_altname(inst)} @ "
+    if price is None:
         return head + "market"
-    return head + f"limit {fixed_text(order.price, inst.price_decimals)}"
+    return head + f"limit {fixed_text(price, inst.price_decimals)}"
+
+
+def order_description(order: Order) -> str:
+    return describe(order.instrument, order.side, order.qty, order.price)
 
 
 def rest_order(record: OrderRecord, trades: bool) -> dict[str, Any]:

@@ -39,14 +39,12 @@ from .protocol import (
 from .trading import (
     AMEND_PENALTY,
     CANCEL_PENALTY,
-    EDIT_PENALTY,
     MAX_RATE_COUNT,
-    ORDER_TYPES,
-    SIDES,
-    UNSUPPORTED_ORDER_TYPES,
     KrakenTrading,
+    OrderKind,
     OrderSpec,
     age_penalty,
+    order_kind,
 )
 
 __all__ = ["KrakenPrivateChannels", "KrakenWsTrading"]
@@ -119,15 +117,7 @@ class KrakenWsTrading:
         return inst
 
     def _parse_order(self, params: dict[str, Any], inst: Instrument) -> OrderSpec:
-        raw_type = string(params, "order_type")
-        if raw_type in UNSUPPORTED_ORDER_TYPES:
-            raise VenueError(f"{E_INVALID_ARGS}:order_type {raw_type} is not simulated")
-        order_type = ORDER_TYPES.get(raw_type or "")
-        if order_type is None:
-            raise VenueError(f"{E_INVALID_ARGS}:order_type")
-        side = SIDES.get(string(params, "side") or "")
-        if side is None:
-            raise VenueError(f"{E_INVALID_ARGS}:side")
+        order_type, side = order_kind(params, string, "order_type", "side")
         qty_value = number(params, "order_qty")
         price_value = number(params, "limit_price")
         if qty_value is None:
@@ -142,18 +132,9 @@ class KrakenWsTrading:
                 raise VenueError(f"{E_INVALID_ARGS}:expire_time")
         post_only = boolean(params, "post_only", False)
         boolean(params, "reduce_only", False)  # type-checked, then ignored: spot only
-        return self.trading.spec(
-            inst,
-            side,
-            order_type,
-            qty_value,
-            price_value,
-            time_in_force=tif,
-            expire_ns=expire_ns,
-            post_only=post_only,
-            cl_ord_id=string(params, "cl_ord_id"),
-            userref=integer(params, "order_userref"),
-        )
+        cl_ord_id, userref = string(params, "cl_ord_id"), integer(params, "order_userref")
+        kind = OrderKind(side, order_type, tif, expire_ns, post_only)
+        return self.trading.spec(inst, kind, qty_value, price_value, cl_ord_id, userref)
 
     def _order_ref(self, account: Account, params: dict[str, Any]) -> tuple[Order, str, str]:
         """The open order named by exactly one of `order_id` / `cl_ord_id`."""
@@ -213,8 +194,7 @@ class KrakenWsTrading:
         params = req.params
         order, ref_key, ref = self._order_ref(account, params)
         inst = order.instrument
-        penalty = age_penalty(AMEND_PENALTY, order, time.time_ns())
-        self.trading.charge(account, inst, 1 + penalty)
+        self.trading.charge_change(account, order, AMEND_PENALTY)
         qty_value = number(params, "order_qty")
         if qty_value is None:
             raise VenueError(f"{E_INVALID_ARGS}:order_qty")
@@ -232,15 +212,10 @@ class KrakenWsTrading:
         order_id = string(params, "order_id")
         if order_id is None:
             raise VenueError(f"{E_INVALID_ARGS}:order_id")
-        order = self.engine.find_order(account, order_id)
-        if order is None or order.instrument is not inst or order.price is None:
-            raise VenueError(E_UNKNOWN_ORDER)
-        penalty = age_penalty(EDIT_PENALTY, order, time.time_ns())
-        self.trading.charge(account, inst, 1 + penalty)
-        qty_value = number(params, "order_qty")
-        qty = order.qty if qty_value is None else self.trading.qty(inst, qty_value)
-        price_value = number(params, "limit_price")
-        price = order.price if price_value is None else self.trading.price(inst, price_value)
+        order = self.trading.editable(account, inst, order_id)
+        qty, price = self.trading.edited(
+            order, number(params, "order_qty"), number(params, "limit_price")
+        )
         post_only = boolean(params, "post_only", order.post_only)
         userref = integer(params, "order_userref")
         if qty <= order.filled:

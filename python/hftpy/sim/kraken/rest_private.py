@@ -1,7 +1,10 @@
-"""Kraken's private REST endpoints, each signed with API-Key/API-Sign (auth.py).
+"""Kraken's private REST endpoints, each signed with API-Key/API-Sign (auth.py); the trading
+ones are in rest_trading.py.
 
 `POST /0/private/GetWebSocketsToken`; `OpenOrders` and `QueryOrders` answer in Kraken's REST
-shape for every order the account placed, open or closed, while the simulator runs.
+shape for every order the account placed, open or closed, while the simulator runs; `Balance`
+(`{"XXBT": "10.0000000000", "ZUSD": ...}`) and `BalanceEx` (`balance` and `hold_trade`, the
+part open orders reserve) at each asset's decimals, never showing more than is there.
 """
 
 from __future__ import annotations
@@ -11,11 +14,19 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from ..engine import Engine
+from ..engine import AMOUNT_DECIMALS, Engine
 from ..errors import VenueError
+from ..wire import rescaled_text
 from .auth import TOKEN_LIFETIME_S, ApiKey, KrakenAuth, body_params
 from .orders import OrderHistory, rest_order
-from .protocol import E_INVALID_ARGS, E_INVALID_ORDER, form_bool, form_int, form_str
+from .protocol import (
+    E_INVALID_ARGS,
+    E_INVALID_ORDER,
+    asset_codes,
+    form_bool,
+    form_int,
+    form_str,
+)
 from .rest import rest_error, rest_reply
 
 __all__ = ["Action", "KrakenPrivateRest", "signed_endpoint"]
@@ -56,6 +67,8 @@ class KrakenPrivateRest:
             "GetWebSocketsToken": self._ws_token,
             "OpenOrders": self._open_orders,
             "QueryOrders": self._query_orders,
+            "Balance": self._balance,
+            "BalanceEx": self._balance_ex,
         }
         for name, action in endpoints.items():
             app.router.add_post(f"/0/private/{name}", signed_endpoint(self.auth, action))
@@ -100,3 +113,27 @@ class KrakenPrivateRest:
             for r in records
             if userref is None or r.order.userref == userref
         }
+
+    def _balance(self, key: ApiKey, params: dict[str, Any]) -> dict[str, str]:
+        """`{code: total}` for every asset the account holds or held."""
+        return {
+            asset_codes(asset)[0]: _amount(balance.total, asset, round_down=True)
+            for asset, balance in sorted(key.account.balances.items())
+        }
+
+    def _balance_ex(self, key: ApiKey, params: dict[str, Any]) -> dict[str, dict[str, str]]:
+        """`{code: {"balance": total, "hold_trade": held}}`; what is free is the difference.
+        (Kraken adds `credit` / `credit_used` for accounts with credit: none here.)"""
+        return {
+            asset_codes(asset)[0]: {
+                "balance": _amount(balance.total, asset, round_down=True),
+                "hold_trade": _amount(balance.held, asset, round_down=False),
+            }
+            for asset, balance in sorted(key.account.balances.items())
+        }
+
+
+def _amount(amount: int, asset: str, *, round_down: bool) -> str:
+    """An engine amount at the asset's balance decimals (`XXBT` 10, `ZUSD` 4)."""
+    decimals = asset_codes(asset)[2]
+    return rescaled_text(amount, AMOUNT_DECIMALS, decimals, round_down=round_down)

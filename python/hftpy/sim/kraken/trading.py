@@ -12,9 +12,10 @@ import asyncio
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 from ..engine import (
     Account,
@@ -38,9 +39,17 @@ __all__ = [
     "CANCEL_PENALTY",
     "EDIT_PENALTY",
     "MAX_RATE_COUNT",
+    "ORDER_TYPES",
+    "SIDES",
+    "UNSUPPORTED_ORDER_TYPES",
+    "FieldReader",
     "KrakenTrading",
+    "OrderKind",
     "OrderSpec",
     "RateCounter",
+    "age_penalty",
+    "order_kind",
+    "rejected",
 ]
 
 MAX_RATE_COUNT: Final = 180
@@ -69,6 +78,7 @@ _CL_ORD_ID: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|[0-9a-fA-F]{32}|[\x20-\x7e]{1,18}"
 )
+FieldReader = Callable[[dict[str, Any], str], str | None]  # protocol.string / form_str
 _REJECT_ERRORS: Final = {
     RejectReason.INSUFFICIENT_FUNDS: "EOrder:Insufficient funds",
     RejectReason.POST_ONLY: "EOrder:Post only order",
@@ -84,6 +94,22 @@ def age_penalty(table: tuple[int, ...], order: Order, now_ns: int) -> int:
         if age_s < limit:
             return points
     return 0
+
+
+def order_kind(
+    params: dict[str, Any], read: FieldReader, type_field: str, side_field: str
+) -> tuple[OrderType, Side]:
+    """An order entry's type and side, read and checked in Kraken's order."""
+    raw_type = read(params, type_field)
+    if raw_type in UNSUPPORTED_ORDER_TYPES:
+        raise VenueError(f"{E_INVALID_ARGS}:{type_field} {raw_type} is not simulated")
+    order_type = ORDER_TYPES.get(raw_type or "")
+    if order_type is None:
+        raise VenueError(f"{E_INVALID_ARGS}:{type_field}")
+    side = SIDES.get(read(params, side_field) or "")
+    if side is None:
+        raise VenueError(f"{E_INVALID_ARGS}:{side_field}")
+    return order_type, side
 
 
 def rejected(exc: OrderRejected) -> VenueError:
@@ -108,6 +134,16 @@ class RateCounter:
             return False
         self.value += points
         return True
+
+
+class OrderKind(NamedTuple):
+    """What kind of order an entry asks for, as its front-end read it."""
+
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    expire_ns: int | None
+    post_only: bool
 
 
 @dataclass(slots=True)
@@ -157,6 +193,10 @@ class KrakenTrading:
         if not counter.try_add(points):
             raise VenueError(E_RATE_LIMIT)
 
+    def charge_change(self, account: Account, order: Order, penalties: tuple[int, ...]) -> None:
+        """An amend's or an edit's charge: 1, and more the younger the order is."""
+        self.charge(account, order.instrument, 1 + age_penalty(penalties, order, time.time_ns()))
+
     def check_open_limit(self, account: Account, inst: Instrument, adding: int) -> None:
         if account.open_count(inst.symbol) + adding > MAX_OPEN_ORDERS_PER_PAIR:
             raise VenueError("EOrder:Orders limit exceeded")
@@ -187,18 +227,14 @@ class KrakenTrading:
     def spec(
         self,
         inst: Instrument,
-        side: Side,
-        order_type: OrderType,
+        kind: OrderKind,
         qty_value: Decimal,
         price_value: Decimal | None,
-        *,
-        time_in_force: TimeInForce,
-        expire_ns: int | None,
-        post_only: bool,
         cl_ord_id: str | None,
         userref: int | None,
     ) -> OrderSpec:
         """The checks every front-end's order entry shares, once its fields are read."""
+        side, order_type, time_in_force, expire_ns, post_only = kind
         if cl_ord_id is not None and (userref is not None or not _CL_ORD_ID.fullmatch(cl_ord_id)):
             raise VenueError(E_INVALID_ARGS)
         price = None
@@ -247,6 +283,24 @@ class KrakenTrading:
         except OrderRejected as exc:
             raise rejected(exc) from None
         return kraken_id(self.rng, "T")
+
+    def editable(self, account: Account, inst: Instrument, order_id: str) -> Order:
+        """The open limit order on `inst` an edit names, charged for the edit."""
+        order = self.engine.find_order(account, order_id)
+        if order is None or order.instrument is not inst or order.price is None:
+            raise VenueError(E_UNKNOWN_ORDER)
+        self.charge_change(account, order, EDIT_PENALTY)
+        return order
+
+    def edited(
+        self, order: Order, qty_value: Decimal | None, price_value: Decimal | None
+    ) -> tuple[int, int]:
+        """An edit's quantity and price: the order's own where not given."""
+        inst = order.instrument
+        qty = order.qty if qty_value is None else self.qty(inst, qty_value)
+        price = order.price if price_value is None else self.price(inst, price_value)
+        assert price is not None  # editable() takes limit orders only
+        return qty, price
 
     def replace(
         self, order: Order, *, qty: int, price: int, post_only: bool, userref: int | None

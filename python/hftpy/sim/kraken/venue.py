@@ -1,10 +1,11 @@
 """The simulated Kraken venue: its endpoints composed over one engine, and its faults.
 
 REST (aiohttp) serves the public reference and market data (rest.py) and the signed private
-endpoints (rest_private.py). WebSocket v2 (picows) has a public endpoint for the market-data
-channels (public.py) and an auth endpoint for the trading methods and the `executions` and
-`balances` channels (private.py); both share one connection class (connection.py). Orders go
-through one set of checks and one rate counter (trading.py), whichever way they come in.
+endpoints: account data (rest_private.py) and trading (rest_trading.py). WebSocket v2 (picows)
+has a public endpoint for the market-data channels (public.py) and an auth endpoint for the
+trading methods and the `executions` and `balances` channels (private.py); both share one
+connection class (connection.py). Orders go through one set of checks and one rate counter
+(trading.py), whichever way they come in: an order placed over REST is on `executions`.
 Envelopes, field names and error strings follow Kraken's (see shared/reference/kraken.md).
 
 Fault injection (`KrakenVenue.inject`) drives the failure modes client code must survive.
@@ -39,6 +40,7 @@ from .protocol import E_INVALID_ARGS, E_PRIVATE_ON_PUBLIC, E_PUBLIC_ON_PRIVATE, 
 from .public import KrakenMarketData
 from .rest import KrakenPublicRest, unknown_method
 from .rest_private import KrakenPrivateRest
+from .rest_trading import KrakenRestTrading
 from .trading import KrakenTrading
 
 __all__ = ["FAULTS", "KrakenVenue"]
@@ -83,6 +85,7 @@ class KrakenVenue(KrakenGateway):
         self.channels = KrakenPrivateChannels(self.auth, self.history, self.rng)
         self.public_rest = KrakenPublicRest(self, self.market)
         self.private_rest = KrakenPrivateRest(self.auth, self.history, engine)
+        self.rest_trading = KrakenRestTrading(self.trading, self.auth)
         self.route("subscribe", self._subscribe)
         self.route("unsubscribe", self._unsubscribe)
         for method, handler in KrakenWsTrading(self.trading, self.auth).methods().items():
@@ -101,6 +104,7 @@ class KrakenVenue(KrakenGateway):
     def routes(self, app: web.Application) -> None:
         self.public_rest.routes(app)
         self.private_rest.routes(app)
+        self.rest_trading.routes(app)
         app.router.add_route("*", "/0/{access:public|private}/{name}", unknown_method)
 
     async def stop(self) -> None:
