@@ -1,11 +1,13 @@
 """What crosses the Rust/Python boundary: every error the extension raises is a class of
 `hftpy.errors` (each Rust `FeedError` variant its own subclass of `FeedError`, limiter and
-statistics misuse `ConfigError` or a `LookupError` subclass), never a bare builtin.
+statistics misuse `ConfigError` or a `LookupError` subclass), never a bare builtin; and the
+strings of the events' enum-like attributes are exactly the `Literal`s of `_core.pyi`.
 
 Everything is triggered through the public API with real feeds and real frames."""
 
 from __future__ import annotations
 
+import ast
 import re
 import time
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from hftpy._core import (
     KrakenFeed,
     LatencyStats,
     RateLimiter,
+    ResyncEvent,
     UpbitFeed,
 )
 from hftpy.errors import (
@@ -42,6 +45,7 @@ from hftpy.errors import (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BINDINGS = REPO_ROOT / "rust" / "py"
+STUB = REPO_ROOT / "python" / "hftpy" / "_core.pyi"
 
 
 def kraken() -> KrakenFeed:
@@ -317,3 +321,82 @@ def test_only_errors_rs_names_exception_classes() -> None:
 
     imported = re.findall(r"import_exception!\(hftpy\.errors, (\w+)\)", errors_rs)
     assert imported and all(name in hftpy.errors.__all__ for name in imported), imported
+
+
+# -- the events' strings are the stub's Literals -----------------------------------------------
+
+
+def _stub_literals() -> dict[str, set[str]]:
+    """`{alias: {values}}` of the `Literal` aliases in _core.pyi."""
+    found: dict[str, set[str]] = {}
+    for node in ast.parse(STUB.read_text()).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            value = node.value
+            if isinstance(value, ast.Subscript) and ast.unparse(value.value) == "Literal":
+                items = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+                found[node.target.id] = {ast.literal_eval(item) for item in items}
+    return found
+
+
+def _interned(source: str, start: str, end: str) -> set[str]:
+    section = source[source.index(start) : source.index(end, source.index(start))]
+    return set(re.findall(r'intern!\(py, "(\w+)"\)', section))
+
+
+def test_stub_literals_match_the_strings_rust_writes() -> None:
+    literals = _stub_literals()
+    market = (BINDINGS / "market.rs").read_text()
+    assert literals["_ResyncReason"] == _interned(market, "Event::Resync(r)", "let action")
+    assert literals["_ResyncAction"] == _interned(market, "let action", "Py::new")
+    assert literals["_Status"] == _interned(market, "Event::Status(status)", "Py::new")
+    assert literals["_Side"] == _interned(market, "fn side_str", "fn trade_event")
+    assert literals["_OtherKind"] == _interned(market, "Event::Unrecognized |", "Py::new")
+
+
+def _depth(first: int, last: int, bids: str = "[]", asks: str = "[]") -> bytes:
+    return (
+        '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,'
+        f'"s":"BTCUSDT","U":{first},"u":{last},"b":{bids},"a":{asks}}}}}'
+    ).encode()
+
+
+def test_resync_events_carry_the_stubs_strings() -> None:
+    literals = _stub_literals()
+    seen: list[ResyncEvent] = []
+
+    def resync(event: object) -> None:
+        assert type(event) is ResyncEvent, event
+        seen.append(event)
+
+    feed = binance()
+    resync(feed.feed(_depth(100, 105), 1))  # initial
+    resync(feed.snapshot_failed(0, 2))
+    resync(feed.apply_snapshot(0, b'{"lastUpdateId":10,"bids":[],"asks":[]}', 3))  # stale
+    assert feed.apply_snapshot(0, b'{"lastUpdateId":102,"bids":[],"asks":[]}', 4) is not None
+    resync(feed.feed(_depth(107, 108), 5))  # gap
+    crossed = upbit()
+    resync(
+        crossed.feed(
+            b'{"ty":"orderbook","cd":"KRW-BTC","tms":1,"obu":[{"ap":100,"bp":101,"as":1,"bs":1}]}',
+            6,
+        )
+    )
+    checksum = kraken()
+    resync(
+        checksum.feed(
+            b'{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":'
+            b'[{"price":29430.2,"qty":1.0}],"asks":[{"price":29430.4,"qty":1.0}],"checksum":0}]}',
+            7,
+        )
+    )
+    reasons = [event.reason for event in seen]
+    assert reasons == [
+        "initial",
+        "snapshot_failed",
+        "stale_snapshot",
+        "sequence_gap",
+        "crossed",
+        "checksum_mismatch",
+    ]
+    assert set(reasons) <= literals["_ResyncReason"]
+    assert {event.action for event in seen} == literals["_ResyncAction"]

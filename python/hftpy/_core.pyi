@@ -1,6 +1,6 @@
 """Stub for the Rust extension `hftpy._core` (rust/py/)."""
 
-from typing import final
+from typing import Literal, TypeAlias, final
 
 from typing_extensions import Buffer
 
@@ -39,6 +39,24 @@ __all__ = [
 ]
 
 __version__: str
+
+# The strings the event classes' enum-like attributes take (rust/py/market.rs writes them;
+# tests/test_errors_boundary.py checks the two agree).
+_Side: TypeAlias = Literal["buy", "sell"]
+_ResyncReason: TypeAlias = Literal[
+    "initial",
+    "checksum_mismatch",
+    "sequence_gap",
+    "stale_snapshot",
+    "crossed",
+    "buffer_overflow",
+    "snapshot_failed",
+]
+_ResyncAction: TypeAlias = Literal["resubscribe", "fetch_snapshot"]
+_Status: TypeAlias = Literal[
+    "online", "cancel_only", "post_only", "maintenance", "shutting_down", "other"
+]
+_OtherKind: TypeAlias = Literal["unrecognized", "unparsable"]
 
 def wall_ns() -> int:
     """Wall-clock nanoseconds since the Unix epoch (CLOCK_REALTIME)."""
@@ -117,7 +135,7 @@ class TradeEvent:
     def qty(self) -> int:
         """Traded quantity in base currency, an int mantissa at `qty_scale` decimals."""
     @property
-    def side(self) -> str:
+    def side(self) -> _Side:
         """The aggressor (taker) side: `"buy"` or `"sell"`."""
     @property
     def trade_id(self) -> int:
@@ -247,18 +265,18 @@ class ResyncEvent:
     def symbol_id(self) -> int:
         """The feed's id of `symbol` (what `add_instrument` returned)."""
     @property
-    def reason(self) -> str:
+    def reason(self) -> _ResyncReason:
         """Why the book is not trusted: `initial`, `checksum_mismatch`, `sequence_gap`,
         `stale_snapshot`, `crossed`, `buffer_overflow` or `snapshot_failed`."""
     @property
-    def action(self) -> str:
+    def action(self) -> _ResyncAction:
         """What rebuilds it: `"resubscribe"` (Kraken, Upbit) or `"fetch_snapshot"` (a REST snapshot
         passed to `apply_snapshot`: Binance, Backpack)."""
     @property
     def detail(self) -> tuple[int, int] | None:
         """The two numbers involved: checksums (expected, computed), update ids (expected, received)
-        or (snapshot id, first update id), prices (bid, ask) as mantissas; None for `initial` and
-        `buffer_overflow`."""
+        or (snapshot id, first update id), prices (bid, ask) as mantissas; None for `initial`,
+        `buffer_overflow` and `snapshot_failed`."""
     @property
     def exch_ns(self) -> int | None:
         """The venue's event time, ns since the epoch; None when the message carries none."""
@@ -271,7 +289,7 @@ class StatusEvent:
     """`online`, `cancel_only`, `post_only`, `maintenance`, `shutting_down` or `other`."""
 
     @property
-    def status(self) -> str:
+    def status(self) -> _Status:
         """`online`, `cancel_only`, `post_only`, `maintenance`, `shutting_down` (a reconnect
         follows) or `other`."""
     @property
@@ -322,7 +340,7 @@ class OtherEvent:
     """A frame the decoder does not handle: `kind` is `"unrecognized"` or `"unparsable"`."""
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> _OtherKind:
         """`"unrecognized"` (JSON the decoder does not handle) or `"unparsable"` (not JSON)."""
     @property
     def recv_ns(self) -> int:
