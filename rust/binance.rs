@@ -530,7 +530,7 @@ impl MarketFeed for BinanceFeed {
 
 impl BinanceFeed {
     /// Any frame, whatever its spelling: every field read into the table, then interpreted.
-    fn feed_general<'a>(
+    pub(crate) fn feed_general<'a>(
         &mut self,
         payload: &'a [u8],
         recv_ns: u64,
@@ -1020,5 +1020,22 @@ mod tests {
             feed.feed(unknown, 9),
             Err(FeedError::UnknownSymbol("SOLUSDT".into()))
         );
+    }
+
+    /// Arbitrary bytes, and real frames and snapshots with arbitrary edits, on live books: no
+    /// panic, errors are `FeedError`s, and the books stay well formed (rust/fuzzing.rs lists
+    /// the checks; the `binance` fuzz target runs the same session).
+    mod arbitrary_input {
+        use crate::fuzzing::{run_session, strategies, Venue};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn binance_survives_arbitrary_and_mutated_frames(steps in strategies::steps()) {
+                run_session(Venue::Binance, &steps);
+            }
+        }
     }
 }

@@ -20,6 +20,11 @@ pub mod upbit;
 #[cfg(test)]
 mod tests_replay;
 
+/// Property-test and cargo-fuzz harnesses (`fuzz/` enables the `fuzzing` feature).
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
+
 #[cfg(feature = "python")]
 mod py;
 
