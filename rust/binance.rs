@@ -139,11 +139,16 @@ impl<'a> Literal<'a> {
         rest.starts_with(literal).then(|| self.at += literal.len())
     }
 
-    /// The text up to the next quote, which is left to the next `eat`.
+    /// The text up to the next quote, which is left to the next `eat`. None when that text
+    /// holds a backslash: the quote may be escaped (`\"` does not end a string), and
+    /// escapes are the general path's to read.
     #[inline(always)]
     fn until_quote(&mut self) -> Option<&'a [u8]> {
         let rest = self.bytes.get(self.at..)?;
         let len = find_quote(rest)?;
+        if rest[..len].contains(&b'\\') {
+            return None;
+        }
         self.at += len;
         Some(&rest[..len])
     }
@@ -845,6 +850,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Found by `make fuzz` (the binance target): the compact readers took the `"` of an
+    /// escaped quote for the end of the stream name, so a frame the general path refuses (the
+    /// string runs on, and `data` is then not a key) was read as a bookTicker or a diff.
+    #[test]
+    fn an_escaped_quote_does_not_end_a_string_on_the_fast_paths() {
+        let frames = [
+            r#"{"stream":"btcusdt@bookTicker\","data":{"u":400500217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#.to_string(),
+            depth_update("BTCUSDT", 100, 105, r#"[["61837.63","3.5"]]"#, "[]")
+                .replacen("@depth@100ms", "@depth@100ms\\", 1),
+        ];
+        for frame in &frames {
+            let (mut fast, mut general) = (feed_with_btc(), feed_with_btc());
+            let read = fast.feed(frame.as_bytes(), 1);
+            assert!(matches!(read, Err(FeedError::Json(_))), "{frame}: {read:?}");
+            assert_eq!(read, general.feed_general(frame.as_bytes(), 1));
+            assert_eq!(fast.state(0), general.state(0));
+        }
+        // Escapes elsewhere in a string the fast path reads: the general path decides too.
+        let escaped = br#"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTC\u0055SDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#;
+        let mut feed = feed_with_btc();
+        assert!(feed.compact_book_ticker(escaped).is_none());
+        assert_eq!(feed.feed(escaped, 1), feed.feed_general(escaped, 1));
     }
 
     fn depth_update(symbol: &str, first: u64, last: u64, bids: &str, asks: &str) -> String {
