@@ -7,6 +7,7 @@
 #   make bench    the pytest-benchmark suites on a fat-LTO build
 #   make soak     all four venues at a high rate with faults for SOAK_S s (default 600):
 #                 soak/soak.csv, soak.png, soak.txt (growth after warm-up, books valid)
+#   make fuzz     each cargo-fuzz target in fuzz/ for FUZZ_S seconds (not part of make test)
 # Stamps in .make/ keep a warm `make test` from rebuilding what has not changed.
 
 PYTHON ?= python3
@@ -25,7 +26,7 @@ WHEEL_PYTHONS := 3.11 3.12 3.13 3.14
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all demo test lint rust-test py-test wheel-test bench soak wheel sim clean
+.PHONY: all demo test lint rust-test py-test wheel-test bench soak wheel sim fuzz clean
 
 all: test
 
@@ -116,5 +117,27 @@ wheel-test: $(STAMPS)/wheel
 	HFTPY_TEST_INSTALLED=1 HFTPY_SDIST_WHEEL_DIR=$(STAMPS)/sdist-build \
 		$(WHEEL_VENV)/bin/python -m pytest -q
 
+# The cargo-fuzz targets (fuzz/, its own crate and workspace): every venue decoder and the
+# book engine, FUZZ_S seconds each, one process at a time (`make fuzz FUZZ_S=600` for a
+# longer run). Only the stable toolchain is installed: RUSTC_BOOTSTRAP=1 lets it take the -Z
+# flags cargo-fuzz passes (`cargo install cargo-fuzz --locked` once). Builds optimised with
+# debug assertions and overflow checks (-O -a) under AddressSanitizer; the corpus grows in
+# fuzz/corpus/<target>, a crash lands in fuzz/artifacts/<target>/ (both ignored by git), the
+# other targets still run and make fails at the end. Reproduce one with
+# `RUSTC_BOOTSTRAP=1 cargo fuzz run -O -a <target> fuzz/artifacts/<target>/<file>` (and
+# `cargo fuzz fmt <target> <file>` prints it as Steps), then add it as a regression test.
+FUZZ_S ?= 60
+FUZZ_TARGETS ?= kraken binance backpack upbit book
+FUZZ_BUILD_FLAGS ?= -O -a
+fuzz:
+	RUSTC_BOOTSTRAP=1 cargo fuzz build $(FUZZ_BUILD_FLAGS)
+	failed=""; for target in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$target; \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run $(FUZZ_BUILD_FLAGS) $$target $(CURDIR)/fuzz/corpus/$$target -- \
+			-max_total_time=$(FUZZ_S) -dict=$(CURDIR)/fuzz/json.dict -print_final_stats=1 \
+			|| failed="$$failed $$target"; \
+	done; \
+	test -z "$$failed" || { echo "fuzz: crashes in$$failed (see fuzz/artifacts/)"; exit 1; }
+
 clean:
-	rm -rf $(STAMPS) target $(DIST) python/hftpy/*.so $(WHEEL_VENV)
+	rm -rf $(STAMPS) target fuzz/target $(DIST) python/hftpy/*.so $(WHEEL_VENV)

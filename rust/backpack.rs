@@ -466,4 +466,21 @@ mod tests {
         assert_eq!(feed.feed(kline, 5).unwrap(), Some(Event::Unrecognized));
         assert_eq!(feed.feed(b"", 6).unwrap(), Some(Event::Unparsable));
     }
+
+    /// Arbitrary bytes, and real frames and snapshots with arbitrary edits, on live books: no
+    /// panic, errors are `FeedError`s, and the books stay well formed (rust/fuzzing.rs lists
+    /// the checks; the `backpack` fuzz target runs the same session).
+    mod arbitrary_input {
+        use crate::fuzzing::{run_session, strategies, Venue};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn backpack_survives_arbitrary_and_mutated_frames(steps in strategies::steps()) {
+                run_session(Venue::Backpack, &steps);
+            }
+        }
+    }
 }

@@ -139,11 +139,16 @@ impl<'a> Literal<'a> {
         rest.starts_with(literal).then(|| self.at += literal.len())
     }
 
-    /// The text up to the next quote, which is left to the next `eat`.
+    /// The text up to the next quote, which is left to the next `eat`. None when that text
+    /// holds a backslash: the quote may be escaped (`\"` does not end a string), and
+    /// escapes are the general path's to read.
     #[inline(always)]
     fn until_quote(&mut self) -> Option<&'a [u8]> {
         let rest = self.bytes.get(self.at..)?;
         let len = find_quote(rest)?;
+        if rest[..len].contains(&b'\\') {
+            return None;
+        }
         self.at += len;
         Some(&rest[..len])
     }
@@ -530,7 +535,7 @@ impl MarketFeed for BinanceFeed {
 
 impl BinanceFeed {
     /// Any frame, whatever its spelling: every field read into the table, then interpreted.
-    fn feed_general<'a>(
+    pub(crate) fn feed_general<'a>(
         &mut self,
         payload: &'a [u8],
         recv_ns: u64,
@@ -847,6 +852,30 @@ mod tests {
         }
     }
 
+    /// Found by `make fuzz` (the binance target): the compact readers took the `"` of an
+    /// escaped quote for the end of the stream name, so a frame the general path refuses (the
+    /// string runs on, and `data` is then not a key) was read as a bookTicker or a diff.
+    #[test]
+    fn an_escaped_quote_does_not_end_a_string_on_the_fast_paths() {
+        let frames = [
+            r#"{"stream":"btcusdt@bookTicker\","data":{"u":400500217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#.to_string(),
+            depth_update("BTCUSDT", 100, 105, r#"[["61837.63","3.5"]]"#, "[]")
+                .replacen("@depth@100ms", "@depth@100ms\\", 1),
+        ];
+        for frame in &frames {
+            let (mut fast, mut general) = (feed_with_btc(), feed_with_btc());
+            let read = fast.feed(frame.as_bytes(), 1);
+            assert!(matches!(read, Err(FeedError::Json(_))), "{frame}: {read:?}");
+            assert_eq!(read, general.feed_general(frame.as_bytes(), 1));
+            assert_eq!(fast.state(0), general.state(0));
+        }
+        // Escapes elsewhere in a string the fast path reads: the general path decides too.
+        let escaped = br#"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTC\u0055SDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}"#;
+        let mut feed = feed_with_btc();
+        assert!(feed.compact_book_ticker(escaped).is_none());
+        assert_eq!(feed.feed(escaped, 1), feed.feed_general(escaped, 1));
+    }
+
     fn depth_update(symbol: &str, first: u64, last: u64, bids: &str, asks: &str) -> String {
         format!(
             r#"{{"stream":"{}@depth@100ms","data":{{"e":"depthUpdate","E":1723161255208,"s":"{symbol}","U":{first},"u":{last},"b":{bids},"a":{asks}}}}}"#,
@@ -1020,5 +1049,22 @@ mod tests {
             feed.feed(unknown, 9),
             Err(FeedError::UnknownSymbol("SOLUSDT".into()))
         );
+    }
+
+    /// Arbitrary bytes, and real frames and snapshots with arbitrary edits, on live books: no
+    /// panic, errors are `FeedError`s, and the books stay well formed (rust/fuzzing.rs lists
+    /// the checks; the `binance` fuzz target runs the same session).
+    mod arbitrary_input {
+        use crate::fuzzing::{run_session, strategies, Venue};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn binance_survives_arbitrary_and_mutated_frames(steps in strategies::steps()) {
+                run_session(Venue::Binance, &steps);
+            }
+        }
     }
 }

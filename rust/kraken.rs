@@ -874,4 +874,21 @@ mod tests {
             Err(FeedError::Decimal { field: "price", .. })
         ));
     }
+
+    /// Arbitrary bytes, and real frames and snapshots with arbitrary edits, on live books: no
+    /// panic, errors are `FeedError`s, and the books stay well formed (rust/fuzzing.rs lists
+    /// the checks; the `kraken` fuzz target runs the same session).
+    mod arbitrary_input {
+        use crate::fuzzing::{run_session, strategies, Venue};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn kraken_survives_arbitrary_and_mutated_frames(steps in strategies::steps()) {
+                run_session(Venue::Kraken, &steps);
+            }
+        }
+    }
 }

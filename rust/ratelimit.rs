@@ -11,6 +11,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The largest capacity (burst × interval) of a cell, in ns: far beyond any clock reading.
+const MAX_CAPACITY_NS: u64 = 1 << 62;
+
 /// One limit: at most `burst` units at once, refilled at one unit per `interval_ns`.
 #[derive(Debug)]
 pub struct Cell {
@@ -37,12 +40,16 @@ impl Cell {
         Cell::new(period_ns.div_ceil(spread), burst)
     }
 
+    /// Intervals are kept to at most `2^62 / burst` ns (146 years for a burst of 1), so the
+    /// capacity and `now + capacity` never saturate: a rate slower than that is that rate
+    /// rather than a cell whose arithmetic pins at `u64::MAX` and then grants everything.
     pub fn new(interval_ns: u64, burst: u32) -> Cell {
-        let interval_ns = interval_ns.max(1);
+        let burst = burst.max(1);
+        let interval_ns = interval_ns.clamp(1, MAX_CAPACITY_NS / u64::from(burst));
         Cell {
             tat: AtomicU64::new(0),
             interval_ns,
-            capacity_ns: interval_ns.saturating_mul(u64::from(burst.max(1))),
+            capacity_ns: interval_ns * u64::from(burst),
         }
     }
 
@@ -87,7 +94,8 @@ impl Cell {
     /// Units that could be taken at `now_ns`.
     pub fn available(&self, now_ns: u64) -> u64 {
         let tat = self.tat.load(Ordering::Acquire).max(now_ns);
-        (now_ns + self.capacity_ns).saturating_sub(tat) / self.interval_ns
+        // Saturating where `now` itself is near u64::MAX (never a real clock reading).
+        now_ns.saturating_add(self.capacity_ns).saturating_sub(tat) / self.interval_ns
     }
 
     /// Empties the cell's budget until `until_ns` (a venue's `Retry-After`).
@@ -148,6 +156,30 @@ mod tests {
         assert!(cell.try_take(1, t0 + SECOND / 5).is_ok());
         assert!(cell.try_take(1, t0 + SECOND / 5).is_err());
         assert_eq!(cell.available(t0 + 2 * SECOND), 9);
+    }
+
+    #[test]
+    fn extreme_rates_still_limit() {
+        // RateLimiter accepts any finite positive rate: 1e-300/s is an interval far past
+        // u64::MAX ns. It is held to the longest interval, so the cell still refuses the
+        // fourth unit of a burst of 3 (an interval pinned at u64::MAX would grant every take).
+        let glacial = Cell::leaky_bucket(3, 1e-300);
+        assert_eq!(glacial.available(SECOND), 3);
+        for _ in 0..3 {
+            assert!(glacial.try_take(1, SECOND).is_ok());
+        }
+        assert!(glacial.try_take(1, SECOND).is_err());
+        assert_eq!(glacial.available(SECOND), 0);
+        // The fastest rates and the largest windows neither overflow nor stop limiting.
+        let instant = Cell::leaky_bucket(u32::MAX, f64::MAX);
+        assert_eq!(instant.available(0), u64::from(u32::MAX));
+        let window = Cell::window(u32::MAX, u64::MAX, u32::MAX);
+        assert_eq!(window.available(0), u64::from(u32::MAX - 1));
+        assert!(window.try_take(u32::MAX - 1, 0).is_ok());
+        assert!(window.try_take(1, 0).is_err());
+        for now in [0, u64::MAX / 2, u64::MAX] {
+            assert!(window.available(now) < u64::from(u32::MAX));
+        }
     }
 
     #[test]

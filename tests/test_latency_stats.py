@@ -16,6 +16,7 @@ import pytest
 
 from hftpy._core import LatencyStats, TradeEvent
 from hftpy.common import CurrencyPair, Exchange, Side
+from hftpy.errors import UnknownLatencyKeyError
 from hftpy.exchange import create_exchange_api, create_exchange_stream, create_exchange_ws_api
 from hftpy.exchange.kraken import KrakenWsApi
 from hftpy.exchange.stats import LatencySummary, format_table, summaries
@@ -95,11 +96,11 @@ def test_reset_keeps_key_ids_and_empty_keys_are_left_out() -> None:
 
 def test_unknown_key_ids_raise() -> None:
     stats = LatencyStats()
-    with pytest.raises(IndexError):
+    with pytest.raises(UnknownLatencyKeyError):
         stats.record(0, 1)
-    with pytest.raises(IndexError):
+    with pytest.raises(UnknownLatencyKeyError):
         stats.record_since(3, time.monotonic_ns())
-    with pytest.raises(IndexError):
+    with pytest.raises(UnknownLatencyKeyError):
         stats.name(0)
     with pytest.raises(OverflowError):
         stats.record(-1, 1)

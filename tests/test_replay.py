@@ -19,7 +19,7 @@ from hftpy._core import (
     TradeEvent,
     UpbitFeed,
 )
-from hftpy.errors import FeedError, HftpyError
+from hftpy.errors import FeedError, HftpyError, UnknownSymbolError
 from replay_data import (
     UPBIT_MARKETS,
     binance_day1,
@@ -105,7 +105,7 @@ def test_feed_errors_are_typed() -> None:
     assert isinstance(info.value, HftpyError) and isinstance(info.value, ValueError)
     with pytest.raises(FeedError):
         feed.add_instrument("BTC/USD", 1, 8)
-    with pytest.raises(IndexError):
+    with pytest.raises(UnknownSymbolError):
         feed.state(7)
     assert feed.symbol_id("BTC/USD") == 0 and feed.symbols() == ["BTC/USD"]
 

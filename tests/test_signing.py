@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from hftpy import _core
-from hftpy.errors import ConfigError
+from hftpy.errors import ConfigError, UnknownLimitError
 
 BINANCE_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 BINANCE_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
@@ -91,7 +91,7 @@ def test_limiter_feedback_and_errors() -> None:
     assert limiter.available(0) == 0
     wait_ns = limiter.try_acquire([(0, 1)])
     assert 4_000_000_000 < wait_ns <= 6_000_000_000
-    with pytest.raises(IndexError):
+    with pytest.raises(UnknownLimitError):
         limiter.try_acquire([(3, 1)])
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         _core.RateLimiter([("leaky", "x", 1, 1.0)])

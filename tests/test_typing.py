@@ -175,6 +175,18 @@ ws = create_exchange_ws_api(Exchange.KRAKEN, api_kye="k", api_secret="s")
         "call-overload",
         'Unexpected keyword argument "api_kye"',
     ),
+    "misspelled_resync_reason": (
+        """
+from hftpy._core import ResyncEvent
+
+
+def on_resync(event: ResyncEvent) -> None:
+    if event.reason == "checksum_mismach":
+        print(event.detail)
+""",
+        "comparison-overlap",
+        "Non-overlapping equality check",
+    ),
     "wrong_factory_argument_type": (
         """
 from hftpy.exchange import create_exchange_stream

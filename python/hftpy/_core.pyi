@@ -1,6 +1,6 @@
 """Stub for the Rust extension `hftpy._core` (rust/py/)."""
 
-from typing import final
+from typing import Literal, TypeAlias, final
 
 from typing_extensions import Buffer
 
@@ -40,6 +40,24 @@ __all__ = [
 
 __version__: str
 
+# The strings the event classes' enum-like attributes take (rust/py/market.rs writes them;
+# tests/test_errors_boundary.py checks the two agree).
+_Side: TypeAlias = Literal["buy", "sell"]
+_ResyncReason: TypeAlias = Literal[
+    "initial",
+    "checksum_mismatch",
+    "sequence_gap",
+    "stale_snapshot",
+    "crossed",
+    "buffer_overflow",
+    "snapshot_failed",
+]
+_ResyncAction: TypeAlias = Literal["resubscribe", "fetch_snapshot"]
+_Status: TypeAlias = Literal[
+    "online", "cancel_only", "post_only", "maintenance", "shutting_down", "other"
+]
+_OtherKind: TypeAlias = Literal["unrecognized", "unparsable"]
+
 def wall_ns() -> int:
     """Wall-clock nanoseconds since the Unix epoch (CLOCK_REALTIME)."""
 
@@ -51,10 +69,12 @@ def parse_fixed(text: str | bytes, scale: int) -> int:
     when digits would be lost or the value overflows 64 bits."""
 
 def parse_natural(text: str | bytes) -> tuple[int, int]:
-    """Decimal text at its own scale: `(mantissa, scale)`."""
+    """Decimal text at its own scale: `(mantissa, scale)`; raises `hftpy.errors.DecimalError`
+    for text that is not a number or does not fit 64 bits."""
 
 def format_fixed(mantissa: int, scale: int) -> str:
-    """Plain decimal text with exactly `scale` fraction digits."""
+    """Plain decimal text with exactly `scale` fraction digits; raises
+    `hftpy.errors.DecimalError` for a scale above 18."""
 
 def hmac_sha256_hex(key: bytes, message: bytes) -> str:
     """HMAC-SHA256 of `message`, lower-case hex."""
@@ -63,7 +83,8 @@ def hmac_sha256_hex(key: bytes, message: bytes) -> str:
 class KrakenSigner:
     """Kraken REST `API-Sign` signer holding the decoded secret; prints as `***`."""
 
-    def __new__(cls, secret: str) -> KrakenSigner: ...
+    def __new__(cls, secret: str) -> KrakenSigner:
+        """Raises `hftpy.errors.ConfigError` unless `secret` is non-empty base64."""
     def sign(self, uri_path: str, nonce: str, body: bytes) -> str:
         """HMAC-SHA512(secret, uri_path + SHA256(nonce + body)), base64."""
 
@@ -114,7 +135,7 @@ class TradeEvent:
     def qty(self) -> int:
         """Traded quantity in base currency, an int mantissa at `qty_scale` decimals."""
     @property
-    def side(self) -> str:
+    def side(self) -> _Side:
         """The aggressor (taker) side: `"buy"` or `"sell"`."""
     @property
     def trade_id(self) -> int:
@@ -244,18 +265,18 @@ class ResyncEvent:
     def symbol_id(self) -> int:
         """The feed's id of `symbol` (what `add_instrument` returned)."""
     @property
-    def reason(self) -> str:
+    def reason(self) -> _ResyncReason:
         """Why the book is not trusted: `initial`, `checksum_mismatch`, `sequence_gap`,
         `stale_snapshot`, `crossed`, `buffer_overflow` or `snapshot_failed`."""
     @property
-    def action(self) -> str:
+    def action(self) -> _ResyncAction:
         """What rebuilds it: `"resubscribe"` (Kraken, Upbit) or `"fetch_snapshot"` (a REST snapshot
         passed to `apply_snapshot`: Binance, Backpack)."""
     @property
     def detail(self) -> tuple[int, int] | None:
         """The two numbers involved: checksums (expected, computed), update ids (expected, received)
-        or (snapshot id, first update id), prices (bid, ask) as mantissas; None for `initial` and
-        `buffer_overflow`."""
+        or (snapshot id, first update id), prices (bid, ask) as mantissas; None for `initial`,
+        `buffer_overflow` and `snapshot_failed`."""
     @property
     def exch_ns(self) -> int | None:
         """The venue's event time, ns since the epoch; None when the message carries none."""
@@ -268,7 +289,7 @@ class StatusEvent:
     """`online`, `cancel_only`, `post_only`, `maintenance`, `shutting_down` or `other`."""
 
     @property
-    def status(self) -> str:
+    def status(self) -> _Status:
         """`online`, `cancel_only`, `post_only`, `maintenance`, `shutting_down` (a reconnect
         follows) or `other`."""
     @property
@@ -319,7 +340,7 @@ class OtherEvent:
     """A frame the decoder does not handle: `kind` is `"unrecognized"` or `"unparsable"`."""
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> _OtherKind:
         """`"unrecognized"` (JSON the decoder does not handle) or `"unparsable"` (not JSON)."""
     @property
     def recv_ns(self) -> int:
@@ -410,18 +431,27 @@ _Event = (
 
 @final
 class KrakenFeed:
-    """Kraken spot WS v2 decoder and books (CRC32-verified after every message)."""
+    """Kraken spot WS v2 decoder and books (CRC32-verified after every message).
+
+    Every method taking a `symbol_id` raises `hftpy.errors.UnknownSymbolError` (a `FeedError`
+    and a `LookupError`) for an id that `add_instrument` did not return."""
 
     def __new__(cls) -> KrakenFeed: ...
     def add_instrument(
         self, symbol: str, price_scale: int, qty_scale: int, depth: int = ...
     ) -> int:
-        """Registers a symbol (venue spelling); returns its id."""
+        """Registers a symbol (venue spelling); returns its id. Raises
+        `hftpy.errors.InstrumentError` for a symbol already registered, a scale above 18 or a
+        depth of 0."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
-        """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
+        """Decodes one frame (not copied) and applies it. A frame that cannot be decoded raises
+        a `hftpy.errors.FeedError` subclass: `MalformedFrameError` (not well-formed JSON),
+        `MissingFieldError`, `BadFieldError`, `BadNumberError` (`TooPreciseError`,
+        `NumberOverflowError`: a price or size the symbol's scales cannot hold) or
+        `UnknownSymbolError` (a symbol not registered here)."""
     def symbol_id(self, symbol: str) -> int:
         """The id of a registered symbol (any spelling the feed accepts); raises
-        `hftpy.errors.FeedError` for an unknown one."""
+        `hftpy.errors.UnknownSymbolError` for an unknown one."""
     def symbols(self) -> list[str]:
         """The registered symbols, in id order."""
     def scales(self, symbol_id: int) -> tuple[int, int]:
@@ -447,7 +477,10 @@ class KrakenFeed:
 
 @final
 class BinanceFeed:
-    """Binance spot market streams: diff depth synced with a REST snapshot, trades, bookTicker."""
+    """Binance spot market streams: diff depth synced with a REST snapshot, trades, bookTicker.
+
+    Every method taking a `symbol_id` raises `hftpy.errors.UnknownSymbolError` (a `FeedError`
+    and a `LookupError`) for an id that `add_instrument` did not return."""
 
     def __new__(cls) -> BinanceFeed: ...
     def add_instrument(
@@ -455,12 +488,18 @@ class BinanceFeed:
     ) -> int:
         """Registers a symbol (venue spelling); returns its id. Prices and sizes are kept at
         no fewer than 8 decimals (what Binance prints), whatever scales are passed, so levels
-        finer than the tick / lot size are read; the views and events say the scale."""
+        finer than the tick / lot size are read; the views and events say the scale. Raises
+        `hftpy.errors.InstrumentError` for a symbol already registered, a scale above 18 or a
+        depth of 0."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
-        """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
+        """Decodes one frame (not copied) and applies it. A frame that cannot be decoded raises
+        a `hftpy.errors.FeedError` subclass: `MalformedFrameError` (not well-formed JSON),
+        `MissingFieldError`, `BadFieldError`, `BadNumberError` (`TooPreciseError`,
+        `NumberOverflowError`: a price or size the symbol's scales cannot hold) or
+        `UnknownSymbolError` (a symbol not registered here)."""
     def symbol_id(self, symbol: str) -> int:
         """The id of a registered symbol (any spelling the feed accepts); raises
-        `hftpy.errors.FeedError` for an unknown one."""
+        `hftpy.errors.UnknownSymbolError` for an unknown one."""
     def symbols(self) -> list[str]:
         """The registered symbols, in id order."""
     def scales(self, symbol_id: int) -> tuple[int, int]:
@@ -482,25 +521,35 @@ class BinanceFeed:
     def reset(self) -> None:
         """Forgets every book and its state (same symbols and ids)."""
     def apply_snapshot(self, symbol_id: int, body: Buffer, recv_ns: int) -> _Event:
-        """Applies a REST depth snapshot body and replays the diffs buffered meanwhile."""
+        """Applies a REST depth snapshot body and replays the diffs buffered meanwhile; a body
+        that cannot be decoded raises the `hftpy.errors.FeedError` subclasses `feed` does."""
     def snapshot_failed(self, symbol_id: int, recv_ns: int) -> ResyncEvent:
         """The `ResyncEvent` (reason `snapshot_failed`) reporting a failed REST snapshot attempt;
         the book is left as it is."""
 
 @final
 class BackpackFeed:
-    """Backpack public streams: depth synced with a REST snapshot, trades, bookTicker, ticker."""
+    """Backpack public streams: depth synced with a REST snapshot, trades, bookTicker, ticker.
+
+    Every method taking a `symbol_id` raises `hftpy.errors.UnknownSymbolError` (a `FeedError`
+    and a `LookupError`) for an id that `add_instrument` did not return."""
 
     def __new__(cls) -> BackpackFeed: ...
     def add_instrument(
         self, symbol: str, price_scale: int, qty_scale: int, depth: int = ...
     ) -> int:
-        """Registers a symbol (venue spelling); returns its id."""
+        """Registers a symbol (venue spelling); returns its id. Raises
+        `hftpy.errors.InstrumentError` for a symbol already registered, a scale above 18 or a
+        depth of 0."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
-        """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
+        """Decodes one frame (not copied) and applies it. A frame that cannot be decoded raises
+        a `hftpy.errors.FeedError` subclass: `MalformedFrameError` (not well-formed JSON),
+        `MissingFieldError`, `BadFieldError`, `BadNumberError` (`TooPreciseError`,
+        `NumberOverflowError`: a price or size the symbol's scales cannot hold) or
+        `UnknownSymbolError` (a symbol not registered here)."""
     def symbol_id(self, symbol: str) -> int:
         """The id of a registered symbol (any spelling the feed accepts); raises
-        `hftpy.errors.FeedError` for an unknown one."""
+        `hftpy.errors.UnknownSymbolError` for an unknown one."""
     def symbols(self) -> list[str]:
         """The registered symbols, in id order."""
     def scales(self, symbol_id: int) -> tuple[int, int]:
@@ -522,25 +571,35 @@ class BackpackFeed:
     def reset(self) -> None:
         """Forgets every book and its state (same symbols and ids)."""
     def apply_snapshot(self, symbol_id: int, body: Buffer, recv_ns: int) -> _Event:
-        """Applies a REST depth snapshot body and replays the diffs buffered meanwhile."""
+        """Applies a REST depth snapshot body and replays the diffs buffered meanwhile; a body
+        that cannot be decoded raises the `hftpy.errors.FeedError` subclasses `feed` does."""
     def snapshot_failed(self, symbol_id: int, recv_ns: int) -> ResyncEvent:
         """The `ResyncEvent` (reason `snapshot_failed`) reporting a failed REST snapshot attempt;
         the book is left as it is."""
 
 @final
 class UpbitFeed:
-    """Upbit quotation stream (DEFAULT or SIMPLE keys); each orderbook message replaces the book."""
+    """Upbit quotation stream (DEFAULT or SIMPLE keys); each orderbook message replaces the book.
+
+    Every method taking a `symbol_id` raises `hftpy.errors.UnknownSymbolError` (a `FeedError`
+    and a `LookupError`) for an id that `add_instrument` did not return."""
 
     def __new__(cls) -> UpbitFeed: ...
     def add_instrument(
         self, symbol: str, price_scale: int, qty_scale: int, depth: int = ...
     ) -> int:
-        """Registers a symbol (venue spelling); returns its id."""
+        """Registers a symbol (venue spelling); returns its id. Raises
+        `hftpy.errors.InstrumentError` for a symbol already registered, a scale above 18 or a
+        depth of 0."""
     def feed(self, payload: Buffer, recv_ns: int) -> _Event | None:
-        """Decodes one frame (not copied) and applies it; raises `hftpy.errors.FeedError`."""
+        """Decodes one frame (not copied) and applies it. A frame that cannot be decoded raises
+        a `hftpy.errors.FeedError` subclass: `MalformedFrameError` (not well-formed JSON),
+        `MissingFieldError`, `BadFieldError`, `BadNumberError` (`TooPreciseError`,
+        `NumberOverflowError`: a price or size the symbol's scales cannot hold) or
+        `UnknownSymbolError` (a symbol not registered here)."""
     def symbol_id(self, symbol: str) -> int:
         """The id of a registered symbol (any spelling the feed accepts); raises
-        `hftpy.errors.FeedError` for an unknown one."""
+        `hftpy.errors.UnknownSymbolError` for an unknown one."""
     def symbols(self) -> list[str]:
         """The registered symbols, in id order."""
     def scales(self, symbol_id: int) -> tuple[int, int]:
@@ -569,7 +628,8 @@ class Ed25519Signer:
     """Ed25519 signer from a PKCS#8 PEM, a base64 32-byte seed (or 64-byte keypair) or a
     hex seed; prints as `***`."""
 
-    def __new__(cls, key: str) -> Ed25519Signer: ...
+    def __new__(cls, key: str) -> Ed25519Signer:
+        """Raises `hftpy.errors.ConfigError` for a key in none of those forms."""
     def sign(self, message: bytes) -> str:
         """Base64 signature (computed with the GIL released)."""
 
@@ -581,7 +641,8 @@ class Ed25519Signer:
 class HmacSha256Signer:
     """HMAC-SHA256 signer (Binance); prints as `***`."""
 
-    def __new__(cls, secret: str) -> HmacSha256Signer: ...
+    def __new__(cls, secret: str) -> HmacSha256Signer:
+        """Raises `hftpy.errors.ConfigError` for an empty secret."""
     def sign(self, message: bytes) -> str:
         """Lower-case hex signature."""
 
@@ -589,7 +650,8 @@ class HmacSha256Signer:
 class UpbitSigner:
     """Upbit JWT signer (HS256 or HS512); prints as `***`."""
 
-    def __new__(cls, access_key: str, secret: str, alg: str = "HS512") -> UpbitSigner: ...
+    def __new__(cls, access_key: str, secret: str, alg: str = "HS512") -> UpbitSigner:
+        """Raises `hftpy.errors.ConfigError` for an empty key or secret or another `alg`."""
     def token(self, nonce: str, query: str | None = None) -> str:
         """A JWT for one request; `query` is the unencoded query string as sent."""
 
@@ -599,13 +661,17 @@ def sha512_hex(message: bytes) -> str:
 @final
 class RateLimiter:
     """Lock-free limits shared across threads and event loops. Each limit is
-    `("bucket", name, capacity, refill_per_s)` or `("window", name, limit, period_s, burst)`."""
+    `("bucket", name, capacity, refill_per_s)` or `("window", name, limit, period_s, burst)`;
+    a limit of another shape, a zero capacity or a rate or period that is not finite and
+    positive raises `hftpy.errors.ConfigError`. The methods taking a limit index raise
+    `hftpy.errors.UnknownLimitError` (a `LookupError`) for an index past the last limit."""
 
     def __new__(
         cls, limits: list[tuple[str, str, int, float] | tuple[str, str, int, float, int]]
     ) -> RateLimiter: ...
     def index(self, name: str) -> int:
-        """The index of the limit called `name`."""
+        """The index of the limit called `name`; raises `hftpy.errors.UnknownLimitError` (a
+        `LookupError`) when there is none."""
 
     @property
     def names(self) -> list[str]:
@@ -638,11 +704,13 @@ class LatencyStats:
         up once and record by id."""
 
     def name(self, key: int) -> str:
-        """The name of key id `key`; raises `IndexError` for an unknown id."""
+        """The name of key id `key`; raises `hftpy.errors.UnknownLatencyKeyError` (a
+        `LookupError`) for an id `key()` never returned."""
 
     def record(self, key: int, value_ns: int) -> None:
         """Records one sample of `value_ns` nanoseconds (negative allowed) under key id
-        `key`; raises `IndexError` for an unknown id."""
+        `key`; raises `hftpy.errors.UnknownLatencyKeyError` for an unknown id (as do
+        `record_since` and `record_event`)."""
 
     def record_since(self, key: int, start_mono_ns: int) -> None:
         """Records `mono_ns() - start_mono_ns` ns: the time since a monotonic stamp

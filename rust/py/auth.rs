@@ -2,20 +2,12 @@
 //! as `***`; Ed25519 signs with the GIL released (the slow one), HMAC and JWT do not
 //! (they take less time than releasing and re-taking it).
 
-use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 
+use super::errors;
 use crate::clock;
 use crate::ratelimit::{Cell, Limiter};
 use crate::sign::{self, JwtAlg};
-
-mod errors {
-    pyo3::import_exception!(hftpy.errors, ConfigError);
-}
-
-fn config_err(err: sign::SignError) -> PyErr {
-    errors::ConfigError::new_err(err.to_string())
-}
 
 /// Ed25519 signer from a PKCS#8 PEM, a base64 32-byte seed (or 64-byte keypair) or a hex seed.
 #[pyclass(frozen, module = "hftpy._core")]
@@ -27,9 +19,8 @@ pub struct Ed25519Signer {
 impl Ed25519Signer {
     #[new]
     fn new(key: &str) -> PyResult<Self> {
-        sign::Ed25519Signer::from_text(key)
-            .map(|inner| Self { inner })
-            .map_err(config_err)
+        let inner = sign::Ed25519Signer::from_text(key)?;
+        Ok(Self { inner })
     }
 
     /// Base64 signature of `message`.
@@ -59,7 +50,7 @@ impl HmacSha256Signer {
     #[new]
     fn new(secret: &str) -> PyResult<Self> {
         if secret.is_empty() {
-            return Err(errors::ConfigError::new_err("API secret is empty"));
+            return Err(errors::config("API secret is empty"));
         }
         Ok(Self {
             key: secret.as_bytes().to_vec(),
@@ -92,15 +83,13 @@ impl UpbitSigner {
             "HS256" => JwtAlg::Hs256,
             "HS512" => JwtAlg::Hs512,
             other => {
-                return Err(errors::ConfigError::new_err(format!(
+                return Err(errors::config(format!(
                     "JWT algorithm must be HS256 or HS512, not {other:?}"
                 )))
             }
         };
         if access_key.is_empty() || secret.is_empty() {
-            return Err(errors::ConfigError::new_err(
-                "Upbit access key and secret are required",
-            ));
+            return Err(errors::config("Upbit access key and secret are required"));
         }
         Ok(Self {
             access_key: access_key.to_owned(),
@@ -144,32 +133,15 @@ impl RateLimiter {
         let mut cells = Vec::with_capacity(limits.len());
         let mut names = Vec::with_capacity(limits.len());
         for spec in &limits {
-            let kind: String = spec.get_item(0)?.extract()?;
-            let name: String = spec.get_item(1)?.extract()?;
-            let cell = match kind.as_str() {
-                "bucket" => {
-                    let capacity: u32 = spec.get_item(2)?.extract()?;
-                    let refill: f64 = spec.get_item(3)?.extract()?;
-                    if capacity == 0 || refill.is_nan() || refill <= 0.0 {
-                        return Err(PyValueError::new_err(format!("bad bucket limit {name:?}")));
-                    }
-                    Cell::leaky_bucket(capacity, refill)
+            let (name, cell) = limit_spec(spec).map_err(|err| {
+                // A spec of the wrong shape or types: say which, keep Python's reason as the cause.
+                if err.is_instance_of::<errors::ConfigError>(spec.py()) {
+                    return err;
                 }
-                "window" => {
-                    let limit: u32 = spec.get_item(2)?.extract()?;
-                    let period: f64 = spec.get_item(3)?.extract()?;
-                    let burst: u32 = spec.get_item(4)?.extract()?;
-                    if limit == 0 || period.is_nan() || period <= 0.0 {
-                        return Err(PyValueError::new_err(format!("bad window limit {name:?}")));
-                    }
-                    Cell::window(limit, (period * 1e9) as u64, burst)
-                }
-                other => {
-                    return Err(PyValueError::new_err(format!(
-                        "limit kind must be 'bucket' or 'window', not {other:?}"
-                    )))
-                }
-            };
+                let config = errors::config(format!("bad rate limit {spec}: {err}"));
+                config.set_cause(spec.py(), Some(err));
+                config
+            })?;
             cells.push(cell);
             names.push(name);
         }
@@ -184,7 +156,7 @@ impl RateLimiter {
         self.names
             .iter()
             .position(|n| n == name)
-            .ok_or_else(|| PyIndexError::new_err(format!("no limit named {name:?}")))
+            .ok_or_else(|| errors::unknown_limit(format!("no limit named {name:?}")))
     }
 
     #[getter]
@@ -231,10 +203,47 @@ impl RateLimiter {
 impl RateLimiter {
     fn check(&self, costs: &[(usize, u32)]) -> PyResult<()> {
         match costs.iter().find(|(i, _)| *i >= self.names.len()) {
-            Some((i, _)) => Err(PyIndexError::new_err(format!("no limit at index {i}"))),
+            Some((i, _)) => Err(errors::unknown_limit(format!(
+                "no limit at index {i} (the limiter has {})",
+                self.names.len()
+            ))),
             None => Ok(()),
         }
     }
+}
+
+/// One `("bucket", name, capacity, refill_per_s)` or `("window", name, limit, period_s, burst)`.
+/// Rates and periods must be finite and positive: an infinite one would make a limit that
+/// never refills (or never limits), which is a mistake rather than a setting.
+fn limit_spec(spec: &Bound<'_, PyAny>) -> PyResult<(String, Cell)> {
+    let kind: String = spec.get_item(0)?.extract()?;
+    let name: String = spec.get_item(1)?.extract()?;
+    let positive = |value: f64| value.is_finite() && value > 0.0;
+    let cell = match kind.as_str() {
+        "bucket" => {
+            let capacity: u32 = spec.get_item(2)?.extract()?;
+            let refill: f64 = spec.get_item(3)?.extract()?;
+            if capacity == 0 || !positive(refill) {
+                return Err(errors::config(format!("bad bucket limit {name:?}")));
+            }
+            Cell::leaky_bucket(capacity, refill)
+        }
+        "window" => {
+            let limit: u32 = spec.get_item(2)?.extract()?;
+            let period: f64 = spec.get_item(3)?.extract()?;
+            let burst: u32 = spec.get_item(4)?.extract()?;
+            if limit == 0 || !positive(period) {
+                return Err(errors::config(format!("bad window limit {name:?}")));
+            }
+            Cell::window(limit, (period * 1e9) as u64, burst)
+        }
+        other => {
+            return Err(errors::config(format!(
+                "limit kind must be 'bucket' or 'window', not {other:?}"
+            )))
+        }
+    };
+    Ok((name, cell))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

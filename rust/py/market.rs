@@ -6,30 +6,22 @@
 //! picows memoryview, `bytes`, `bytearray`); prices and sizes stay fixed-point integers at the
 //! instrument's scales, and stamps are integer nanoseconds. Nothing here builds a dict.
 
-use pyo3::exceptions::PyIndexError;
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
+use super::errors::unknown_symbol_id;
 use crate::backpack::BackpackFeed as RsBackpackFeed;
 use crate::binance::BinanceFeed as RsBinanceFeed;
 use crate::book::{Book, Ladder};
 use crate::json::unescape;
 use crate::kraken::KrakenFeed as RsKrakenFeed;
 use crate::market::{
-    BookKind, Event, FeedError as RsFeedError, Instrument, MarketFeed, Resync, ResyncAction,
-    ResyncReason, Side, SymbolId, SymbolState, SystemStatus, Trade,
+    BookKind, Event, Instrument, MarketFeed, Resync, ResyncAction, ResyncReason, Side, SymbolId,
+    SymbolState, SystemStatus, Trade,
 };
 use crate::upbit::UpbitFeed as RsUpbitFeed;
-
-mod errors {
-    pyo3::import_exception!(hftpy.errors, FeedError);
-}
-
-fn feed_err(err: RsFeedError) -> PyErr {
-    errors::FeedError::new_err(err.to_string())
-}
 
 /// Runs `f` on the bytes of `obj` without copying them: `bytes` directly, anything else
 /// through the buffer protocol (contiguous buffers only), released when `f` returns.
@@ -589,14 +581,13 @@ fn ladder_tuple<'py, X: Copy>(
 }
 
 fn book_of<F: MarketFeed>(feed: &F, id: SymbolId) -> PyResult<&Book<F::LevelExtra>> {
-    feed.book(id)
-        .ok_or_else(|| PyIndexError::new_err(format!("no symbol with id {id} on this feed")))
+    feed.book(id).ok_or_else(|| unknown_symbol_id(id))
 }
 
 fn state_of<F: MarketFeed>(feed: &F, id: SymbolId) -> PyResult<BookState> {
     feed.state(id)
         .map(BookState::from)
-        .ok_or_else(|| PyIndexError::new_err(format!("no symbol with id {id} on this feed")))
+        .ok_or_else(|| unknown_symbol_id(id))
 }
 
 fn add_instrument<F: MarketFeed>(
@@ -611,14 +602,12 @@ fn add_instrument<F: MarketFeed>(
     // Finer than asked where the venue's text is (Binance: 8 decimals on every amount).
     let price_scale = price_scale.max(F::WIRE_SCALE);
     let qty_scale = qty_scale.max(F::WIRE_SCALE);
-    let id = feed
-        .add_instrument(Instrument {
-            symbol: symbol.to_owned(),
-            price_scale,
-            qty_scale,
-            depth,
-        })
-        .map_err(feed_err)?;
+    let id = feed.add_instrument(Instrument {
+        symbol: symbol.to_owned(),
+        price_scale,
+        qty_scale,
+        depth,
+    })?;
     names.symbols.push(PyString::intern(py, symbol).unbind());
     names.scales.push((price_scale, qty_scale));
     Ok(id)
@@ -632,7 +621,7 @@ fn snapshot_failed<F: MarketFeed>(
     recv_ns: u64,
 ) -> PyResult<Py<PyAny>> {
     if symbol_id as usize >= feed.instruments().len() {
-        return Err(feed_err(RsFeedError::UnknownSymbolId(symbol_id)));
+        return Err(unknown_symbol_id(symbol_id));
     }
     let event = Event::Resync(Resync {
         symbol: symbol_id,
@@ -862,7 +851,7 @@ macro_rules! feed_class {
                 with_payload(payload, |bytes| match inner.feed(bytes, recv_ns) {
                     Ok(Some(event)) => convert(py, inner, names, event, recv_ns).map(Some),
                     Ok(None) => Ok(None),
-                    Err(err) => Err(feed_err(err)),
+                    Err(err) => Err(err.into()),
                 })?
             }
 
@@ -871,7 +860,7 @@ macro_rules! feed_class {
                 self.inner
                     .instruments()
                     .id(symbol.as_bytes())
-                    .map_err(feed_err)
+                    .map_err(PyErr::from)
             }
 
             /// The registered symbols, in id order.
@@ -885,7 +874,7 @@ macro_rules! feed_class {
                     .scales
                     .get(symbol_id as usize)
                     .copied()
-                    .ok_or_else(|| PyIndexError::new_err(format!("no symbol with id {symbol_id}")))
+                    .ok_or_else(|| unknown_symbol_id(symbol_id))
             }
 
             fn best_bid(&self, symbol_id: SymbolId) -> PyResult<Option<(i64, i64)>> {
@@ -942,7 +931,7 @@ macro_rules! feed_class {
                     .collect();
                 let mut fresh = <$inner>::new();
                 for inst in instruments {
-                    fresh.add_instrument(inst).map_err(feed_err)?;
+                    fresh.add_instrument(inst)?;
                 }
                 self.inner = fresh;
                 Ok(())
@@ -994,7 +983,7 @@ feed_class!(
             let Self { inner, names } = self;
             with_payload(body, |bytes| match inner.apply_snapshot(symbol_id, bytes, recv_ns) {
                 Ok(event) => convert(py, inner, names, event, recv_ns),
-                Err(err) => Err(feed_err(err)),
+                Err(err) => Err(err.into()),
             })?
         }
     }
@@ -1026,7 +1015,7 @@ feed_class!(
             let Self { inner, names } = self;
             with_payload(body, |bytes| match inner.apply_snapshot(symbol_id, bytes, recv_ns) {
                 Ok(event) => convert(py, inner, names, event, recv_ns),
-                Err(err) => Err(feed_err(err)),
+                Err(err) => Err(err.into()),
             })?
         }
     }

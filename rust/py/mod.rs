@@ -1,6 +1,7 @@
 //! The `hftpy._core` extension module: thin PyO3 wrappers over the pure-Rust core.
-//! Errors are raised as the exception classes defined in `hftpy.errors`, so Python code
-//! catches one hierarchy whichever side raised.
+//! Errors are raised as the exception classes defined in `hftpy.errors` (mapped in
+//! `errors.rs`, the only module that names an exception class), so Python code catches one
+//! hierarchy whichever side raised.
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -8,17 +9,9 @@ use pyo3::types::PyBytes;
 use crate::{clock, decimal, sign};
 
 mod auth;
+mod errors;
 mod market;
 mod stats;
-
-mod errors {
-    pyo3::import_exception!(hftpy.errors, DecimalError);
-    pyo3::import_exception!(hftpy.errors, ConfigError);
-}
-
-fn decimal_err(err: decimal::DecimalError) -> PyErr {
-    errors::DecimalError::new_err(err.to_string())
-}
 
 /// Wall-clock nanoseconds since the Unix epoch (CLOCK_REALTIME).
 #[pyfunction]
@@ -52,18 +45,15 @@ impl NumberText<'_> {
 #[pyfunction]
 fn parse_fixed(text: NumberText<'_>, scale: u8) -> PyResult<i64> {
     if scale > decimal::MAX_SCALE {
-        return Err(errors::DecimalError::new_err("scale above 18"));
+        return Err(errors::decimal("scale above 18"));
     }
-    text.with_bytes(|b| decimal::parse_fixed(b, scale))
-        .map_err(decimal_err)
+    Ok(text.with_bytes(|b| decimal::parse_fixed(b, scale))?)
 }
 
 /// Reads decimal text at its own scale: returns `(mantissa, scale)`.
 #[pyfunction]
 fn parse_natural(text: NumberText<'_>) -> PyResult<(i64, u8)> {
-    let fixed = text
-        .with_bytes(decimal::parse_natural)
-        .map_err(decimal_err)?;
+    let fixed = text.with_bytes(decimal::parse_natural)?;
     Ok((fixed.mantissa, fixed.scale))
 }
 
@@ -71,7 +61,7 @@ fn parse_natural(text: NumberText<'_>) -> PyResult<(i64, u8)> {
 #[pyfunction]
 fn format_fixed(mantissa: i64, scale: u8) -> PyResult<String> {
     if scale > decimal::MAX_SCALE {
-        return Err(errors::DecimalError::new_err("scale above 18"));
+        return Err(errors::decimal("scale above 18"));
     }
     Ok(decimal::format_fixed(mantissa, scale))
 }
@@ -86,9 +76,8 @@ struct KrakenSigner {
 impl KrakenSigner {
     #[new]
     fn new(secret: &str) -> PyResult<Self> {
-        sign::KrakenSigner::from_base64(secret)
-            .map(|inner| Self { inner })
-            .map_err(|e| errors::ConfigError::new_err(e.to_string()))
+        let inner = sign::KrakenSigner::from_base64(secret)?;
+        Ok(Self { inner })
     }
 
     /// `API-Sign` for `uri_path` (`/0/private/...`), the nonce text and the exact body bytes.

@@ -11,16 +11,12 @@
 //! free-threaded Python). Almost all of a call's cost is PyO3's call path itself:
 //! benches/test_stats.py measures `record` beside a bare no-op method call.
 
-use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::errors::unknown_latency_key as no_key;
 use crate::clock;
 use crate::stats::{LatencyRecorder, Summary};
-
-fn no_key(key: usize) -> PyErr {
-    PyIndexError::new_err(format!("no latency key with id {key}"))
-}
 
 /// Latency histograms per key, in ns, 3 significant digits; negative samples counted apart.
 #[pyclass(module = "hftpy._core")]
