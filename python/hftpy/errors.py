@@ -13,6 +13,7 @@ __all__ = [
     "DecimalError",
     "DisconnectedError",
     "FeedError",
+    "FrameTooLargeError",
     "HftpyError",
     "InstrumentError",
     "InvalidOrderError",
