@@ -1,4 +1,4 @@
-"""Backpack market data on loopback: the public WS streams and REST depth (reference A1-A3).
+"""Backpack market data on loopback: the public WS streams (reference A1-A3).
 
 WS (`backpack_ws` port, path `/`): `{"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[...]}` with
 streams `depth.<sym>` (real time, coalesced per loop tick), `depth.200ms|600ms|1000ms.<sym>`,
