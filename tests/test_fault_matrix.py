@@ -328,3 +328,38 @@ async def test_slow_and_failing_snapshots_during_a_resync_delay_the_book_only(
     assert stream.snapshot_failures >= 1
     await books_equal_the_engine(sim, stream, symbols)
     await stopped(stream, runner)
+
+
+async def test_kraken_cancel_only_and_post_only_status_refuse_what_they_forbid(
+    sim: Simulator,
+) -> None:
+    """Kraken's system status: in `cancel_only` cancels work and new orders get the venue's
+    error; in `post_only` only post-only limit orders are taken; the connection stays up and
+    everything works again once `online`."""
+    api, runner = await started_api(Exchange.KRAKEN)
+    pair, amount, price = ORDERS[Exchange.KRAKEN]
+    resting = await api.place_order(pair, Side.BUY, Decimal(amount), Decimal(price), wait=True)
+    assert resting.ok
+    connects = api._conn.connects
+    sim.inject("kraken", "cancel_only")
+    refused = await api.place_order(pair, Side.BUY, Decimal(amount), Decimal(price), wait=False)
+    replies = Replies()
+    await api.place_order(pair, Side.BUY, Decimal(amount), Decimal(price), callback=replies)
+    await replies.wait_for(1)
+    assert replies.responses[0]["error"] == "EService:Market in cancel_only mode"
+    assert (await api.cancel_order(resting.order_id, wait=True)).ok
+    sim.inject("kraken", "post_only")
+    plain = Replies()
+    await api.place_order(pair, Side.BUY, Decimal(amount), Decimal(price), callback=plain)
+    await plain.wait_for(1)
+    assert plain.responses[0]["error"] == "EService:Market in post_only mode"
+    maker = await api.place_order(
+        pair, Side.BUY, Decimal(amount), Decimal(price), post_only=True, wait=True
+    )
+    assert maker.ok
+    sim.inject("kraken", "online")
+    assert (await api.place_order(pair, Side.BUY, Decimal(amount), Decimal(price), wait=True)).ok
+    assert api._conn.connects == connects and refused > 0
+    await api.cancel_all(wait=True)
+    assert pending(api) == 0
+    await stopped(api, runner)

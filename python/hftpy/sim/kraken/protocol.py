@@ -15,8 +15,10 @@ from ..engine import Instrument
 from ..errors import VenueError
 
 __all__ = [
+    "E_CANCEL_ONLY",
     "E_INVALID_ARGS",
     "E_INVALID_ORDER",
+    "E_POST_ONLY",
     "E_PRIVATE_ON_PUBLIC",
     "E_PUBLIC_ON_PRIVATE",
     "E_RATE_LIMIT",
@@ -48,6 +50,8 @@ E_INVALID_ARGS: Final = "EGeneral:Invalid arguments"
 E_SESSION: Final = "ESession:Invalid session"
 E_RATE_LIMIT: Final = "EOrder:Rate limit exceeded"
 E_UNAVAILABLE: Final = "EService:Unavailable"
+E_CANCEL_ONLY: Final = "EService:Market in cancel_only mode"
+E_POST_ONLY: Final = "EService:Market in post_only mode"
 E_UNKNOWN_ORDER: Final = "EOrder:Unknown order"
 E_UNKNOWN_PAIR: Final = "EQuery:Unknown asset pair"
 E_UNKNOWN_ASSET: Final = "EQuery:Unknown asset"

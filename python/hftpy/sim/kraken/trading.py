@@ -32,7 +32,14 @@ from ..engine import (
 from ..errors import VenueError
 from ..wire import rfc3339_s
 from .connection import KrakenGateway
-from .protocol import E_INVALID_ARGS, E_RATE_LIMIT, E_UNAVAILABLE, E_UNKNOWN_ORDER
+from .protocol import (
+    E_CANCEL_ONLY,
+    E_INVALID_ARGS,
+    E_POST_ONLY,
+    E_RATE_LIMIT,
+    E_UNAVAILABLE,
+    E_UNKNOWN_ORDER,
+)
 
 __all__ = [
     "AMEND_PENALTY",
@@ -178,8 +185,10 @@ class KrakenTrading:
         self._dead_man.clear()
 
     def admit(self) -> None:
-        """After authentication: system status, then the injected rate-limit fault."""
-        if self.gateway.system != "online":
+        """After authentication: system status, then the injected rate-limit fault. In
+        `cancel_only` and `post_only` requests are admitted; `place` and `amend` refuse what
+        the status forbids."""
+        if self.gateway.system == "maintenance":
             raise VenueError(E_UNAVAILABLE)
         if self.forced_rate_limits > 0:
             self.forced_rate_limits -= 1
@@ -252,6 +261,11 @@ class KrakenTrading:
         )
 
     def place(self, account: Account, inst: Instrument, spec: OrderSpec, validate: bool) -> Order:
+        system = self.gateway.system
+        if system == "cancel_only":
+            raise VenueError(E_CANCEL_ONLY)
+        if system == "post_only" and not (spec.post_only and spec.price is not None):
+            raise VenueError(E_POST_ONLY)
         try:
             order = self.engine.place(
                 account,
@@ -278,6 +292,8 @@ class KrakenTrading:
         self, account: Account, order: Order, qty: int, price: int | None, post_only: bool
     ) -> str:
         """Change an open order in place (already charged); its new amend id."""
+        if self.gateway.system == "cancel_only":
+            raise VenueError(E_CANCEL_ONLY)
         try:
             self.engine.amend(order, qty=qty, price=price, post_only=post_only)
         except OrderRejected as exc:

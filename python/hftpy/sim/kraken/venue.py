@@ -21,6 +21,7 @@ from aiohttp import web
 from ..engine import Account, Engine
 from ..errors import VenueError
 from ..faults import (
+    CLOSE,
     DROP_CONNECTION,
     MAINTENANCE,
     MALFORMED_FRAME,
@@ -56,7 +57,14 @@ FAULTS: Final = fault_table(
         "rate_limit", ("count",), "the next COUNT trading requests get EOrder:Rate limit exceeded"
     ),
     MAINTENANCE.with_doc("system status maintenance: status update sent, trading refused"),
+    Fault(
+        "cancel_only",
+        (),
+        "system status cancel_only: cancels allowed, new orders and amends refused, no matching",
+    ),
+    Fault("post_only", (), "system status post_only: only post-only limit orders, no matching"),
     ONLINE,
+    CLOSE,
     MALFORMED_FRAME,
     Fault(
         "book_checksum",
@@ -135,6 +143,12 @@ class KrakenVenue(KrakenGateway):
 
     def fault_maintenance(self) -> None:
         self.set_system("maintenance")
+
+    def fault_cancel_only(self) -> None:
+        self.set_system("cancel_only")
+
+    def fault_post_only(self) -> None:
+        self.set_system("post_only")
 
     def fault_online(self) -> None:
         self.set_system("online")
