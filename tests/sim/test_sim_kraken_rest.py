@@ -268,6 +268,10 @@ async def test_add_order_refusals_and_validate(sim: Simulator) -> None:
     assert sim.engine.open_orders(sim.kraken_account) == []
     sim.inject("kraken", "maintenance")
     assert (await add_order(sim))["error"] == ["EService:Unavailable"]
+    sim.inject("kraken", "cancel_only")
+    assert (await add_order(sim))["error"] == ["EService:Market in cancel_only mode"]
+    sim.inject("kraken", "post_only")
+    assert (await add_order(sim))["error"] == ["EService:Market in post_only mode"]
     sim.inject("kraken", "online")
     sim.inject("kraken", "rate_limit", count=1)  # the counter of WS and REST trading alike
     assert (await add_order(sim))["error"] == ["EOrder:Rate limit exceeded"]
