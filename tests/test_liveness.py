@@ -70,6 +70,8 @@ async def test_a_stall_is_reported_stale_then_reconnected_and_books_recover(
     sim.inject(exchange.value, "stall", seconds=3.5 * interval)
     await until(lambda: any(e.status == "reconnect" for _, e in events))
     assert all(stream.stale(s) for s in symbols)
+    # The book's own state says so too (in Rust, readable wherever the book is).
+    assert all(stream.book(s).stale and stream.state(s).stale for s in symbols)
     await until(
         lambda: (
             stream.ready
@@ -78,6 +80,7 @@ async def test_a_stall_is_reported_stale_then_reconnected_and_books_recover(
         ),
         timeout=20.0,
     )
+    assert not any(stream.book(s).stale or stream.state(s).stale for s in symbols)
     statuses = [e.status for _, e in events]
     first_reconnect = statuses.index("reconnect")
     # Every watched subscription went stale before the first reconnect, each exactly once.

@@ -354,6 +354,11 @@ class BookState:
     def valid(self) -> bool:
         """Whether the book matches the venue's: synced, checksum verified, in sequence."""
     @property
+    def stale(self) -> bool:
+        """Whether the stream's liveness watchdog found the book's subscription silent for 2x
+        its expected interval and no frame came since (the book is as it was then: `valid`
+        may still be True)."""
+    @property
     def sequence(self) -> int | None:
         """The last applied update id (Binance/Backpack `u`), or None."""
     @property
@@ -389,6 +394,10 @@ class BookView:
     @property
     def qty_scale(self) -> int:
         """Decimals of the quantities: a quantity is `mantissa / 10**qty_scale` in base currency."""
+    @property
+    def stale(self) -> bool:
+        """Whether the stream's liveness watchdog found this book's subscription silent for 2x
+        its expected interval (and no frame came since): the book is as it was then."""
     @property
     def state(self) -> BookState:
         """The book's health now (`BookState`)."""
@@ -467,6 +476,9 @@ class KrakenFeed:
         mantissas, best first."""
     def state(self, symbol_id: int) -> BookState:
         """The health of a symbol id's book (`BookState`)."""
+    def set_stale(self, symbol_id: int, stale: bool) -> None:
+        """Marks the symbol's book stale (its subscription went silent) or live again;
+        `state().stale` and `book().stale` say so. The stream's watchdog sets it."""
     def book(self, symbol_id: int) -> BookView:
         """A live view of a symbol id's book (`BookView`)."""
     def __len__(self) -> int: ...
@@ -515,6 +527,9 @@ class BinanceFeed:
         mantissas, best first."""
     def state(self, symbol_id: int) -> BookState:
         """The health of a symbol id's book (`BookState`)."""
+    def set_stale(self, symbol_id: int, stale: bool) -> None:
+        """Marks the symbol's book stale (its subscription went silent) or live again;
+        `state().stale` and `book().stale` say so. The stream's watchdog sets it."""
     def book(self, symbol_id: int) -> BookView:
         """A live view of a symbol id's book (`BookView`)."""
     def __len__(self) -> int: ...
@@ -565,6 +580,9 @@ class BackpackFeed:
         mantissas, best first."""
     def state(self, symbol_id: int) -> BookState:
         """The health of a symbol id's book (`BookState`)."""
+    def set_stale(self, symbol_id: int, stale: bool) -> None:
+        """Marks the symbol's book stale (its subscription went silent) or live again;
+        `state().stale` and `book().stale` say so. The stream's watchdog sets it."""
     def book(self, symbol_id: int) -> BookView:
         """A live view of a symbol id's book (`BookView`)."""
     def __len__(self) -> int: ...
@@ -615,6 +633,9 @@ class UpbitFeed:
         mantissas, best first."""
     def state(self, symbol_id: int) -> BookState:
         """The health of a symbol id's book (`BookState`)."""
+    def set_stale(self, symbol_id: int, stale: bool) -> None:
+        """Marks the symbol's book stale (its subscription went silent) or live again;
+        `state().stale` and `book().stale` say so. The stream's watchdog sets it."""
     def book(self, symbol_id: int) -> BookView:
         """A live view of a symbol id's book (`BookView`)."""
     def __len__(self) -> int: ...

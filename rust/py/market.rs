@@ -282,6 +282,7 @@ pub struct OtherEvent {
 #[pyclass(frozen, get_all, module = "hftpy._core")]
 pub struct BookState {
     valid: bool,
+    stale: bool,
     sequence: Option<u64>,
     checksum: Option<u32>,
     resyncs: u32,
@@ -294,8 +295,9 @@ pub struct BookState {
 impl BookState {
     fn __repr__(&self) -> String {
         format!(
-            "BookState(valid={}, sequence={}, checksum={}, resyncs={}, updates={}, exch_ns={}, recv_ns={})",
+            "BookState(valid={}, stale={}, sequence={}, checksum={}, resyncs={}, updates={}, exch_ns={}, recv_ns={})",
             py_bool(self.valid),
+            py_bool(self.stale),
             opt(self.sequence),
             opt(self.checksum),
             self.resyncs,
@@ -310,6 +312,7 @@ impl From<SymbolState> for BookState {
     fn from(s: SymbolState) -> Self {
         BookState {
             valid: s.valid,
+            stale: false,
             sequence: s.sequence,
             checksum: s.checksum,
             resyncs: s.resyncs,
@@ -328,9 +331,16 @@ impl From<SymbolState> for BookState {
 struct Names {
     symbols: Vec<Py<PyString>>,
     scales: Vec<(u8, u8)>,
+    // The stream's liveness watchdog found the symbol's book subscription silent (`set_stale`).
+    stale: Vec<bool>,
 }
 
 impl Names {
+    #[inline]
+    fn stale(&self, id: SymbolId) -> bool {
+        self.stale.get(id as usize).copied().unwrap_or(false)
+    }
+
     #[inline]
     fn symbol(&self, py: Python<'_>, id: SymbolId) -> Py<PyString> {
         self.symbols[id as usize].clone_ref(py)
@@ -584,6 +594,12 @@ fn book_of<F: MarketFeed>(feed: &F, id: SymbolId) -> PyResult<&Book<F::LevelExtr
     feed.book(id).ok_or_else(|| unknown_symbol_id(id))
 }
 
+fn state_with<F: MarketFeed>(feed: &F, names: &Names, id: SymbolId) -> PyResult<BookState> {
+    let mut state = state_of(feed, id)?;
+    state.stale = names.stale(id);
+    Ok(state)
+}
+
 fn state_of<F: MarketFeed>(feed: &F, id: SymbolId) -> PyResult<BookState> {
     feed.state(id)
         .map(BookState::from)
@@ -610,6 +626,7 @@ fn add_instrument<F: MarketFeed>(
     })?;
     names.symbols.push(PyString::intern(py, symbol).unbind());
     names.scales.push((price_scale, qty_scale));
+    names.stale.push(false);
     Ok(id)
 }
 
@@ -642,6 +659,30 @@ enum FeedRef {
 
 /// Runs `$body` with `$f` bound to the Rust feed behind a view.
 macro_rules! with_feed {
+    ($view:expr, $py:expr, |$f:ident, $names:ident| $body:expr) => {
+        match &$view.feed {
+            FeedRef::Kraken(p) => {
+                let guard = p.bind($py).borrow();
+                let ($f, $names) = (&guard.inner, &guard.names);
+                $body
+            }
+            FeedRef::Binance(p) => {
+                let guard = p.bind($py).borrow();
+                let ($f, $names) = (&guard.inner, &guard.names);
+                $body
+            }
+            FeedRef::Backpack(p) => {
+                let guard = p.bind($py).borrow();
+                let ($f, $names) = (&guard.inner, &guard.names);
+                $body
+            }
+            FeedRef::Upbit(p) => {
+                let guard = p.bind($py).borrow();
+                let ($f, $names) = (&guard.inner, &guard.names);
+                $body
+            }
+        }
+    };
     ($view:expr, $py:expr, |$f:ident| $body:expr) => {
         match &$view.feed {
             FeedRef::Kraken(p) => {
@@ -757,7 +798,14 @@ impl BookView {
     /// Sync state: valid, sequence, checksum, resyncs, updates, exch_ns, recv_ns.
     #[getter]
     fn state(&self, py: Python<'_>) -> PyResult<BookState> {
-        with_feed!(self, py, |f| state_of(f, self.id))
+        with_feed!(self, py, |f, names| state_with(f, names, self.id))
+    }
+
+    /// Whether the stream's liveness watchdog found this book's subscription silent for 2x
+    /// its expected interval (and no frame came since): the book is as it was then.
+    #[getter]
+    fn stale(&self, py: Python<'_>) -> PyResult<bool> {
+        with_feed!(self, py, |_f, names| Ok(names.stale(self.id)))
     }
 
     #[getter]
@@ -898,7 +946,19 @@ macro_rules! feed_class {
             }
 
             fn state(&self, symbol_id: SymbolId) -> PyResult<BookState> {
-                state_of(&self.inner, symbol_id)
+                state_with(&self.inner, &self.names, symbol_id)
+            }
+
+            /// Marks the symbol's book stale (its subscription went silent) or live again;
+            /// `state().stale` and `book().stale` say so. Set by the stream's watchdog.
+            fn set_stale(&mut self, symbol_id: SymbolId, stale: bool) -> PyResult<()> {
+                let slot = self
+                    .names
+                    .stale
+                    .get_mut(symbol_id as usize)
+                    .ok_or_else(|| unknown_symbol_id(symbol_id))?;
+                *slot = stale;
+                Ok(())
             }
 
             /// A live view of the symbol's book.

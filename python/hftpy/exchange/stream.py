@@ -650,6 +650,9 @@ class StreamBase(AsyncLifecycle):
                         self._quiet_level = 0
                         self._stale.discard(key)
                         self._liveness_event("live", channel, symbol, silent, expected)
+            for channel, symbol in self._stale - current:  # unsubscribed while stale
+                if channel == "book" and symbol in self._ids:
+                    self._feed.set_stale(self._ids[symbol], False)
             self._stale &= current
             if worst is not None:
                 _, channel, symbol, silent, expected = worst
@@ -684,6 +687,8 @@ class StreamBase(AsyncLifecycle):
     ) -> None:
         if status != "live":
             log.warning("%s: %s %s %s", self, channel, symbol, status)
+        if channel == "book" and status != "reconnect" and symbol in self._ids:
+            self._feed.set_stale(self._ids[symbol], status == "stale")  # BookState.stale
         event = LivenessEvent(status, channel, symbol, silent_ns, interval, time.time_ns())
         self._dispatch("status", symbol, event)
 
