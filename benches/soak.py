@@ -5,7 +5,9 @@ The driver (this process) runs the simulator with its synthetic flow sped up and
 faults on a schedule: a dropped connection every 60 s per venue (staggered), checksum and
 sequence faults on 1 % of book frames throughout, a stall now and then. The client (a child
 process running `--client`) keeps a book stream and a WS API per venue, places and cancels
-orders in a loop, and prints one JSON line of counters a second. The driver samples the
+orders in a loop, and prints one JSON line of counters a second. Each WS API keeps only the
+last 200 finished orders (`orders.final_kept`; 10 000 by default), so that cap is full before
+warm-up ends and later growth is not the tracker filling up to it. The driver samples the
 child's RSS from /proc with each line, writes `soak.csv`, `soak.png` (if matplotlib is
 installed: `pip install -e .[bench]`) and prints a report: growth of RSS and pending requests
 after warm-up (the first 20 % of the run; goal < 2 %), resyncs and reconnects, and whether
@@ -37,6 +39,7 @@ ORDERS = {  # far from the market: they rest until cancelled
     "backpack": ("SOL_USDC", "0.10", "10.00"),
     "upbit": ("KRW-BTC", "0.0001", "100000000"),
 }
+FINAL_KEPT = 200
 CONTINUITY = {"kraken": "book_checksum", "binance": "skip_sequence", "backpack": "skip_sequence"}
 FIELDS = [
     "t",
@@ -48,6 +51,7 @@ FIELDS = [
     "pending",
     "open_orders",
     "orders_sent",
+    "orders_kept",
     "outcomes",
     "decode_errors",
 ]
@@ -68,6 +72,9 @@ async def client(seconds: float) -> None:
         if exchange is Exchange.KRAKEN:
             create_exchange_api(exchange)
         apis[venue] = create_exchange_ws_api(exchange, request_timeout=5.0)
+        # Finished orders are kept for late lookups up to a cap (10 000 by default); a small
+        # one is reached during warm-up, so what grows after it is not the cap filling up.
+        apis[venue].orders.final_kept = FINAL_KEPT
     tasks = [asyncio.create_task(s.start()) for s in streams.values()]
     tasks += [asyncio.create_task(a.start()) for a in apis.values()]
     for stream in streams.values():
@@ -114,6 +121,7 @@ async def client(seconds: float) -> None:
             "pending": sum(len(a._pending) for a in apis.values()),
             "open_orders": sum(len(a.open_orders()) for a in apis.values()),
             "orders_sent": counts["sent"],
+            "orders_kept": sum(a.orders.finished for a in apis.values()),
             "outcomes": counts["outcomes"],
             "decode_errors": sum(s.decode_errors for s in streams.values()),
         }

@@ -153,10 +153,13 @@ class TrackedOrder:
 class OrderTracker:
     """Orders of one WS API object, by client id and by venue order id."""
 
-    __slots__ = ("_by_client", "_by_id", "_final", "exchange", "on_sent")
+    __slots__ = ("_by_client", "_by_id", "_final", "exchange", "final_kept", "on_sent")
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
+        #: How many finished orders stay findable (the oldest are forgotten first): memory
+        #: grows with the orders until this many have finished, then stays flat.
+        self.final_kept = _FINAL_KEPT
         self._by_client: dict[str, TrackedOrder] = {}
         self._by_id: dict[str, TrackedOrder] = {}
         self._final: OrderedDict[int, TrackedOrder] = OrderedDict()
@@ -166,6 +169,11 @@ class OrderTracker:
 
     def __len__(self) -> int:
         return sum(1 for order in self._orders() if order.status.is_open)
+
+    @property
+    def finished(self) -> int:
+        """Finished orders still kept (at most `final_kept`)."""
+        return len(self._final)
 
     def _orders(self) -> list[TrackedOrder]:
         seen: dict[int, TrackedOrder] = {}
@@ -284,7 +292,7 @@ class OrderTracker:
         order.status = status
         if status.is_final:
             self._final[id(order)] = order
-            while len(self._final) > _FINAL_KEPT:
+            while len(self._final) > self.final_kept:
                 _, old = self._final.popitem(last=False)
                 self._forget(old)
 
