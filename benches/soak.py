@@ -238,8 +238,11 @@ def report(rows: list[dict[str, Any]], out: Path) -> int:
         axes[1].plot(t, [r["open_orders"] for r in rows], label="open orders")
         axes[1].legend()
         axes[2].plot(t, [r["books_valid"] for r in rows], label="valid books")
-        axes[2].plot(t, [r["resyncs"] for r in rows], label="resyncs (cumulative)")
-        axes[2].legend()
+        axes[2].set_ylabel("valid books")
+        axes[2].set_ylim(0, rows[-1]["books"] + 1)
+        resyncs = axes[2].twinx()  # cumulative, far larger: its own scale
+        resyncs.plot(t, [r["resyncs"] for r in rows], color="tab:orange", label="resyncs")
+        resyncs.set_ylabel("resyncs (cumulative)")
         axes[2].set_xlabel("seconds")
         fig.suptitle("hftpy soak: four venues, drops and continuity faults")
         fig.tight_layout()
