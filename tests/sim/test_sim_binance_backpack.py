@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
@@ -174,12 +175,17 @@ async def test_common_faults_on_market_data(live: Simulator) -> None:
         book = await sync_book(
             ws, f"{live.env['HFTPY_BACKPACK_REST_URL']}/api/v1/depth?symbol=BTC_USDC", 1.0, True
         )
+        stalled_us = time.time_ns() // 1000
         live.inject("backpack", "stall", seconds=0.5)
         quiet = [m async for m in frames(ws, 0.4)]
-        assert quiet == []
-        async for m in frames(ws, 0.6):  # held frames arrive afterwards, in order
+        # Only frames already on their way when the stall began (a loaded machine reads late).
+        assert all(m["data"]["E"] <= stalled_us for m in quiet), quiet
+        for m in quiet:
             book.on_event(m["data"])
-        assert book.gaps == 0 and book.applied > 10
+        applied = book.applied
+        async for m in frames(ws, 1.0):  # held frames arrive afterwards, in order
+            book.on_event(m["data"])
+        assert book.gaps == 0 and book.applied > applied
         live.inject("backpack", "malformed_frame")
         raw = await ws.recv()
         while str(raw).startswith('{"stream"'):
