@@ -233,15 +233,7 @@ class RestOrderApiBase(WsApiBase):
         if waited:
             self._rate_waited(method, waited, local_error is None)
         if local_error is None:
-            request = self._build(method, params)
-            sent_ns = _time_ns()
-            sent_mono = _monotonic_ns()
-            # The task starts once this coroutine yields, after `_track` below.
-            task = asyncio.get_running_loop().create_task(
-                self._round_trip(req_id, method, request, budget, replies)
-            )
-            self._http_tasks.add(task)
-            task.add_done_callback(self._http_tasks.discard)
+            sent_ns, sent_mono = self._launch(method, params, req_id, budget, replies)
         return self._track(
             req_id,
             method,
@@ -253,6 +245,48 @@ class RestOrderApiBase(WsApiBase):
             local_error,
             sent_ns,
             sent_mono,
+        )
+
+    def _launch(
+        self, method: str, params: dict[str, Any], req_id: int, budget: float, replies: int
+    ) -> tuple[int, int]:
+        """Signs the request and starts its HTTP round trip as a task on the kept-alive
+        session; returns the `(sent_ns, sent_mono)` stamps. The task runs once the caller
+        yields to the loop, after the request is tracked."""
+        request = self._build(method, params)
+        sent_ns = _time_ns()
+        sent_mono = _monotonic_ns()
+        task = asyncio.get_running_loop().create_task(
+            self._round_trip(req_id, method, request, budget, replies)
+        )
+        self._http_tasks.add(task)
+        task.add_done_callback(self._http_tasks.discard)
+        return sent_ns, sent_mono
+
+    def _admit_nowait(self, method: str, params: dict[str, Any]) -> None:
+        asyncio.get_running_loop()  # the round trip is a task: refuse before taking any budget
+        if self._closed:
+            return  # ends as hftpy:disconnected in _start_nowait, as the awaitable path does
+        costs = self._rate_costs(method, params)
+        if costs and self.limiter.try_acquire(costs):
+            raise self._rate_limit_error(method)
+
+    def _start_nowait(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int,
+        callback: WsCallback | None,
+        timeout: float | None,
+        replies: int,
+    ) -> None:
+        if self._closed:
+            self._track(req_id, method, params, callback, False, timeout, replies, DISCONNECTED)
+            return
+        budget = self.request_timeout if timeout is None else timeout
+        sent_ns, sent_mono = self._launch(method, params, req_id, budget, replies)
+        self._track(
+            req_id, method, params, callback, False, timeout, replies, None, sent_ns, sent_mono
         )
 
     def _transport_ready(self) -> bool:

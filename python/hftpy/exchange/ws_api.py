@@ -454,16 +454,7 @@ class WsApiBase(AsyncLifecycle):
             while req_id in self._pending or req_id in self._taken:
                 req_id = next(self._request_ids)
         else:
-            limit = self.USER_IDS_BELOW
-            valid = isinstance(req_id, int) and not isinstance(req_id, bool) and req_id >= 0
-            if not valid or (limit is not None and req_id >= limit):
-                bound = "" if limit is None else f" below {limit}"
-                raise InvalidOrderError(
-                    f"req_id must be an int from 0{bound} (the others are hftpy's own), "
-                    f"got {req_id!r}"
-                )
-            if req_id in self._pending or req_id in self._taken:
-                raise InvalidOrderError(f"req_id {req_id} is already pending")
+            self._check_user_req_id(req_id)
         self._taken.add(req_id)
         return req_id
 
@@ -515,6 +506,77 @@ class WsApiBase(AsyncLifecycle):
         if future is not None:
             return await future
         return req_id
+
+    def _request_nowait(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        timeout: float | None,
+        replies: int = 1,
+    ) -> int:
+        """The synchronous request path of the `*_nowait` methods: validates, takes the
+        rate-limit budget or raises `RateLimitError` at once (nothing taken, no req_id
+        used, no callback), sends and tracks; returns the `req_id`. Every other outcome
+        (the venue's replies, `hftpy:timeout`, `hftpy:disconnected`) reaches the callback
+        exactly as for the awaitable methods. Nothing here suspends: a stream callback or
+        any plain function running on the loop may call it."""
+        self._validate(method, params)
+        if req_id is not None:
+            self._check_user_req_id(req_id)
+        self._admit_nowait(method, params)
+        if req_id is None:
+            req_id = next(self._request_ids)
+            pending = self._pending
+            while req_id in pending or req_id in self._taken:
+                req_id = next(self._request_ids)
+        if self._sends_on_socket:
+            self._send_now(method, params, req_id, callback, False, timeout, replies)
+        else:
+            self._start_nowait(method, params, req_id, callback, timeout, replies)
+        return req_id
+
+    def _admit_nowait(self, method: str, params: dict[str, Any]) -> None:
+        """Takes the request's rate-limit budget now or raises `RateLimitError` (a venue API
+        whose limiter is not `rate_limiter` overrides this)."""
+        limiter = self.rate_limiter
+        if limiter is not None and not limiter(method, params):
+            raise self._rate_limit_error(method)
+
+    def _rate_limit_error(self, method: str) -> RateLimitError:
+        """The error a `*_nowait` request refused by the limiter raises; its `response` is the
+        `hftpy:rate_limited` reply in the venue's shape (`req_id` 0: none was taken)."""
+        stub = _Pending(0, method, {}, None, None, 0, 0, 0, 1)
+        response = self._local_response(stub, RATE_LIMITED)
+        return RateLimitError(
+            f"{self.exchange.value} {method}: rate limit reached (nothing sent, no budget taken)",
+            response,
+        )
+
+    def _check_user_req_id(self, req_id: int) -> None:
+        """Refuses a user-chosen req_id outside the user's id space or in use."""
+        limit = self.USER_IDS_BELOW
+        valid = isinstance(req_id, int) and not isinstance(req_id, bool) and req_id >= 0
+        if not valid or (limit is not None and req_id >= limit):
+            bound = "" if limit is None else f" below {limit}"
+            raise InvalidOrderError(
+                f"req_id must be an int from 0{bound} (the others are hftpy's own), got {req_id!r}"
+            )
+        if req_id in self._pending or req_id in self._taken:
+            raise InvalidOrderError(f"req_id {req_id} is already pending")
+
+    def _start_nowait(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int,
+        callback: WsCallback | None,
+        timeout: float | None,
+        replies: int,
+    ) -> None:
+        """Starts a request on a transport other than this socket (REST-backed venues)."""
+        raise NotImplementedError
 
     #: Whether requests go out on this object's WebSocket (False: `_send` has a transport of
     #: its own, as the REST-backed venues do).
@@ -632,6 +694,35 @@ class WsApiBase(AsyncLifecycle):
         reply the caller gets, in the venue's reply shape. The outcome contract holds as for
         any request: one callback, a local outcome on timeout or disconnect, the `req_id`
         returned at once (or the `WsResponse` with `wait`)."""
+        req_id, future = self._start_composite(method, params, req_id, callback, wait, timeout, run)
+        if future is not None:
+            return await future
+        return req_id
+
+    def _composite_nowait(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        timeout: float | None,
+        run: Callable[[float], Awaitable[dict[str, Any]]],
+    ) -> int:
+        """`_composite` for the `*_nowait` methods: the operation's task is started now (its
+        sub-requests go out when the loop runs it) and the `req_id` returned."""
+        asyncio.get_running_loop()  # the operation runs as a task: refuse early without a loop
+        return self._start_composite(method, params, req_id, callback, False, timeout, run)[0]
+
+    def _start_composite(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        run: Callable[[float], Awaitable[dict[str, Any]]],
+    ) -> tuple[int, asyncio.Future[WsResponse] | None]:
         req_id = self._take_req_id(req_id)
         try:
             budget = self.request_timeout if timeout is None else timeout
@@ -656,9 +747,7 @@ class WsApiBase(AsyncLifecycle):
                 task.add_done_callback(self._composites.discard)
         finally:
             self._taken.discard(req_id)
-        if future is not None:
-            return await future
-        return req_id
+        return req_id, future
 
     def _transport_ready(self) -> bool:
         """Whether requests can go out although the WebSocket is down (REST venues: yes)."""
@@ -1037,6 +1126,70 @@ class WsApiBase(AsyncLifecycle):
         timeout: float | None = None,
     ) -> int | WsResponse:
         """Cancels every open order of the account, or of `symbol`."""
+        raise NotImplementedError
+
+    # -- the synchronous order API ------------------------------------------------------
+    # The same calls without `wait`, for code that cannot or need not await: a stream
+    # callback reacting to a quote, a service handler. Same arguments (each venue's extras
+    # too), same validation, same outcome contract: exactly one terminal outcome per item
+    # (the venue's reply, `hftpy:timeout`, `hftpy:disconnected`) reaches the callback, the
+    # order events and `orders`, as for the awaitable methods, which build the identical
+    # frame. They return the `req_id` once the frame is handed to the transport: on the
+    # WebSocket venues (Kraken, Binance) the frame has been written to the socket (or
+    # queued by it) when the call returns; on the REST-backed ones (Backpack, Upbit) the
+    # request is signed and its HTTP task started on the API's kept-alive session, and its
+    # bytes leave when the loop next runs (the caller returns to the loop). A local
+    # refusal by the rate limiter raises `RateLimitError` at once, never waits, and takes
+    # no budget and no req_id (no callback fires for it). They need a running event loop
+    # (the one the API runs on), not a running coroutine.
+    def place_order_nowait(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`place_order` without awaiting: returns the `req_id` once the frame is handed to the
+        transport (see above); raises `RateLimitError` at once when the limiter refuses."""
+        raise NotImplementedError
+
+    def cancel_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`cancel_order` without awaiting (see `place_order_nowait`)."""
+        raise NotImplementedError
+
+    def amend_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`amend_order` without awaiting (see `place_order_nowait`). Where the venue has no
+        amend (Backpack: cancel, then place) the emulation's task is started and the `req_id`
+        returned; its one outcome arrives like any other."""
         raise NotImplementedError
 
     # -- reconciliation -----------------------------------------------------------------

@@ -30,7 +30,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, overload
 
@@ -437,6 +437,46 @@ class BackpackWsApi(RestOrderApiBase):
         )
         return await self._request("orderExecute", params, req_id, callback, wait, timeout)
 
+    def place_order_nowait(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | int | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        quote_quantity: Number | None = None,
+        reduce_only: bool | None = None,
+        client_id: int | None = None,
+        self_trade_prevention: str | None = None,
+        **extra: Any,
+    ) -> int:
+        """`place_order` without awaiting. Backpack takes orders over REST only: "sent" here
+        means the request is signed (the same body and signature as `place_order`) and its
+        HTTP task started on the kept-alive session; the bytes leave when the loop next
+        runs. `RateLimitError` at once when the REST limiter has no room."""
+        params = self._order_fields(
+            symbol,
+            side,
+            amount,
+            price,
+            order_type,
+            quote_quantity,
+            time_in_force,
+            post_only or None,
+            reduce_only,
+            _client_id(client_order_id, client_id),
+            self_trade_prevention,
+            extra,
+        )
+        return self._request_nowait("orderExecute", params, req_id, callback, timeout)
+
     async def batch_place(
         self,
         orders: Sequence[dict[str, Any]],
@@ -532,6 +572,32 @@ class BackpackWsApi(RestOrderApiBase):
         """`orderCancel` (`DELETE /api/v1/order`) by exactly one of `order_id` and
         `client_order_id` (`clientId`). Backpack needs the symbol: it may be left out for
         orders placed through this API or reported on its private stream."""
+        params = self._cancel_params(order_id, client_order_id, symbol, client_id)
+        return await self._request("orderCancel", params, req_id, callback, wait, timeout)
+
+    def cancel_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        client_id: int | None = None,
+    ) -> int:
+        """`cancel_order` without awaiting (REST: the HTTP task is started, see
+        `place_order_nowait`)."""
+        params = self._cancel_params(order_id, client_order_id, symbol, client_id)
+        return self._request_nowait("orderCancel", params, req_id, callback, timeout)
+
+    def _cancel_params(
+        self,
+        order_id: str | None,
+        client_order_id: str | int | None,
+        symbol: CurrencyPair | str | None,
+        client_id: int | None,
+    ) -> dict[str, Any]:
         cid = _client_id(client_order_id, client_id)
         if (order_id is None) == (cid is None):
             raise InvalidOrderError("cancel_order takes exactly one of order_id, client_order_id")
@@ -541,7 +607,7 @@ class BackpackWsApi(RestOrderApiBase):
             params["orderId"] = str(order_id)
         else:
             params["clientId"] = cid
-        return await self._request("orderCancel", params, req_id, callback, wait, timeout)
+        return params
 
     @overload
     async def amend_order(
@@ -609,6 +675,36 @@ class BackpackWsApi(RestOrderApiBase):
         its id) and `cancel` the cancel's reply; a refused cancel places nothing; a refused
         place after a done cancel reports `success: False` with the order gone
         (`cancelled: True`). Works for orders placed or reported here (side and type)."""
+        view, run = self._amend_parts(order_id, client_order_id, price, amount, symbol, post_only)
+        return await self._composite("amend_order", view, req_id, callback, wait, timeout, run)
+
+    def amend_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`amend_order` without awaiting: the emulation (cancel, then place) is started as a
+        task and the `req_id` returned; its one outcome reaches the callback as there."""
+        view, run = self._amend_parts(order_id, client_order_id, price, amount, symbol, post_only)
+        return self._composite_nowait("amend_order", view, req_id, callback, timeout, run)
+
+    def _amend_parts(
+        self,
+        order_id: str | None,
+        client_order_id: str | int | None,
+        price: Number | None,
+        amount: Number | None,
+        symbol: CurrencyPair | str | None,
+        post_only: bool | None,
+    ) -> tuple[dict[str, Any], Callable[[float], Awaitable[dict[str, Any]]]]:
         cid = _client_id(client_order_id, None)
         if (order_id is None) == (cid is None):
             raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
@@ -657,8 +753,7 @@ class BackpackWsApi(RestOrderApiBase):
                 reply["cancelled"] = True
             return reply
 
-        view = {"cancel": cancel, "order": new_order}
-        return await self._composite("amend_order", view, req_id, callback, wait, timeout, run)
+        return {"cancel": cancel, "order": new_order}, run
 
     @overload
     async def cancel_all(

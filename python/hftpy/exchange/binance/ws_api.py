@@ -798,22 +798,88 @@ class BinanceWsApi(WsApiBase):
         `selfTradePreventionMode`, `strategyId`, `trailingDelta`, ...). Returns the
         `req_id` once the frame is on the socket, or with `wait=True` the `WsResponse`
         (`.order_id` is Binance's `orderId` as a string)."""
+        params = self._place_params(
+            symbol,
+            side,
+            quantity if quantity is not None else amount,
+            price,
+            order_type,
+            post_only,
+            time_in_force,
+            client_order_id if client_order_id is not None else cl_ord_id,
+            quote_order_qty,
+            stop_price,
+            extra,
+        )
+        return await self._request("order.place", params, req_id, callback, wait, timeout)
+
+    def place_order_nowait(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        quantity: Number | None = None,
+        quote_order_qty: Number | None = None,
+        cl_ord_id: str | None = None,
+        stop_price: Number | None = None,
+        **extra: Any,
+    ) -> int:
+        """`place_order` without awaiting: the same `order.place` frame (signed the same way),
+        on the socket when this returns its `req_id`; `RateLimitError` at once when the
+        limiter has no room (whatever `on_rate_limit` says: waiting needs an await)."""
+        params = self._place_params(
+            symbol,
+            side,
+            quantity if quantity is not None else amount,
+            price,
+            order_type,
+            post_only,
+            time_in_force,
+            client_order_id if client_order_id is not None else cl_ord_id,
+            quote_order_qty,
+            stop_price,
+            extra,
+        )
+        return self._request_nowait("order.place", params, req_id, callback, timeout)
+
+    def _place_params(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        quantity: Number | None,
+        price: Number | None,
+        order_type: OrderType | str,
+        post_only: bool,
+        time_in_force: TimeInForce | str | None,
+        cl_ord_id: str | None,
+        quote_order_qty: Number | None,
+        stop_price: Number | None,
+        extra: dict[str, Any],
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"symbol": venue_symbol(self.exchange, symbol)}
-        self._order_params(
+        return self._order_params(
             params,
             side=side,
             order_type=order_type,
-            quantity=quantity if quantity is not None else amount,
+            quantity=quantity,
             quote_order_qty=quote_order_qty,
             price=price,
             time_in_force=time_in_force,
             post_only=post_only,
             stop_price=stop_price,
-            cl_ord_id=client_order_id if client_order_id is not None else cl_ord_id,
+            cl_ord_id=cl_ord_id,
             cl_ord_id_name="newClientOrderId",
             extra=extra,
         )
-        return await self._request("order.place", params, req_id, callback, wait, timeout)
 
     @overload
     async def cancel_order(
@@ -877,6 +943,39 @@ class BinanceWsApi(WsApiBase):
         """`order.cancel` by `order_id` (Binance's integer `orderId`) or `client_order_id`
         (`origClientOrderId`). `symbol` may be left out for every order placed through this
         API (remembered from the moment it is sent) or reported on its user data stream."""
+        params = self._cancel_params(
+            order_id, client_order_id, symbol, cl_ord_id, new_cl_ord_id, cancel_restrictions
+        )
+        return await self._request("order.cancel", params, req_id, callback, wait, timeout)
+
+    def cancel_order_nowait(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        new_cl_ord_id: str | None = None,
+        cancel_restrictions: str | None = None,
+    ) -> int:
+        """`cancel_order` without awaiting (the same `order.cancel` frame)."""
+        params = self._cancel_params(
+            order_id, client_order_id, symbol, cl_ord_id, new_cl_ord_id, cancel_restrictions
+        )
+        return self._request_nowait("order.cancel", params, req_id, callback, timeout)
+
+    def _cancel_params(
+        self,
+        order_id: int | str | None,
+        client_order_id: str | None,
+        symbol: CurrencyPair | str | None,
+        cl_ord_id: str | None,
+        new_cl_ord_id: str | None,
+        cancel_restrictions: str | None,
+    ) -> dict[str, Any]:
         client_id = client_order_id if client_order_id is not None else cl_ord_id
         ref = _order_ref(order_id, client_id, "orderId", "origClientOrderId")
         params: dict[str, Any] = {
@@ -887,7 +986,7 @@ class BinanceWsApi(WsApiBase):
             params["newClientOrderId"] = new_cl_ord_id
         if cancel_restrictions is not None:
             params["cancelRestrictions"] = cancel_restrictions
-        return await self._request("order.cancel", params, req_id, callback, wait, timeout)
+        return params
 
     @overload
     async def amend_order(
@@ -954,6 +1053,40 @@ class BinanceWsApi(WsApiBase):
         `order.cancelReplace` (STOP_ON_FAILURE): a new order, with a new `orderId` and client
         id, for the quantity still open, that `WsResponse.order_id` names. The cancel-replace
         needs the order's side and type, so it works for orders placed or reported here."""
+        method, params = self._amend_params(
+            order_id, client_order_id, price, amount, symbol, post_only
+        )
+        return await self._request(method, params, req_id, callback, wait, timeout)
+
+    def amend_order_nowait(
+        self,
+        order_id: int | str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`amend_order` without awaiting: the same `order.amend.keepPriority` or
+        `order.cancelReplace` frame."""
+        method, params = self._amend_params(
+            order_id, client_order_id, price, amount, symbol, post_only
+        )
+        return self._request_nowait(method, params, req_id, callback, timeout)
+
+    def _amend_params(
+        self,
+        order_id: int | str | None,
+        client_order_id: str | None,
+        price: Number | None,
+        amount: Number | None,
+        symbol: CurrencyPair | str | None,
+        post_only: bool | None,
+    ) -> tuple[str, dict[str, Any]]:
         if (order_id is None) == (client_order_id is None):
             raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
         if price is None and amount is None:
@@ -972,10 +1105,7 @@ class BinanceWsApi(WsApiBase):
             known is None or known.amount is None or Decimal(new_qty) < known.amount
         )
         if same_price and decrease and not post_only:
-            params: dict[str, Any] = {"symbol": pair, **ref, "newQty": new_qty}
-            return await self._request(
-                "order.amend.keepPriority", params, req_id, callback, wait, timeout
-            )
+            return "order.amend.keepPriority", {"symbol": pair, **ref, "newQty": new_qty}
         if known is None or known.side is None:
             raise InvalidOrderError(
                 f"binance: amending {oid or client_order_id!r} to a new price is a "
@@ -986,7 +1116,11 @@ class BinanceWsApi(WsApiBase):
         cancel_ref = _order_ref(
             order_id, client_order_id, "cancelOrderId", "cancelOrigClientOrderId"
         )
-        params = {"symbol": pair, "cancelReplaceMode": "STOP_ON_FAILURE", **cancel_ref}
+        params: dict[str, Any] = {
+            "symbol": pair,
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            **cancel_ref,
+        }
         kind = known.order_type or "limit"
         self._order_params(
             params,
@@ -1002,7 +1136,7 @@ class BinanceWsApi(WsApiBase):
             cl_ord_id_name="newClientOrderId",
             extra={},
         )
-        return await self._request("order.cancelReplace", params, req_id, callback, wait, timeout)
+        return "order.cancelReplace", params
 
     async def cancel_replace(
         self,

@@ -599,25 +599,96 @@ class KrakenWsApi(WsApiBase):
         `expire_time`, `deadline`, `display_qty`, `fee_preference`, `stp_type`, `margin`,
         ...) passes through as a keyword. Returns the `req_id` once the frame is on the
         socket, or with `wait=True` the `WsResponse` (`.order_id` is Kraken's order id)."""
-        qty = order_qty if order_qty is not None else amount
+        params = self._add_order_params(
+            symbol,
+            side,
+            order_qty if order_qty is not None else amount,
+            limit_price if limit_price is not None else price,
+            order_type,
+            post_only,
+            time_in_force,
+            client_order_id if client_order_id is not None else cl_ord_id,
+            reduce_only,
+            order_userref,
+            validate,
+            extra,
+        )
+        return await self._request("add_order", params, req_id, callback, wait, timeout)
+
+    def place_order_nowait(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        validate: bool | None = None,
+        **extra: Any,
+    ) -> int:
+        """`place_order` without awaiting: the same `add_order` frame, on the socket when this
+        returns its `req_id`; `RateLimitError` at once when the local trading counter has no
+        room (whatever `on_rate_limit` says: waiting needs an await)."""
+        params = self._add_order_params(
+            symbol,
+            side,
+            order_qty if order_qty is not None else amount,
+            limit_price if limit_price is not None else price,
+            order_type,
+            post_only,
+            time_in_force,
+            client_order_id if client_order_id is not None else cl_ord_id,
+            reduce_only,
+            order_userref,
+            validate,
+            extra,
+        )
+        return self._request_nowait("add_order", params, req_id, callback, timeout)
+
+    def _add_order_params(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        qty: Number | None,
+        price: Number | None,
+        order_type: OrderType | str,
+        post_only: bool,
+        time_in_force: TimeInForce | str | None,
+        cl_ord_id: str | None,
+        reduce_only: bool | None,
+        order_userref: int | None,
+        validate: bool | None,
+        extra: dict[str, Any],
+    ) -> dict[str, Any]:
         if qty is None:
             raise InvalidOrderError("place_order needs amount= (or order_qty=)")
         params = self._order_fields(
             side=side,
             order_qty=qty,
             order_type=order_type,
-            limit_price=limit_price if limit_price is not None else price,
+            limit_price=price,
             time_in_force=time_in_force,
             post_only=post_only or None,
             reduce_only=reduce_only,
-            cl_ord_id=client_order_id if client_order_id is not None else cl_ord_id,
+            cl_ord_id=cl_ord_id,
             order_userref=order_userref,
             extra=extra,
             symbol=venue_symbol(self.exchange, symbol),
         )
         if validate is not None:
             params["validate"] = bool(validate)
-        return await self._request("add_order", params, req_id, callback, wait, timeout)
+        return params
 
     @overload
     async def cancel_order(
@@ -678,6 +749,32 @@ class KrakenWsApi(WsApiBase):
         `cl_ord_id`) or `order_userref`, each a single id or a list. Kraken answers once per
         id, so the callback fires once per id. `symbol` is not needed on Kraken (accepted for
         the same call on every venue)."""
+        params, items = self._cancel_params(order_id, client_order_id, cl_ord_id, order_userref)
+        return await self._request("cancel_order", params, req_id, callback, wait, timeout, items)
+
+    def cancel_order_nowait(
+        self,
+        order_id: str | Sequence[str] | None = None,
+        *,
+        client_order_id: str | Sequence[str] | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        cl_ord_id: str | Sequence[str] | None = None,
+        order_userref: int | Sequence[int] | None = None,
+    ) -> int:
+        """`cancel_order` without awaiting (one callback per id, as there)."""
+        params, items = self._cancel_params(order_id, client_order_id, cl_ord_id, order_userref)
+        return self._request_nowait("cancel_order", params, req_id, callback, timeout, items)
+
+    @staticmethod
+    def _cancel_params(
+        order_id: str | Sequence[str] | None,
+        client_order_id: str | Sequence[str] | None,
+        cl_ord_id: str | Sequence[str] | None,
+        order_userref: int | Sequence[int] | None,
+    ) -> tuple[dict[str, Any], int]:
         client_ids = client_order_id if client_order_id is not None else cl_ord_id
         kinds = {
             "order_id": _ids(order_id, "order_id"),
@@ -690,10 +787,7 @@ class KrakenWsApi(WsApiBase):
                 "cancel_order takes exactly one of order_id, client_order_id, order_userref"
             )
         ((name, ids),) = given.items()
-        params = {name: ids}
-        return await self._request(
-            "cancel_order", params, req_id, callback, wait, timeout, len(ids)
-        )
+        return {name: ids}, len(ids)
 
     @overload
     async def amend_order(
@@ -776,6 +870,47 @@ class KrakenWsApi(WsApiBase):
         on every amend, so when `amount` is absent the order's current quantity is sent, as
         known from its place, replies and `executions` events (an order this API never saw
         needs `amount=`)."""
+        params = self._amend_params(
+            order_id, client_order_id, cl_ord_id, order_qty, amount, limit_price, price, post_only
+        )
+        params.update(extra)
+        return await self._request("amend_order", params, req_id, callback, wait, timeout)
+
+    def amend_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        **extra: Any,
+    ) -> int:
+        """`amend_order` without awaiting (the same native `amend_order` frame)."""
+        params = self._amend_params(
+            order_id, client_order_id, cl_ord_id, order_qty, amount, limit_price, price, post_only
+        )
+        params.update(extra)
+        return self._request_nowait("amend_order", params, req_id, callback, timeout)
+
+    def _amend_params(
+        self,
+        order_id: str | None,
+        client_order_id: str | None,
+        cl_ord_id: str | None,
+        order_qty: Number | None,
+        amount: Number | None,
+        limit_price: Number | None,
+        price: Number | None,
+        post_only: bool | None,
+    ) -> dict[str, Any]:
         client_id = client_order_id if client_order_id is not None else cl_ord_id
         if (order_id is None) == (client_id is None):
             raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
@@ -801,8 +936,7 @@ class KrakenWsApi(WsApiBase):
             params["limit_price"] = _positive(new_price, "limit_price")
         if post_only is not None:
             params["post_only"] = bool(post_only)
-        params.update(extra)
-        return await self._request("amend_order", params, req_id, callback, wait, timeout)
+        return params
 
     @overload
     async def cancel_all(
