@@ -11,6 +11,7 @@ __all__ = [
     "BookState",
     "BookView",
     "Ed25519Signer",
+    "FrameTemplate",
     "HeartbeatEvent",
     "HmacSha256Signer",
     "InstrumentsEvent",
@@ -32,6 +33,9 @@ __all__ = [
     "format_fixed",
     "hmac_sha256_hex",
     "mono_ns",
+    "new_client_id_u32",
+    "new_client_order_id",
+    "number_text",
     "parse_fixed",
     "parse_natural",
     "sha512_hex",
@@ -595,6 +599,34 @@ class UpbitSigner:
 
 def sha512_hex(message: bytes) -> str:
     """SHA-512 of `message`, lower-case hex."""
+
+@final
+class FrameTemplate:
+    """An order frame with its fixed parts laid out once: `json` (and `sign`, the text a
+    signature covers) are literal `bytes` and holes `(value_index, kind)`; `build(values)`
+    writes the holes (numbers by a venue's text rule, strings, ints, the signature). With a
+    signer it returns `(frame, signature)`; None for a value it does not cover. Prints as
+    `***` (the literal parts may hold a token)."""
+
+    def __new__(
+        cls,
+        json: list[bytes | tuple[int, int]],
+        sign: list[bytes | tuple[int, int]] | None = None,
+        signer: HmacSha256Signer | Ed25519Signer | UpbitSigner | None = None,
+        detached: bool = False,
+    ) -> FrameTemplate: ...
+    def build(self, values: tuple[object, ...]) -> bytes | tuple[bytes, str] | None:
+        """The frame for `values`, or None when the caller's Python path must decide."""
+
+def number_text(value: object, style: int) -> str | None:
+    """`value` by a venue's number text rule (0 Kraken's JSON number, 1 Binance's text,
+    2 positional text), or None when the Python path must decide."""
+
+def new_client_order_id() -> str:
+    """A unique client order id: 32 lower-case hex digits shaped like a version-4 UUID."""
+
+def new_client_id_u32() -> int:
+    """The next id of the process-wide u32 sequence (Backpack's `clientId`)."""
 
 @final
 class RateLimiter:

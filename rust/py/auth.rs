@@ -20,7 +20,7 @@ fn config_err(err: sign::SignError) -> PyErr {
 /// Ed25519 signer from a PKCS#8 PEM, a base64 32-byte seed (or 64-byte keypair) or a hex seed.
 #[pyclass(frozen, module = "hftpy._core")]
 pub struct Ed25519Signer {
-    inner: sign::Ed25519Signer,
+    pub(crate) inner: sign::Ed25519Signer,
 }
 
 #[pymethods]
@@ -51,7 +51,7 @@ impl Ed25519Signer {
 /// HMAC-SHA256 signer (Binance), lower-case hex.
 #[pyclass(frozen, module = "hftpy._core")]
 pub struct HmacSha256Signer {
-    key: Vec<u8>,
+    pub(crate) key: Vec<u8>,
 }
 
 #[pymethods]
@@ -78,9 +78,9 @@ impl HmacSha256Signer {
 /// Upbit's JWT signer: `token(nonce, query)` gives the `Authorization: Bearer` value.
 #[pyclass(frozen, module = "hftpy._core")]
 pub struct UpbitSigner {
-    access_key: String,
-    secret: Vec<u8>,
-    alg: JwtAlg,
+    pub(crate) access_key: String,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) alg: JwtAlg,
 }
 
 #[pymethods]

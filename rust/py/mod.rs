@@ -8,6 +8,7 @@ use pyo3::types::PyBytes;
 use crate::{clock, decimal, sign};
 
 mod auth;
+mod frame;
 mod market;
 mod stats;
 
@@ -120,5 +121,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     market::register(m)?;
     auth::register(m)?;
     stats::register(m)?;
+    frame::register(m)?;
     Ok(())
 }

@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from hftpy._core import RateLimiter
+from hftpy._core import RateLimiter, number_text
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError, DisconnectedError, InvalidOrderError, RequestTimeoutError
+from hftpy.exchange.frames import STYLE_FIXED
 from hftpy.exchange.rest_api import RestApiBase
 from hftpy.exchange.ws_api import (
     DISCONNECTED,
@@ -99,6 +100,9 @@ async def acquire(
 
 def decimal_text(value: int | float | Decimal | str, name: str) -> str:
     """A positive price or quantity as exact decimal text (floats by their shortest repr)."""
+    text = number_text(value, STYLE_FIXED)  # Rust, the same rules, the common forms
+    if text is not None:
+        return text
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise InvalidOrderError(f"{name} must be a number, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):

@@ -25,9 +25,7 @@ Messages `{"stream", "data"}` go to the listeners of their stream name; error fr
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -42,6 +40,7 @@ from hftpy.exchange.backpack.events import parse as parse_order_update
 from hftpy.exchange.backpack.rest import BackpackRestApi, sign_value
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.ids import new_client_id_u32
 from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
 from hftpy.exchange.rest_orders import (
     HttpRequest,
@@ -66,8 +65,6 @@ _ORDER_TYPES = {"limit": "Limit", "market": "Market"}
 _TIME_IN_FORCE = {"gtc": "GTC", "ioc": "IOC", "fok": "FOK"}
 _U32 = 2**32
 
-# clientId is a u32: a process-wide sequence from a random start.
-_client_ids = itertools.count(int.from_bytes(os.urandom(4), "big") >> 1)
 
 #: Backpack's order statuses in hftpy's terms.
 STATUSES: dict[str, OrderStatus] = {
@@ -94,7 +91,7 @@ def _client_id(client_order_id: str | int | None, client_id: int | None) -> int 
 
 def new_client_id() -> int:
     """A fresh Backpack `clientId` (u32) from the process-wide sequence."""
-    return next(_client_ids) % _U32
+    return new_client_id_u32()  # Rust: a process-wide sequence, random start, fresh per fork
 
 
 def _plain(value: Any) -> Any:

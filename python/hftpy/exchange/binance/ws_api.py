@@ -34,7 +34,7 @@ from typing import Any, Literal, overload
 
 import msgspec
 
-from hftpy._core import RateLimiter, parse_natural
+from hftpy._core import FrameTemplate, RateLimiter, number_text, parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import AuthError, ConfigError, DecimalError, HftpyError, InvalidOrderError
 from hftpy.exchange.binance.events import parse as parse_execution_report
@@ -48,6 +48,16 @@ from hftpy.exchange.binance.rest import (
 )
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import credentials, credentials_error, endpoint
+from hftpy.exchange.frames import (
+    INT,
+    SIGNATURE,
+    STRING,
+    STYLE_BINANCE,
+    Hole,
+    fixed_scalars,
+    json_members,
+    merged,
+)
 from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
 from hftpy.exchange.tracker import TrackedOrder
@@ -101,6 +111,26 @@ _SIGNED = frozenset(
         "userDataStream.subscribe.signature",
     )
 )
+#: order.place fields a template covers (the others keep the generic path), the fixed ones
+#: among them (part of a template's key), and the holes written per order.
+_PLACE_TEMPLATE_FIELDS = frozenset(
+    (
+        "symbol",
+        "side",
+        "type",
+        "timeInForce",
+        "price",
+        "quantity",
+        "newClientOrderId",
+    )
+)
+_FIXED_PLACE_FIELDS = ("symbol", "side", "type", "timeInForce")
+_PLACE_HOLES = {
+    "price": Hole(0, STRING),
+    "quantity": Hole(1, STRING),
+    "newClientOrderId": Hole(2, STRING),
+    "timestamp": Hole(3, INT),
+}
 #: Signed in full even on a logged-on session.
 _ALWAYS_SIGNED = frozenset(("session.logon", "userDataStream.subscribe.signature"))
 #: Refusals that mean the credentials are wrong (a bad key, format or signature, a key not
@@ -125,6 +155,9 @@ _TYPE_NAMES = {"LIMIT": "limit", "MARKET": "market", "LIMIT_MAKER": "limit_maker
 def _decimal_text(value: Number, name: str) -> str:
     """A positive price or quantity as the exact decimal text sent and signed (floats by
     their shortest repr, `Decimal`/`str` digit for digit; no exponent)."""
+    text = number_text(value, STYLE_BINANCE)  # Rust, the same rules, the common forms
+    if text is not None:
+        return text
     if type(value) is float:
         if not 0.0 < value < _INF:
             raise InvalidOrderError(f"{name} must be positive and finite, got {value!r}")
@@ -293,6 +326,8 @@ class BinanceWsApi(WsApiBase):
         #: Server time minus local time in ms, added to every `timestamp`.
         self.time_offset_ms = 0
         self._internal: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        #: order.place templates by shape and signing (see `_order_place_frame`).
+        self._templates: dict[tuple[Any, ...], FrameTemplate | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._remeasuring = False
         self._relogging = False
@@ -601,6 +636,76 @@ class BinanceWsApi(WsApiBase):
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
         # Signing needs the final params, so it happens here, just before the send. The
         # encoder sees plain strings; the Secrets go into `params` (what callbacks see) after.
+        if method == "order.place":
+            frame = self._order_place_frame(params, req_id)
+            if frame is not None:
+                return frame
+        return self._encode_generic(method, params, req_id)
+
+    def _order_place_frame(self, params: dict[str, Any], req_id: int) -> bytes | None:
+        """`order.place` from the template of its shape: the fixed fields (symbol, side,
+        type, time in force, recvWindow, apiKey) laid out once, in the generic path's order;
+        the price and quantity texts, client id, timestamp, req_id (and, when not logged on,
+        the signature over the sorted `k=v&...`, computed in Rust) written per order. None
+        for a shape or value the template does not cover."""
+        signed = not self._logged_on
+        key = (tuple(params), signed, *(params.get(name) for name in _FIXED_PLACE_FIELDS))
+        try:
+            template = self._templates[key]
+        except KeyError:
+            template = self._templates[key] = self._order_place_template(params, signed)
+        if template is None:
+            return None
+        timestamp = _time_ns() // 1_000_000 + self.time_offset_ms
+        built = template.build(
+            (
+                params.get("price", ""),
+                params.get("quantity", ""),
+                params.get("newClientOrderId", ""),
+                timestamp,
+                req_id,
+            )
+        )
+        if built is None:
+            return None
+        params["timestamp"] = timestamp
+        if self.recv_window is not None:
+            params["recvWindow"] = self.recv_window
+        if type(built) is tuple:
+            frame, signature = built
+            params["apiKey"] = self.api_key
+            params["signature"] = Secret(signature)
+            return frame
+        return built if type(built) is bytes else None
+
+    def _order_place_template(self, params: dict[str, Any], signed: bool) -> FrameTemplate | None:
+        if not set(params) <= _PLACE_TEMPLATE_FIELDS or not fixed_scalars(params, _PLACE_HOLES):
+            return None
+        if signed and (self._signer is None or self.api_key is None):
+            return None  # the generic path raises the ConfigError
+        fields = dict(params)
+        fields["timestamp"] = 0
+        if self.recv_window is not None:
+            fields["recvWindow"] = self.recv_window
+        holes = dict(_PLACE_HOLES)
+        head = b'{"id":'
+        if not signed:
+            body = json_members(fields, holes, False)
+            json = merged([head, Hole(4, INT), b',"method":"order.place","params":{', *body, b"}}"])
+            return FrameTemplate(json)
+        fields["apiKey"] = self._api_key_text
+        fields["signature"] = ""
+        holes["signature"] = Hole(0, SIGNATURE)
+        body = json_members(fields, holes, False)
+        json = merged([head, Hole(4, INT), b',"method":"order.place","params":{', *body, b"}}"])
+        sign: list[bytes | Hole] = []
+        for position, name in enumerate(sorted(k for k in fields if k != "signature")):
+            sign.append(("&" if position else "").encode() + name.encode() + b"=")
+            hole = holes.get(name)
+            sign.append(hole if hole is not None else f"{fields[name]}".encode())
+        return FrameTemplate(json, merged(sign), self._signer)
+
+    def _encode_generic(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
         if method in _SIGNED:
             params["timestamp"] = _time_ns() // 1_000_000 + self.time_offset_ms
             if self.recv_window is not None:

@@ -17,7 +17,7 @@ from typing import Any, Literal, overload
 
 import msgspec
 
-from hftpy._core import parse_natural
+from hftpy._core import FrameTemplate, number_text, parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import (
     AuthError,
@@ -29,6 +29,16 @@ from hftpy.errors import (
 )
 from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.frames import (
+    INT,
+    KRAKEN_NUMBER,
+    STRING,
+    STYLE_KRAKEN,
+    Hole,
+    fixed_scalars,
+    json_members,
+    merged,
+)
 from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.kraken.events import parse as parse_executions
 from hftpy.exchange.kraken.limits import TIER_BY_MAX_RATE_COUNT, KrakenRateLimits
@@ -53,6 +63,27 @@ _LIMIT_PRICED = frozenset(("limit", "iceberg", "stop-loss-limit", "take-profit-l
 #: Kraken writes prices and quantities as JSON numbers: decoded as `Decimal`s they keep their
 #: exact wire text (`0.00100000` stays that, never a float).
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
+
+#: add_order fields a template covers; the holes are written per order.
+_TEMPLATE_FIELDS = frozenset(
+    (
+        "order_type",
+        "post_only",
+        "symbol",
+        "order_qty",
+        "side",
+        "limit_price",
+        "reduce_only",
+        "cl_ord_id",
+        "time_in_force",
+        "validate",
+    )
+)
+_ADD_ORDER_HOLES = {
+    "order_qty": Hole(0, KRAKEN_NUMBER),
+    "limit_price": Hole(1, KRAKEN_NUMBER),
+    "cl_ord_id": Hole(2, STRING),
+}
 
 # Replies after which the token must be replaced before private calls can succeed.
 _SESSION_ERRORS = ("ESession:Invalid session", "Token(s) not found")
@@ -86,6 +117,8 @@ def _number(value: Number, name: str) -> int | float | Decimal:
 def _positive(value: Number, name: str) -> int | float | Decimal:
     if type(value) is float and 0.0 < value < _INF:  # the common case, checked inline
         return value
+    if type(value) is Decimal and number_text(value, STYLE_KRAKEN) is not None:
+        return value  # exact, positive, readable: what the checks below would return
     number = _number(value, name)
     if number <= 0:
         raise InvalidOrderError(f"{name} must be positive, got {value!r}")
@@ -198,6 +231,8 @@ class KrakenWsApi(WsApiBase):
         self._token: Secret | None = None
         self._token_json = b'""'  # the token as a JSON string, spliced into frames
         self._frame_heads: dict[str, bytes] = {}
+        #: add_order templates by shape (see `_add_order_frame`), made anew per token.
+        self._templates: dict[tuple[Any, ...], FrameTemplate | None] = {}
         self._token_refresh: asyncio.Task[None] | None = None
         self._subscribe_executions = executions
         self._subscribe_balances = False  # set by subscribe_balances(), kept across reconnects
@@ -318,6 +353,7 @@ class KrakenWsApi(WsApiBase):
         self._token = token
         self._token_json = ENCODER.encode(token.reveal() if token is not None else "")
         self._frame_heads.clear()
+        self._templates.clear()
 
     def _refresh_token(self) -> None:
         """Fetches a new token in the background (once, however many replies asked)."""
@@ -428,6 +464,45 @@ class KrakenWsApi(WsApiBase):
 
     # -- requests -------------------------------------------------------------------------
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
+        if method == "add_order":
+            frame = self._add_order_frame(params, req_id)
+            if frame is not None:
+                return frame
+        return self._encode_generic(method, params, req_id)
+
+    def _add_order_frame(self, params: dict[str, Any], req_id: int) -> bytes | None:
+        """`add_order` from the template of its shape (the token, symbol, side, order type
+        and flags laid out once per token), with the quantity, price, client id and req_id
+        written in Rust; None for a shape or value the template does not cover."""
+        key = (
+            tuple(params),
+            params.get("symbol"),
+            params.get("side"),
+            params.get("order_type"),
+            params.get("time_in_force"),
+            params.get("post_only"),
+            params.get("reduce_only"),
+            params.get("validate"),
+        )
+        try:
+            template = self._templates[key]
+        except KeyError:
+            template = self._templates[key] = self._add_order_template(params)
+        if template is None:
+            return None
+        frame = template.build(
+            (params["order_qty"], params.get("limit_price", 0), params.get("cl_ord_id", ""), req_id)
+        )
+        return frame if type(frame) is bytes else None
+
+    def _add_order_template(self, params: dict[str, Any]) -> FrameTemplate | None:
+        if not set(params) <= _TEMPLATE_FIELDS or not fixed_scalars(params, _ADD_ORDER_HOLES):
+            return None
+        head = b'{"method":"add_order","params":{"token":%s' % self._token_json
+        parts = [head, *json_members(params, _ADD_ORDER_HOLES, True), b'},"req_id":']
+        return FrameTemplate(merged([*parts, Hole(3, INT), b"}"]))
+
+    def _encode_generic(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
         # The token is spliced in as bytes rather than encoded from the Secret (msgspec would
         # call back into Python for it) and each method's head is built once per token:
         # this runs before the send.
