@@ -52,16 +52,123 @@ pub enum Number<'a> {
     Text(&'a str),
 }
 
+/// A fixed stack buffer `write!` can print into (no heap allocation per number).
+struct StackText {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Exact powers of ten as f64 (every one up to 1e22 is representable).
+const POW10: [f64; 18] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17,
+];
+
+/// The shortest round-trip digits of a positive float that is `m / 10^p` with few digits
+/// (what prices and quantities are), without the general algorithm: for p = 0, 1, ... the
+/// nearest integer `m` to `value * 10^p` is tried, and the first `m` with
+/// `m / 10^p == value` (an exact test: `m` and `10^p` are exact, the division correctly
+/// rounded, so it is what reading the text `m e-p` gives) is the answer. While
+/// `value * 10^p < 2^50` its rounding error and the spacing of doubles there are both below
+/// 1/8, so an integer that round-trips is always the nearest one to the computed product:
+/// no shorter text can be missed, and no other text of the same length round-trips, so this
+/// is the shortest and closest text, the one `{:e}` (and Python's repr) writes. None past
+/// that range: the caller takes the general path.
+fn short_float_digits(value: f64, digits: &mut [u8; 24]) -> Option<(usize, i32)> {
+    const LIMIT: f64 = (1u64 << 50) as f64;
+    for (p, scale) in POW10.iter().enumerate() {
+        let scaled = value * scale;
+        if scaled >= LIMIT {
+            return None;
+        }
+        let m = scaled.round();
+        if m >= 1.0 && m / scale == value {
+            let mut m = m as u64;
+            while m % 10 == 0 {
+                m /= 10;
+            }
+            let mut text = [0u8; 20];
+            let mut at = text.len();
+            while m > 0 {
+                at -= 1;
+                text[at] = b'0' + (m % 10) as u8;
+                m /= 10;
+            }
+            let count = text.len() - at;
+            digits[..count].copy_from_slice(&text[at..]);
+            // value = d.ddd × 10^exp: the integer part of `value * 10^p` has as many digits
+            // as `m` before its trailing zeros were dropped
+            let int_digits = (scaled.round() as u64).checked_ilog10().unwrap_or(0) as i32 + 1;
+            return Some((count, int_digits - 1 - p as i32));
+        }
+    }
+    None
+}
+
 /// Shortest round-trip digits of a positive finite float and its decimal exponent: the
-/// value is `d.ddd × 10^exp`.
-fn float_digits(value: f64) -> (Vec<u8>, i32) {
-    let text = format!("{value:e}");
-    let (mantissa, exp) = text.split_once('e').expect("{:e} writes an exponent");
-    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
-    (
-        digits,
-        exp.parse().expect("{:e} writes an integer exponent"),
-    )
+/// value is `d.ddd × 10^exp`. The digits go into `digits`; returns `(count, exp)`.
+fn float_digits(value: f64, digits: &mut [u8; 24]) -> (usize, i32) {
+    if let Some(found) = short_float_digits(value, digits) {
+        return found;
+    }
+    general_float_digits(value, digits)
+}
+
+/// `float_digits` by the standard library's shortest formatting (Grisu with a Dragon4
+/// fallback).
+fn general_float_digits(value: f64, digits: &mut [u8; 24]) -> (usize, i32) {
+    use std::fmt::Write as _;
+    let mut text = StackText {
+        buf: [0; 40],
+        len: 0,
+    };
+    write!(text, "{value:e}").expect("a finite f64 prints in 40 bytes");
+    let text = &text.buf[..text.len];
+    let e = text
+        .iter()
+        .position(|b| *b == b'e')
+        .expect("{:e} writes an exponent");
+    let mut count = 0;
+    for b in text[..e].iter().filter(|b| **b != b'.') {
+        digits[count] = *b;
+        count += 1;
+    }
+    let exp = std::str::from_utf8(&text[e + 1..])
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .expect("{:e} writes an integer exponent");
+    (count, exp)
+}
+
+/// Appends the decimal text of `value` (no allocation).
+pub fn push_int(out: &mut Vec<u8>, value: i64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// Digits `d.ddd × 10^exp` written positionally (`trailing_point_zero`: `1.0`, not `1`).
@@ -100,29 +207,33 @@ fn scientific(out: &mut Vec<u8>, digits: &[u8], exp: i32, python: bool) {
         if magnitude < 10 {
             out.push(b'0');
         }
-        out.extend_from_slice(magnitude.to_string().as_bytes());
+        push_int(out, i64::from(magnitude));
     } else {
-        out.extend_from_slice(exp.to_string().as_bytes());
+        push_int(out, i64::from(exp));
     }
 }
 
 /// A positive finite float as msgspec's JSON encoder writes it.
 pub fn msgspec_float(out: &mut Vec<u8>, value: f64) {
-    let (digits, exp) = float_digits(value);
+    let mut digits = [0u8; 24];
+    let (count, exp) = float_digits(value, &mut digits);
+    let digits = &digits[..count];
     if (-5..16).contains(&exp) {
-        positional(out, &digits, exp, true);
+        positional(out, digits, exp, true);
     } else {
-        scientific(out, &digits, exp, false);
+        scientific(out, digits, exp, false);
     }
 }
 
 /// A positive finite float as Python's `repr()` writes it.
 pub fn repr_float(out: &mut Vec<u8>, value: f64) {
-    let (digits, exp) = float_digits(value);
+    let mut digits = [0u8; 24];
+    let (count, exp) = float_digits(value, &mut digits);
+    let digits = &digits[..count];
     if (-4..16).contains(&exp) {
-        positional(out, &digits, exp, true);
+        positional(out, digits, exp, true);
     } else {
-        scientific(out, &digits, exp, true);
+        scientific(out, digits, exp, true);
     }
 }
 
@@ -237,7 +348,7 @@ impl DecimalParts {
         }
         out.push(b'E');
         out.push(if adjusted < 0 { b'-' } else { b'+' });
-        out.extend_from_slice(adjusted.unsigned_abs().to_string().as_bytes());
+        push_int(out, adjusted.abs());
     }
 }
 
@@ -284,7 +395,7 @@ pub fn write_number(out: &mut Vec<u8>, value: Number<'_>, style: Style) -> bool 
             if i <= 0 {
                 return false;
             }
-            out.extend_from_slice(i.to_string().as_bytes());
+            push_int(out, i);
             true
         }
         Number::Decimal(text) | Number::Text(text) => {
@@ -348,8 +459,34 @@ pub struct Layout {
 }
 
 fn json_safe(text: &str) -> bool {
-    text.bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    // Eight bytes at a time (SWAR): a byte below 0x20, from 0x7f, `"` or `\\` anywhere in a
+    // word shows as a set high bit in `unsafe_bytes`; the tail is padded with a safe byte.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    fn has_zero(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGH
+    }
+    fn unsafe_bytes(x: u64) -> u64 {
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        below_space
+            | (x & HIGH)
+            | has_zero(x ^ (ONES * 0x7f))
+            | has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')))
+    }
+    let bytes = text.as_bytes();
+    let mut chunks = bytes.chunks_exact(8);
+    let mut found = 0;
+    for chunk in &mut chunks {
+        found |= unsafe_bytes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut word = [b'a'; 8];
+        word[..tail.len()].copy_from_slice(tail);
+        found |= unsafe_bytes(u64::from_le_bytes(word));
+    }
+    found == 0
 }
 
 impl Layout {
@@ -442,7 +579,7 @@ impl Layout {
                             }
                         }
                         (Kind::Int, Some(Value::Int(i))) => {
-                            out.extend_from_slice(i.to_string().as_bytes());
+                            push_int(&mut out, i);
                         }
                         _ => return None,
                     }
@@ -451,6 +588,127 @@ impl Layout {
         }
         Some(out)
     }
+}
+
+// -- flat request params ---------------------------------------------------------------------
+//
+// A request's params as the Python path holds them (a dict of scalars, in the order the
+// frame lists them), written as the venue's JSON and as the text its signature covers. The
+// JSON is what the Python path's msgspec encoder (`decimal_format="number"`) writes; the
+// signing text is what the venue's Python rule writes. Anything else gives `false` and the
+// caller takes the Python path.
+
+/// One value of a request's params, as the Python path holds it.
+#[derive(Clone, Copy, Debug)]
+pub enum Scalar<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// `str(value)` of a `decimal.Decimal`.
+    Decimal(&'a str),
+    None,
+}
+
+/// How a signing text writes a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextRule {
+    /// Python's `f"{value}"` (Binance's and Upbit's `k=v&...`): `True`, `80000.0`, `None`.
+    Python,
+    /// Backpack's `sign_value`: `true`/`false`, numbers as `format(Decimal, "f")`.
+    Backpack,
+}
+
+/// Appends `text` as a JSON string: only printable ASCII without `"` or `\` (false for
+/// anything msgspec would escape or that is not ASCII: the Python path).
+pub fn json_string(out: &mut Vec<u8>, text: &str) -> bool {
+    if !json_safe(text) {
+        return false;
+    }
+    out.reserve(text.len() + 3);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+    true
+}
+
+/// Appends `value` as msgspec's encoder writes it; false for a value this writer leaves to
+/// the Python path (a float or `Decimal` that is not positive, text to escape).
+pub fn json_value(out: &mut Vec<u8>, value: Scalar<'_>) -> bool {
+    match value {
+        Scalar::Str(text) => json_string(out, text),
+        Scalar::Bool(true) => {
+            out.extend_from_slice(b"true");
+            true
+        }
+        Scalar::Bool(false) => {
+            out.extend_from_slice(b"false");
+            true
+        }
+        Scalar::Int(i) => {
+            push_int(out, i);
+            true
+        }
+        Scalar::Float(f) => write_number(out, Number::Float(f), Style::Json),
+        Scalar::Decimal(text) => write_number(out, Number::Decimal(text), Style::Json),
+        Scalar::None => {
+            out.extend_from_slice(b"null");
+            true
+        }
+    }
+}
+
+/// Appends `value` as `rule` writes it into a signing text; false when the Python path must
+/// decide. `None` is `None` by the Python rule (Backpack's leaves the key out: the caller's
+/// business).
+pub fn text_value(out: &mut Vec<u8>, value: Scalar<'_>, rule: TextRule) -> bool {
+    match (value, rule) {
+        (Scalar::Str(text), _) => {
+            out.extend_from_slice(text.as_bytes());
+            true
+        }
+        (Scalar::Bool(b), TextRule::Python) => {
+            out.extend_from_slice(if b { b"True" } else { b"False" });
+            true
+        }
+        (Scalar::Bool(b), TextRule::Backpack) => {
+            out.extend_from_slice(if b { b"true" } else { b"false" });
+            true
+        }
+        (Scalar::Int(i), _) => {
+            push_int(out, i);
+            true
+        }
+        (Scalar::Float(f), TextRule::Python) => {
+            if !(f > 0.0 && f.is_finite()) {
+                return false;
+            }
+            repr_float(out, f);
+            true
+        }
+        (Scalar::Float(f), TextRule::Backpack) => write_number(out, Number::Float(f), Style::Fixed),
+        (Scalar::Decimal(text), TextRule::Python) => {
+            out.extend_from_slice(text.as_bytes());
+            true
+        }
+        (Scalar::Decimal(text), TextRule::Backpack) => {
+            write_number(out, Number::Decimal(text), Style::Fixed)
+        }
+        (Scalar::None, TextRule::Python) => {
+            out.extend_from_slice(b"None");
+            true
+        }
+        (Scalar::None, TextRule::Backpack) => false,
+    }
+}
+
+/// Appends `"key":` (false for a key to escape).
+pub fn json_key(out: &mut Vec<u8>, key: &str) -> bool {
+    if !json_string(out, key) {
+        return false;
+    }
+    out.push(b':');
+    true
 }
 
 // -- fast unique ids -------------------------------------------------------------------------
@@ -654,6 +912,132 @@ mod tests {
         assert_eq!(layout.arity(), 4);
         let bad = [values[0], values[1], Value::Str("a\"b"), values[3]];
         assert!(layout.build(&bad, true, "").is_none());
+    }
+
+    #[test]
+    fn json_safe_is_printable_ascii_without_quote_or_backslash() {
+        for b in 0u8..=255 {
+            let expected = (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\';
+            for at in 0..17 {
+                let mut text = [b'x'; 17];
+                text[at] = b;
+                let Ok(text) = std::str::from_utf8(&text[..=at.max(3)]) else {
+                    continue;
+                };
+                assert_eq!(json_safe(text), expected, "{b:#x} at {at}");
+            }
+        }
+        assert!(json_safe(""));
+        assert!(!json_safe("caf\u{e9}"));
+    }
+
+    #[test]
+    fn short_float_digits_agree_with_the_general_algorithm() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut fast_ones = 0;
+        let mut check = |value: f64| {
+            if !(value > 0.0 && value.is_finite()) {
+                return;
+            }
+            let (mut fast, mut general) = ([0u8; 24], [0u8; 24]);
+            let expected = general_float_digits(value, &mut general);
+            if let Some(found) = short_float_digits(value, &mut fast) {
+                assert_eq!(found, expected, "{value:e}");
+                assert_eq!(fast[..found.0], general[..expected.0], "{value:e}");
+                fast_ones += 1;
+            }
+        };
+        for _ in 0..300_000 {
+            let bits = next();
+            // prices and sizes: an integer of up to 17 digits over a power of ten
+            let mantissa = (bits >> 8) % 10u64.pow((bits % 17) as u32 + 1);
+            let scale = 10f64.powi(((bits >> 60) % 16) as i32);
+            check(mantissa as f64 / scale);
+            check(mantissa as f64 / scale * 1.000_000_000_000_001);
+            check(f64::from_bits(next() >> 2)); // any float
+            check(f64::from_bits(next() % (1u64 << 62)) / 1e300);
+        }
+        for value in [
+            0.1 + 0.2,
+            1.0 / 3.0,
+            2f64.powi(49),
+            2f64.powi(50) - 1.0,
+            5e-324,
+        ] {
+            check(value);
+        }
+        // most of the price-like values take the short path (the check is not vacuous)
+        assert!(fast_ones > 200_000, "{fast_ones}");
+    }
+
+    #[test]
+    fn flat_params_as_json_and_signing_text() {
+        let mut out = Vec::new();
+        for (value, json) in [
+            (Scalar::Str("BTC/USD"), "\"BTC/USD\""),
+            (Scalar::Bool(true), "true"),
+            (Scalar::Bool(false), "false"),
+            (Scalar::Int(-42), "-42"),
+            (Scalar::Int(i64::MIN), "-9223372036854775808"),
+            (Scalar::Float(80000.0), "80000.0"),
+            (Scalar::Float(1.5e-7), "1.5e-7"),
+            (Scalar::Decimal("0.00100000"), "0.00100000"),
+            (Scalar::None, "null"),
+        ] {
+            out.clear();
+            assert!(json_value(&mut out, value), "{value:?}");
+            assert_eq!(String::from_utf8(out.clone()).unwrap(), json);
+        }
+        for refused in [
+            Scalar::Str("a\"b"),
+            Scalar::Str("caf\u{e9}"),
+            Scalar::Str("tab\there"),
+            Scalar::Float(0.0),
+            Scalar::Float(-1.0),
+            Scalar::Decimal("-1"),
+            Scalar::Decimal("NaN"),
+        ] {
+            assert!(!json_value(&mut Vec::new(), refused), "{refused:?}");
+        }
+        let text = |value, rule| {
+            let mut out = Vec::new();
+            text_value(&mut out, value, rule).then(|| String::from_utf8(out).unwrap())
+        };
+        assert_eq!(text(Scalar::Bool(true), TextRule::Python).unwrap(), "True");
+        assert_eq!(
+            text(Scalar::Bool(true), TextRule::Backpack).unwrap(),
+            "true"
+        );
+        assert_eq!(
+            text(Scalar::Float(1e-5), TextRule::Python).unwrap(),
+            "1e-05"
+        );
+        assert_eq!(
+            text(Scalar::Float(1e-5), TextRule::Backpack).unwrap(),
+            "0.00001"
+        );
+        assert_eq!(
+            text(Scalar::Decimal("1E+3"), TextRule::Python).unwrap(),
+            "1E+3"
+        );
+        assert_eq!(
+            text(Scalar::Decimal("1E+3"), TextRule::Backpack).unwrap(),
+            "1000"
+        );
+        assert_eq!(text(Scalar::None, TextRule::Python).unwrap(), "None");
+        assert!(text(Scalar::None, TextRule::Backpack).is_none());
+        let mut ints = Vec::new();
+        for i in [0, 7, -7, 1_754_000_000_123] {
+            ints.clear();
+            push_int(&mut ints, i);
+            assert_eq!(ints, i.to_string().as_bytes());
+        }
     }
 
     #[test]

@@ -1,12 +1,13 @@
 """Stub for the Rust extension `hftpy._core` (rust/py/)."""
 
-from typing import final
+from typing import Any, Literal, final, overload
 
 from typing_extensions import Buffer
 
 __all__ = [
     "BackpackFeed",
     "BinanceFeed",
+    "BinanceFrames",
     "BookEvent",
     "BookState",
     "BookView",
@@ -16,6 +17,7 @@ __all__ = [
     "HmacSha256Signer",
     "InstrumentsEvent",
     "KrakenFeed",
+    "KrakenFrames",
     "KrakenSigner",
     "LatencyStats",
     "OtherEvent",
@@ -617,6 +619,42 @@ class FrameTemplate:
     ) -> FrameTemplate: ...
     def build(self, values: tuple[object, ...]) -> bytes | tuple[bytes, str] | None:
         """The frame for `values`, or None when the caller's Python path must decide."""
+
+@final
+class KrakenFrames:
+    """The request frames of one Kraken WS v2 connection (its token, as a JSON string):
+    `build` writes `{"method","params":{"token",...params},"req_id"}` in one call, byte for
+    byte the generic msgspec encoding, or None for params it does not cover (nested values,
+    text to escape, numbers that are not positive). Prints as `***`."""
+
+    def __new__(cls, token_json: bytes) -> KrakenFrames: ...
+    def build(self, method: str, params: dict[str, Any], req_id: int) -> bytes | None:
+        """The frame of `method` with `params` in their order, or None."""
+
+@final
+class BinanceFrames:
+    """The request frames of one Binance WS API connection: `build` writes
+    `{"id","method","params"}` in one call, byte for byte the generic msgspec encoding; with
+    `signed` it appends `apiKey` and the `signature` over the sorted `k=v&...` (HMAC-SHA256
+    hex or Ed25519 base64) and returns `(frame, signature)`. None for params it does not
+    cover. Prints as `***`."""
+
+    def __new__(
+        cls, api_key: str | None = None, signer: HmacSha256Signer | Ed25519Signer | None = None
+    ) -> BinanceFrames: ...
+    @overload
+    def build(
+        self, method: str, params: dict[str, Any], req_id: int, signed: Literal[False]
+    ) -> bytes | None: ...
+    @overload
+    def build(
+        self, method: str, params: dict[str, Any], req_id: int, signed: Literal[True]
+    ) -> tuple[bytes, str] | None: ...
+    @overload
+    def build(
+        self, method: str, params: dict[str, Any], req_id: int, signed: bool
+    ) -> bytes | tuple[bytes, str] | None:
+        """The frame (signed: `(frame, signature)`) of `method` with `params`, or None."""
 
 def number_text(value: object, style: int) -> str | None:
     """`value` by a venue's number text rule (0 Kraken's JSON number, 1 Binance's text,

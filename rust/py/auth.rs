@@ -51,7 +51,7 @@ impl Ed25519Signer {
 /// HMAC-SHA256 signer (Binance), lower-case hex.
 #[pyclass(frozen, module = "hftpy._core")]
 pub struct HmacSha256Signer {
-    pub(crate) key: Vec<u8>,
+    pub(crate) key: sign::HmacSha256Key,
 }
 
 #[pymethods]
@@ -62,12 +62,12 @@ impl HmacSha256Signer {
             return Err(errors::ConfigError::new_err("API secret is empty"));
         }
         Ok(Self {
-            key: secret.as_bytes().to_vec(),
+            key: sign::HmacSha256Key::new(secret.as_bytes()),
         })
     }
 
     fn sign(&self, message: &[u8]) -> String {
-        sign::hmac_sha256_hex(&self.key, message)
+        self.key.sign_hex(message)
     }
 
     fn __repr__(&self) -> &'static str {

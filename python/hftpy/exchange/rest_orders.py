@@ -224,7 +224,7 @@ class RestOrderApiBase(WsApiBase):
         replies: int,
     ) -> asyncio.Future[WsResponse] | None:
         local_error = None
-        sent_ns = sent_mono = 0
+        sent_mono = 0
         budget = self.request_timeout if timeout is None else timeout
         started = _monotonic_ns()
         if self._closed:
@@ -237,35 +237,25 @@ class RestOrderApiBase(WsApiBase):
         if waited:
             self._rate_waited(method, waited, local_error is None)
         if local_error is None:
-            sent_ns, sent_mono = self._launch(method, params, req_id, budget, replies)
+            sent_mono = self._launch(method, params, req_id, budget, replies)
         return self._track(
-            req_id,
-            method,
-            params,
-            callback,
-            wait,
-            timeout,
-            replies,
-            local_error,
-            sent_ns,
-            sent_mono,
+            req_id, method, params, callback, wait, timeout, replies, local_error, sent_mono
         )
 
     def _launch(
         self, method: str, params: dict[str, Any], req_id: int, budget: float, replies: int
-    ) -> tuple[int, int]:
+    ) -> int:
         """Signs the request and starts its HTTP round trip as a task on the kept-alive
-        session; returns the `(sent_ns, sent_mono)` stamps. The task runs once the caller
-        yields to the loop, after the request is tracked."""
+        session; returns the monotonic send stamp. The task runs once the caller yields to
+        the loop, after the request is tracked."""
         request = self._build(method, params)
-        sent_ns = _time_ns()
         sent_mono = _monotonic_ns()
         task = asyncio.get_running_loop().create_task(
             self._round_trip(req_id, method, request, budget, replies)
         )
         self._http_tasks.add(task)
         task.add_done_callback(self._http_tasks.discard)
-        return sent_ns, sent_mono
+        return sent_mono
 
     def _admit_nowait(self, method: str, params: dict[str, Any]) -> None:
         asyncio.get_running_loop()  # the round trip is a task: refuse before taking any budget
@@ -288,10 +278,8 @@ class RestOrderApiBase(WsApiBase):
             self._track(req_id, method, params, callback, False, timeout, replies, DISCONNECTED)
             return
         budget = self.request_timeout if timeout is None else timeout
-        sent_ns, sent_mono = self._launch(method, params, req_id, budget, replies)
-        self._track(
-            req_id, method, params, callback, False, timeout, replies, None, sent_ns, sent_mono
-        )
+        sent_mono = self._launch(method, params, req_id, budget, replies)
+        self._track(req_id, method, params, callback, False, timeout, replies, None, sent_mono)
 
     def _transport_ready(self) -> bool:
         return not self._closed

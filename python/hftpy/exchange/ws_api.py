@@ -15,7 +15,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, overload
 
@@ -108,7 +108,8 @@ class WsResponse:
     response: dict[str, Any]
     #: Whether every reply reports success.
     ok: bool
-    #: Wall-clock ns when the frame was handed to the socket.
+    #: Wall-clock ns when the frame was handed to the socket: `recv_ns - latency_ns` (the
+    #: send path reads one clock, the monotonic one; the wall time follows from the reply's).
     sent_ns: int
     #: Wall-clock ns when the (last) reply was read.
     recv_ns: int
@@ -129,18 +130,60 @@ class WsResponse:
         return self.latency_ns // 1000
 
 
-@dataclass(slots=True, eq=False)
 class _Pending:
-    request_id: int
-    method: str
-    request: dict[str, Any]
-    callback: WsCallback | None
-    future: asyncio.Future[WsResponse] | None
-    sent_ns: int
-    sent_mono: int
-    deadline_mono: int
-    remaining: int
-    replies: list[dict[str, Any]] = field(default_factory=list)
+    """A request in flight: what its replies and local outcome need, and nothing built
+    before they need it (the `request` view, the replies list)."""
+
+    __slots__ = (
+        "_view",
+        "_viewer",
+        "callback",
+        "deadline_mono",
+        "future",
+        "method",
+        "params",
+        "remaining",
+        "replies",
+        "request_id",
+        "sent_mono",
+    )
+
+    def __init__(
+        self,
+        request_id: int,
+        method: str,
+        params: dict[str, Any],
+        callback: WsCallback | None,
+        future: asyncio.Future[WsResponse] | None,
+        sent_mono: int,
+        deadline_mono: int,
+        remaining: int,
+        viewer: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.method = method
+        #: The params as sent (what `_order_reply` reads; `request` is the user's view).
+        self.params = params
+        self.callback = callback
+        self.future = future
+        #: Monotonic ns when the frame was handed to the transport (0: never sent).
+        self.sent_mono = sent_mono
+        self.deadline_mono = deadline_mono
+        self.remaining = remaining
+        #: Venue replies so far (a `wait=True` request answered per item collects them).
+        self.replies: list[dict[str, Any]] | None = None
+        self._viewer = viewer
+        self._view: dict[str, Any] | None = None
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The `request` dict callbacks and `WsResponse` see: the params as sent, secrets as
+        `Secret` (Kraken's token leading), built on first use."""
+        view = self._view
+        if view is None:
+            viewer = self._viewer
+            view = self._view = self.params if viewer is None else viewer(self.params)
+        return view
 
 
 class WsApiBase(AsyncLifecycle):
@@ -166,12 +209,13 @@ class WsApiBase(AsyncLifecycle):
         connection_name: str | None = None,
         extra_headers: Headers | None = None,
     ) -> None:
-        if request_timeout <= 0:
-            raise ValueError("request_timeout must be positive")
         self.url = url
         self.account = account
         self.request_timeout = request_timeout
         self._pending: dict[int, _Pending] = {}
+        #: Builds the `request` view of a request's params (None: the params themselves);
+        #: a venue whose view adds the session's token sets one per token.
+        self._request_viewer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._taken: set[int] = set()  # ids of requests not yet tracked (see _take_req_id)
         self._listeners: dict[str, list[ChannelListener]] = {}
         self._request_ids = _request_ids(self.exchange)
@@ -204,6 +248,18 @@ class WsApiBase(AsyncLifecycle):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, url={self.url!r})"
+
+    @property
+    def request_timeout(self) -> float:
+        """Seconds a request may wait for its reply (`timeout=` overrides it per request)."""
+        return self._request_timeout
+
+    @request_timeout.setter
+    def request_timeout(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError("request_timeout must be positive")
+        self._request_timeout = seconds
+        self._timeout_ns = int(seconds * 1e9)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -450,12 +506,17 @@ class WsApiBase(AsyncLifecycle):
         rate-limit budget. An id the user chose is refused when it is in use or in the API's
         own id space; a sequence id that a user-chosen id already holds is skipped."""
         if req_id is None:
-            req_id = next(self._request_ids)
-            while req_id in self._pending or req_id in self._taken:
-                req_id = next(self._request_ids)
+            req_id = self._free_req_id()
         else:
             self._check_user_req_id(req_id)
         self._taken.add(req_id)
+        return req_id
+
+    def _free_req_id(self) -> int:
+        """The next sequence id that no request holds (a user-chosen id may hold one)."""
+        req_id = next(self._request_ids)
+        while req_id in self._pending or req_id in self._taken:
+            req_id = next(self._request_ids)
         return req_id
 
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
@@ -468,10 +529,6 @@ class WsApiBase(AsyncLifecycle):
         """The limiter refused `method`: True once it may go after all (a venue API that
         waits for its budget overrides this), False to fail it with `hftpy:rate_limited`."""
         return False
-
-    def _request_view(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The `request` dict callbacks see: the params as sent (secrets as `Secret`)."""
-        return params
 
     async def _request(
         self,
@@ -489,20 +546,25 @@ class WsApiBase(AsyncLifecycle):
 
         Only validation, the rate limit (which may wait) and encoding happen before the
         send; the bookkeeping runs after it, while the frame is on the wire (no reply can be
-        read before this coroutine yields). A request refused by validation raises before it
-        takes a req_id or rate-limit budget.
+        read before this coroutine yields). A request refused by validation (or by its
+        `req_id`) raises before it takes a req_id or rate-limit budget.
         """
         self._validate(method, params)
-        req_id = self._take_req_id(req_id)
-        try:
-            # The common case goes out without another coroutine: the limiter has budget.
-            limiter = self.rate_limiter
-            if self._sends_on_socket and (limiter is None or limiter(method, params)):
-                future = self._send_now(method, params, req_id, callback, wait, timeout, replies)
-            else:
+        if req_id is not None:
+            self._check_user_req_id(req_id)
+        limiter = self.rate_limiter
+        if self._sends_on_socket and (limiter is None or limiter(method, params)):
+            # The common case: budget at hand, so nothing is awaited between taking the id
+            # and tracking the request, and no other request can take the id meanwhile.
+            if req_id is None:
+                req_id = self._free_req_id()
+            future = self._send_now(method, params, req_id, callback, wait, timeout, replies)
+        else:
+            req_id = self._take_req_id(req_id)
+            try:
                 future = await self._send(method, params, req_id, callback, wait, timeout, replies)
-        finally:
-            self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
+            finally:
+                self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
         if future is not None:
             return await future
         return req_id
@@ -525,21 +587,40 @@ class WsApiBase(AsyncLifecycle):
         self._validate(method, params)
         if req_id is not None:
             self._check_user_req_id(req_id)
-        self._admit_nowait(method, params)
+        if not self._sends_on_socket:
+            self._admit_nowait(method, params)
+            if req_id is None:
+                req_id = self._free_req_id()
+            self._start_nowait(method, params, req_id, callback, timeout, replies)
+            return req_id
+        limiter = self.rate_limiter
+        if limiter is not None and not limiter(method, params):
+            raise self._rate_limit_error(method)
         if req_id is None:
             req_id = next(self._request_ids)
             pending = self._pending
             while req_id in pending or req_id in self._taken:
                 req_id = next(self._request_ids)
-        if self._sends_on_socket:
-            self._send_now(method, params, req_id, callback, False, timeout, replies)
-        else:
-            self._start_nowait(method, params, req_id, callback, timeout, replies)
+        # `_send_now` inline (the path of a strategy's reaction to a quote: one call less)
+        conn = self._conn
+        if conn.is_ready:
+            payload = self._encode(method, params, req_id)
+            sent_mono = _monotonic_ns()
+            try:
+                conn.send(payload)
+            except DisconnectedError:
+                pass
+            else:
+                self._track(
+                    req_id, method, params, callback, False, timeout, replies, None, sent_mono
+                )
+                return req_id
+        self._track(req_id, method, params, callback, False, timeout, replies, DISCONNECTED)
         return req_id
 
     def _admit_nowait(self, method: str, params: dict[str, Any]) -> None:
-        """Takes the request's rate-limit budget now or raises `RateLimitError` (a venue API
-        whose limiter is not `rate_limiter` overrides this)."""
+        """For a transport other than this socket: takes the request's rate-limit budget now
+        or raises `RateLimitError` (the socket's requests are charged to `rate_limiter`)."""
         limiter = self.rate_limiter
         if limiter is not None and not limiter(method, params):
             raise self._rate_limit_error(method)
@@ -547,7 +628,7 @@ class WsApiBase(AsyncLifecycle):
     def _rate_limit_error(self, method: str) -> RateLimitError:
         """The error a `*_nowait` request refused by the limiter raises; its `response` is the
         `hftpy:rate_limited` reply in the venue's shape (`req_id` 0: none was taken)."""
-        stub = _Pending(0, method, {}, None, None, 0, 0, 0, 1)
+        stub = _Pending(0, method, {}, None, None, 0, 0, 1)
         response = self._local_response(stub, RATE_LIMITED)
         return RateLimitError(
             f"{self.exchange.value} {method}: rate limit reached (nothing sent, no budget taken)",
@@ -614,31 +695,21 @@ class WsApiBase(AsyncLifecycle):
         timeout: float | None,
         replies: int,
     ) -> asyncio.Future[WsResponse] | None:
-        """Encodes, sends and tracks one request whose budget is taken."""
-        local_error = None
-        sent_ns = sent_mono = 0
-        if not self._conn.is_ready:
-            local_error = DISCONNECTED
-        else:
+        """Encodes, sends and tracks one request whose budget is taken. One clock read: the
+        monotonic send stamp (`WsResponse.sent_ns` follows from the reply's wall stamp)."""
+        conn = self._conn
+        if conn.is_ready:
             payload = self._encode(method, params, req_id)
-            sent_ns = _time_ns()
             sent_mono = _monotonic_ns()
             try:
-                self._conn.send(payload)
+                conn.send(payload)
             except DisconnectedError:
-                local_error = DISCONNECTED
-        return self._track(
-            req_id,
-            method,
-            params,
-            callback,
-            wait,
-            timeout,
-            replies,
-            local_error,
-            sent_ns,
-            sent_mono,
-        )
+                pass
+            else:
+                return self._track(
+                    req_id, method, params, callback, wait, timeout, replies, None, sent_mono
+                )
+        return self._track(req_id, method, params, callback, wait, timeout, replies, DISCONNECTED)
 
     def _rate_waited(self, method: str, waited_ns: int, allowed: bool) -> None:
         """Says so when a request waited for rate-limit budget for more than 100 ms: once per
@@ -728,16 +799,7 @@ class WsApiBase(AsyncLifecycle):
             budget = self.request_timeout if timeout is None else timeout
             local_error = None if (self._conn.is_ready or self._transport_ready()) else DISCONNECTED
             future = self._track(
-                req_id,
-                method,
-                params,
-                callback,
-                wait,
-                timeout,
-                1,
-                local_error,
-                _time_ns(),
-                _monotonic_ns(),
+                req_id, method, params, callback, wait, timeout, 1, local_error, _monotonic_ns()
             )
             if local_error is None:
                 task = asyncio.get_running_loop().create_task(
@@ -793,34 +855,33 @@ class WsApiBase(AsyncLifecycle):
         timeout: float | None,
         replies: int,
         local_error: str | None,
-        sent_ns: int = 0,
         sent_mono: int = 0,
     ) -> asyncio.Future[WsResponse] | None:
         """The bookkeeping after a send, shared with transports other than this socket
         (REST-backed venues): registers the request as pending until `replies` venue replies
         or its deadline, or ends it at once with `local_error`. Returns the future of a
-        `wait=True` request."""
+        `wait=True` request. The `request` view is built only when something reads it."""
         future: asyncio.Future[WsResponse] | None = (
             asyncio.get_running_loop().create_future() if wait else None
         )
         if local_error is None:
             if method in self.order_methods:
                 self._order_sent(method, params)
-            budget = self.request_timeout if timeout is None else timeout
+            budget_ns = self._timeout_ns if timeout is None else int(timeout * 1e9)
             self._pending[req_id] = _Pending(
                 req_id,
                 method,
-                self._request_view(params),
+                params,
                 callback,
                 future,
-                sent_ns,
                 sent_mono,
-                sent_mono + int(budget * 1e9),
+                sent_mono + budget_ns,
                 replies,
+                self._request_viewer,
             )
         else:
             pending = _Pending(
-                req_id, method, self._request_view(params), callback, future, 0, 0, 0, replies
+                req_id, method, params, callback, future, 0, 0, replies, self._request_viewer
             )
             self._finish_locally(pending, local_error)
         return future
@@ -847,24 +908,31 @@ class WsApiBase(AsyncLifecycle):
         )
         if pending.callback is not None:
             self._invoke(pending, response, latency_ns)
-        if pending.future is not None:
-            pending.replies.append(response)
-            if pending.remaining <= 0 and not pending.future.done():
-                replies = tuple(pending.replies)
-                if len(replies) == 1:
+        future = pending.future
+        if future is not None:
+            earlier = pending.replies
+            if pending.remaining > 0:  # more replies to come: collect this one
+                if earlier is None:
+                    pending.replies = [response]
+                else:
+                    earlier.append(response)
+            elif not future.done():
+                if earlier is None:  # the common case: one reply
+                    replies: tuple[dict[str, Any], ...] = (response,)
                     ok = self._reply_ok(response)
                 else:
+                    replies = (*earlier, response)
                     ok = all(self._reply_ok(r) for r in replies)
                     info = self._order_reply(pending, replies[0]) if info else None
                 order_id, client_order_id, status = info or (None, None, None)
-                pending.future.set_result(
+                future.set_result(
                     WsResponse(
                         req_id,
                         pending.method,
                         pending.request,
                         replies[0],
                         ok,
-                        pending.sent_ns,
+                        recv_ns - latency_ns,
                         recv_ns,
                         latency_ns,
                         replies,

@@ -852,7 +852,7 @@ class BackpackWsApi(RestOrderApiBase):
         order_id = id_text(item.get("id"))
         client_id = id_text(item.get("clientId"))
         status = STATUSES.get(item.get("status", "")) if ok else None
-        request = pending.request
+        request = pending.params
         if pending.method == "orderExecute":
             if "orders" not in request:
                 client_id = client_id or id_text(request.get("clientId"))

@@ -34,7 +34,7 @@ from typing import Any, Literal, overload
 
 import msgspec
 
-from hftpy._core import FrameTemplate, RateLimiter, number_text, parse_natural
+from hftpy._core import BinanceFrames, RateLimiter, number_text, parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import AuthError, ConfigError, DecimalError, HftpyError, InvalidOrderError
 from hftpy.exchange.binance.events import parse as parse_execution_report
@@ -48,16 +48,7 @@ from hftpy.exchange.binance.rest import (
 )
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import credentials, credentials_error, endpoint
-from hftpy.exchange.frames import (
-    INT,
-    SIGNATURE,
-    STRING,
-    STYLE_BINANCE,
-    Hole,
-    fixed_scalars,
-    json_members,
-    merged,
-)
+from hftpy.exchange.frames import STYLE_BINANCE
 from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
 from hftpy.exchange.tracker import TrackedOrder
@@ -111,26 +102,6 @@ _SIGNED = frozenset(
         "userDataStream.subscribe.signature",
     )
 )
-#: order.place fields a template covers (the others keep the generic path), the fixed ones
-#: among them (part of a template's key), and the holes written per order.
-_PLACE_TEMPLATE_FIELDS = frozenset(
-    (
-        "symbol",
-        "side",
-        "type",
-        "timeInForce",
-        "price",
-        "quantity",
-        "newClientOrderId",
-    )
-)
-_FIXED_PLACE_FIELDS = ("symbol", "side", "type", "timeInForce")
-_PLACE_HOLES = {
-    "price": Hole(0, STRING),
-    "quantity": Hole(1, STRING),
-    "newClientOrderId": Hole(2, STRING),
-    "timestamp": Hole(3, INT),
-}
 #: Signed in full even on a logged-on session.
 _ALWAYS_SIGNED = frozenset(("session.logon", "userDataStream.subscribe.signature"))
 #: Refusals that mean the credentials are wrong (a bad key, format or signature, a key not
@@ -150,6 +121,9 @@ STATUSES: dict[str, OrderStatus] = {
     "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
 }
 _TYPE_NAMES = {"LIMIT": "limit", "MARKET": "market", "LIMIT_MAKER": "limit_maker"}
+# Read on the order path as globals (an enum member costs ~60 ns to look up on CPython 3.11).
+_SIDE_OF = {"BUY": Side.BUY, "SELL": Side.SELL}
+_NEW = OrderStatus.NEW
 
 
 def _decimal_text(value: Number, name: str) -> str:
@@ -326,8 +300,8 @@ class BinanceWsApi(WsApiBase):
         #: Server time minus local time in ms, added to every `timestamp`.
         self.time_offset_ms = 0
         self._internal: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        #: order.place templates by shape and signing (see `_order_place_frame`).
-        self._templates: dict[tuple[Any, ...], FrameTemplate | None] = {}
+        #: Frames written in Rust, signed with the key held there (see `_encode`).
+        self._frames = BinanceFrames(self._api_key_text or None, self._signer)
         self._tasks: set[asyncio.Task[None]] = set()
         self._remeasuring = False
         self._relogging = False
@@ -459,8 +433,8 @@ class BinanceWsApi(WsApiBase):
             self.orders.sent(
                 params["symbol"],
                 params.get("newClientOrderId"),
-                Side.BUY if params["side"] == "BUY" else Side.SELL,
-                _TYPE_NAMES.get(params["type"], params["type"].lower()),
+                _SIDE_OF[params["side"]],
+                _TYPE_NAMES.get(params["type"]) or params["type"].lower(),
                 params.get("price"),
                 params.get("quantity"),
             )
@@ -469,7 +443,7 @@ class BinanceWsApi(WsApiBase):
         self, pending: _Pending, response: dict[str, Any]
     ) -> tuple[str | None, str | None, OrderStatus | None] | None:
         method = pending.method
-        request = pending.request
+        request = pending.params
         ok = response.get("status") == 200
         result = response.get("result")
         if method == "openOrders.cancelAll":
@@ -497,7 +471,7 @@ class BinanceWsApi(WsApiBase):
         client_id = id_text(item.get("clientOrderId"))
         status = STATUSES.get(item.get("status", "")) if ok else None
         if method == "order.place":
-            status = status or (OrderStatus.NEW if ok else None)  # an ACK reply has none
+            status = status or (_NEW if ok else None)  # an ACK reply has none
             client_id = client_id or id_text(request.get("newClientOrderId"))
             if ok:
                 self.orders.acked(client_id, order_id, status, request["symbol"])
@@ -634,96 +608,56 @@ class BinanceWsApi(WsApiBase):
         return await self.rate_limits.acquire(method, budget)
 
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
-        # Signing needs the final params, so it happens here, just before the send. The
-        # encoder sees plain strings; the Secrets go into `params` (what callbacks see) after.
-        if method == "order.place":
-            frame = self._order_place_frame(params, req_id)
-            if frame is not None:
-                return frame
-        return self._encode_generic(method, params, req_id)
-
-    def _order_place_frame(self, params: dict[str, Any], req_id: int) -> bytes | None:
-        """`order.place` from the template of its shape: the fixed fields (symbol, side,
-        type, time in force, recvWindow, apiKey) laid out once, in the generic path's order;
-        the price and quantity texts, client id, timestamp, req_id (and, when not logged on,
-        the signature over the sorted `k=v&...`, computed in Rust) written per order. None
-        for a shape or value the template does not cover."""
-        signed = not self._logged_on
-        key = (tuple(params), signed, *(params.get(name) for name in _FIXED_PLACE_FIELDS))
-        try:
-            template = self._templates[key]
-        except KeyError:
-            template = self._templates[key] = self._order_place_template(params, signed)
-        if template is None:
-            return None
-        timestamp = _time_ns() // 1_000_000 + self.time_offset_ms
-        built = template.build(
-            (
-                params.get("price", ""),
-                params.get("quantity", ""),
-                params.get("newClientOrderId", ""),
-                timestamp,
-                req_id,
-            )
-        )
-        if built is None:
-            return None
-        params["timestamp"] = timestamp
+        # Signing needs the final params, so it happens here, just before the send: one Rust
+        # call writes the frame from the params as they are, signing the sorted `k=v&...` when
+        # the session is not logged on; the generic encoding only for what it leaves out. The
+        # Secrets go into `params` (what callbacks see) after.
+        if method not in _SIGNED:
+            frame = self._frames.build(method, params, req_id, False)
+            return frame if frame is not None else self._encode_generic(method, params, req_id)
+        params["timestamp"] = _time_ns() // 1_000_000 + self.time_offset_ms  # `_stamp` inline
         if self.recv_window is not None:
             params["recvWindow"] = self.recv_window
-        if type(built) is tuple:
-            frame, signature = built
-            params["apiKey"] = self.api_key
-            params["signature"] = Secret(signature)
-            return frame
-        return built if type(built) is bytes else None
+        if self._logged_on and method not in _ALWAYS_SIGNED:
+            frame = self._frames.build(method, params, req_id, False)
+            return frame if frame is not None else self._encode_plain(method, params, req_id)
+        built = self._frames.build(method, params, req_id, True)
+        if built is None:
+            return self._encode_signed(method, params, req_id)
+        frame, signature = built
+        params["apiKey"] = self.api_key
+        params["signature"] = Secret(signature)
+        return frame
 
-    def _order_place_template(self, params: dict[str, Any], signed: bool) -> FrameTemplate | None:
-        if not set(params) <= _PLACE_TEMPLATE_FIELDS or not fixed_scalars(params, _PLACE_HOLES):
-            return None
-        if signed and (self._signer is None or self.api_key is None):
-            return None  # the generic path raises the ConfigError
-        fields = dict(params)
-        fields["timestamp"] = 0
+    def _stamp(self, params: dict[str, Any]) -> None:
+        params["timestamp"] = _time_ns() // 1_000_000 + self.time_offset_ms
         if self.recv_window is not None:
-            fields["recvWindow"] = self.recv_window
-        holes = dict(_PLACE_HOLES)
-        head = b'{"id":'
-        if not signed:
-            body = json_members(fields, holes, False)
-            json = merged([head, Hole(4, INT), b',"method":"order.place","params":{', *body, b"}}"])
-            return FrameTemplate(json)
-        fields["apiKey"] = self._api_key_text
-        fields["signature"] = ""
-        holes["signature"] = Hole(0, SIGNATURE)
-        body = json_members(fields, holes, False)
-        json = merged([head, Hole(4, INT), b',"method":"order.place","params":{', *body, b"}}"])
-        sign: list[bytes | Hole] = []
-        for position, name in enumerate(sorted(k for k in fields if k != "signature")):
-            sign.append(("&" if position else "").encode() + name.encode() + b"=")
-            hole = holes.get(name)
-            sign.append(hole if hole is not None else f"{fields[name]}".encode())
-        return FrameTemplate(json, merged(sign), self._signer)
+            params["recvWindow"] = self.recv_window
 
     def _encode_generic(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
-        if method in _SIGNED:
-            params["timestamp"] = _time_ns() // 1_000_000 + self.time_offset_ms
-            if self.recv_window is not None:
-                params["recvWindow"] = self.recv_window
-            if not self._logged_on or method in _ALWAYS_SIGNED:
-                signer = self._signer
-                if signer is None or self.api_key is None:
-                    raise ConfigError(
-                        f"binance {method} needs api_key and api_secret or an Ed25519 key"
-                    )
-                params["apiKey"] = self._api_key_text
-                payload = "&".join([f"{k}={params[k]}" for k in sorted(params)])
-                signature = signer.sign(payload.encode())
-                params["signature"] = signature
-                body = ENCODER.encode(params)
-                params["apiKey"] = self.api_key
-                params["signature"] = Secret(signature)
-                return b'{"id":%d,"method":"%s","params":%s}' % (req_id, method.encode(), body)
+        """The frame by the Python path alone (what `_encode` gives, the reference for it)."""
+        if method not in _SIGNED:
+            return self._encode_plain(method, params, req_id)
+        self._stamp(params)
+        if self._logged_on and method not in _ALWAYS_SIGNED:
+            return self._encode_plain(method, params, req_id)
+        return self._encode_signed(method, params, req_id)
+
+    def _encode_signed(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
+        signer = self._signer
+        if signer is None or self.api_key is None:
+            raise ConfigError(f"binance {method} needs api_key and api_secret or an Ed25519 key")
+        params["apiKey"] = self._api_key_text
+        payload = "&".join([f"{k}={params[k]}" for k in sorted(params)])
+        signature = signer.sign(payload.encode())
+        params["signature"] = signature
+        body = ENCODER.encode(params)
+        params["apiKey"] = self.api_key
+        params["signature"] = Secret(signature)
+        return b'{"id":%d,"method":"%s","params":%s}' % (req_id, method.encode(), body)
+
+    @staticmethod
+    def _encode_plain(method: str, params: dict[str, Any], req_id: int) -> bytes:
         if not params:
             return b'{"id":%d,"method":"%s"}' % (req_id, method.encode())
         body = ENCODER.encode(params)
@@ -744,7 +678,6 @@ class BinanceWsApi(WsApiBase):
     def _order_params(
         self,
         params: dict[str, Any],
-        *,
         side: Side | str,
         order_type: OrderType | str,
         quantity: Number | None,
@@ -757,7 +690,9 @@ class BinanceWsApi(WsApiBase):
         cl_ord_id_name: str,
         extra: dict[str, Any],
     ) -> dict[str, Any]:
-        """A new order's params in Binance's names, validated locally."""
+        """A new order's params in Binance's names, validated locally (positional arguments
+        on the order path: this runs before every send). Prices and quantities become their
+        exact text, by Rust for the common forms (`_decimal_text` for the others)."""
         side_text = _SIDES.get(side)
         if side_text is None:
             side_text = _SIDES.get(str(side).lower())
@@ -787,11 +722,12 @@ class BinanceWsApi(WsApiBase):
         if price is not None:
             if kind not in _NEEDS_PRICE:
                 raise InvalidOrderError(f"a Binance {kind} order takes no price")
-            params["price"] = _decimal_text(price, "price")
+            params["price"] = number_text(price, STYLE_BINANCE) or _decimal_text(price, "price")
         elif kind in _NEEDS_PRICE:
             raise InvalidOrderError(f"a {kind} order needs a price")
         if quantity is not None:
-            params["quantity"] = _decimal_text(quantity, "quantity")
+            text = number_text(quantity, STYLE_BINANCE)
+            params["quantity"] = text or _decimal_text(quantity, "quantity")
         if quote_order_qty is not None:
             if kind != "MARKET":
                 raise InvalidOrderError("quote_order_qty is for MARKET orders")
@@ -970,20 +906,24 @@ class BinanceWsApi(WsApiBase):
         stop_price: Number | None,
         extra: dict[str, Any],
     ) -> dict[str, Any]:
-        params: dict[str, Any] = {"symbol": venue_symbol(self.exchange, symbol)}
+        params: dict[str, Any] = {
+            "symbol": symbol._symbols["binance"]  # venue_symbol() inline for the common case
+            if type(symbol) is CurrencyPair
+            else venue_symbol(self.exchange, symbol)
+        }
         return self._order_params(
             params,
-            side=side,
-            order_type=order_type,
-            quantity=quantity,
-            quote_order_qty=quote_order_qty,
-            price=price,
-            time_in_force=time_in_force,
-            post_only=post_only,
-            stop_price=stop_price,
-            cl_ord_id=cl_ord_id,
-            cl_ord_id_name="newClientOrderId",
-            extra=extra,
+            side,
+            order_type,
+            quantity,
+            quote_order_qty,
+            price,
+            time_in_force,
+            post_only,
+            stop_price,
+            cl_ord_id,
+            "newClientOrderId",
+            extra,
         )
 
     @overload

@@ -17,7 +17,7 @@ from typing import Any, Literal, overload
 
 import msgspec
 
-from hftpy._core import FrameTemplate, number_text, parse_natural
+from hftpy._core import KrakenFrames, number_text, parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import (
     AuthError,
@@ -29,16 +29,7 @@ from hftpy.errors import (
 )
 from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.endpoints import endpoint
-from hftpy.exchange.frames import (
-    INT,
-    KRAKEN_NUMBER,
-    STRING,
-    STYLE_KRAKEN,
-    Hole,
-    fixed_scalars,
-    json_members,
-    merged,
-)
+from hftpy.exchange.frames import STYLE_KRAKEN
 from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.kraken.events import parse as parse_executions
 from hftpy.exchange.kraken.limits import TIER_BY_MAX_RATE_COUNT, KrakenRateLimits
@@ -55,6 +46,7 @@ Number = int | float | Decimal | str
 # Canonical plain-str spellings; StrEnum members hash like their values, so both look up.
 _SIDES = {"buy": "buy", "sell": "sell"}
 _SIDE_OF = {"buy": Side.BUY, "sell": Side.SELL}
+_NEW = OrderStatus.NEW  # a global: an enum member costs ~60 ns to look up on CPython 3.11
 _INF = math.inf
 _ORDER_TYPES = {t.value: t.value for t in OrderType}
 _TIME_IN_FORCE = {t.value: t.value for t in TimeInForce}
@@ -63,27 +55,6 @@ _LIMIT_PRICED = frozenset(("limit", "iceberg", "stop-loss-limit", "take-profit-l
 #: Kraken writes prices and quantities as JSON numbers: decoded as `Decimal`s they keep their
 #: exact wire text (`0.00100000` stays that, never a float).
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
-
-#: add_order fields a template covers; the holes are written per order.
-_TEMPLATE_FIELDS = frozenset(
-    (
-        "order_type",
-        "post_only",
-        "symbol",
-        "order_qty",
-        "side",
-        "limit_price",
-        "reduce_only",
-        "cl_ord_id",
-        "time_in_force",
-        "validate",
-    )
-)
-_ADD_ORDER_HOLES = {
-    "order_qty": Hole(0, KRAKEN_NUMBER),
-    "limit_price": Hole(1, KRAKEN_NUMBER),
-    "cl_ord_id": Hole(2, STRING),
-}
 
 # Replies after which the token must be replaced before private calls can succeed.
 _SESSION_ERRORS = ("ESession:Invalid session", "Token(s) not found")
@@ -231,8 +202,9 @@ class KrakenWsApi(WsApiBase):
         self._token: Secret | None = None
         self._token_json = b'""'  # the token as a JSON string, spliced into frames
         self._frame_heads: dict[str, bytes] = {}
-        #: add_order templates by shape (see `_add_order_frame`), made anew per token.
-        self._templates: dict[tuple[Any, ...], FrameTemplate | None] = {}
+        #: The frames of the current token, written in Rust (see `_encode`).
+        self._frames = KrakenFrames(self._token_json)
+        self._set_token(None)
         self._token_refresh: asyncio.Task[None] | None = None
         self._subscribe_executions = executions
         self._subscribe_balances = False  # set by subscribe_balances(), kept across reconnects
@@ -335,7 +307,7 @@ class KrakenWsApi(WsApiBase):
             elif success is True and self.rate_limits is not None:
                 pending = self._pending.get(req_id)
                 if pending is not None:  # learn the venue's order ids for cancel pricing
-                    self.rate_limits.on_reply(pending.method, pending.request, msg)
+                    self.rate_limits.on_reply(pending.method, pending.params, msg)
             if self._complete(req_id, msg, recv_ns, recv_mono):
                 return
             future = self._internal.get(req_id)
@@ -353,7 +325,14 @@ class KrakenWsApi(WsApiBase):
         self._token = token
         self._token_json = ENCODER.encode(token.reveal() if token is not None else "")
         self._frame_heads.clear()
-        self._templates.clear()
+        self._frames = KrakenFrames(self._token_json)
+
+        # The `request` callbacks see: the token leads, as in the request dicts the seed
+        # documents print (the token of the request's own connection, not a later one's).
+        def with_token(params: dict[str, Any]) -> dict[str, Any]:
+            return {"token": token, **params}
+
+        self._request_viewer = with_token
 
     def _refresh_token(self) -> None:
         """Fetches a new token in the background (once, however many replies asked)."""
@@ -375,7 +354,17 @@ class KrakenWsApi(WsApiBase):
 
     def _order_sent(self, method: str, params: dict[str, Any]) -> None:
         if method == "add_order":
-            self._track_sent(params, params["symbol"])
+            client_id = params.get("cl_ord_id")
+            if client_id is None and "order_userref" in params:
+                client_id = str(params["order_userref"])
+            self.orders.sent(
+                params["symbol"],
+                client_id,
+                _SIDE_OF[params["side"]],
+                params["order_type"],
+                params.get("limit_price"),
+                params["order_qty"],
+            )
         elif method == "batch_add":
             for order in params["orders"]:
                 self._track_sent(order, params["symbol"])
@@ -397,14 +386,14 @@ class KrakenWsApi(WsApiBase):
         self, pending: _Pending, response: dict[str, Any]
     ) -> tuple[str | None, str | None, OrderStatus | None] | None:
         method = pending.method
-        request = pending.request
+        request = pending.params
         ok = response.get("success") is True
         result = response.get("result")
         if ok and method == "add_order" and type(result) is dict:  # the common case, short
             order_id = result.get("order_id")
             client_id = result.get("cl_ord_id") or request.get("cl_ord_id")
             self.orders.accepted(client_id, order_id, request["symbol"])
-            return order_id, client_id, OrderStatus.NEW
+            return order_id, client_id, _NEW
         item = result if isinstance(result, dict) else {}
         order_id = id_text(item.get("order_id"))
         client_id = id_text(item.get("cl_ord_id"))
@@ -464,43 +453,12 @@ class KrakenWsApi(WsApiBase):
 
     # -- requests -------------------------------------------------------------------------
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
-        if method == "add_order":
-            frame = self._add_order_frame(params, req_id)
-            if frame is not None:
-                return frame
+        # One Rust call writes the whole frame from the params as they are (the token laid
+        # out once per connection); the generic encoding only for what it leaves out.
+        frame = self._frames.build(method, params, req_id)
+        if frame is not None:
+            return frame
         return self._encode_generic(method, params, req_id)
-
-    def _add_order_frame(self, params: dict[str, Any], req_id: int) -> bytes | None:
-        """`add_order` from the template of its shape (the token, symbol, side, order type
-        and flags laid out once per token), with the quantity, price, client id and req_id
-        written in Rust; None for a shape or value the template does not cover."""
-        key = (
-            tuple(params),
-            params.get("symbol"),
-            params.get("side"),
-            params.get("order_type"),
-            params.get("time_in_force"),
-            params.get("post_only"),
-            params.get("reduce_only"),
-            params.get("validate"),
-        )
-        try:
-            template = self._templates[key]
-        except KeyError:
-            template = self._templates[key] = self._add_order_template(params)
-        if template is None:
-            return None
-        frame = template.build(
-            (params["order_qty"], params.get("limit_price", 0), params.get("cl_ord_id", ""), req_id)
-        )
-        return frame if type(frame) is bytes else None
-
-    def _add_order_template(self, params: dict[str, Any]) -> FrameTemplate | None:
-        if not set(params) <= _TEMPLATE_FIELDS or not fixed_scalars(params, _ADD_ORDER_HOLES):
-            return None
-        head = b'{"method":"add_order","params":{"token":%s' % self._token_json
-        parts = [head, *json_members(params, _ADD_ORDER_HOLES, True), b'},"req_id":']
-        return FrameTemplate(merged([*parts, Hole(3, INT), b"}"]))
 
     def _encode_generic(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
         # The token is spliced in as bytes rather than encoded from the Secret (msgspec would
@@ -515,13 +473,8 @@ class KrakenWsApi(WsApiBase):
             return b'%s,%s},"req_id":%d}' % (head, body[1:-1], req_id)
         return b'%s},"req_id":%d}' % (head, req_id)
 
-    def _request_view(self, params: dict[str, Any]) -> dict[str, Any]:
-        # The token leads, as in the request dicts the seed documents print.
-        return {"token": self._token, **params}
-
     def _order_fields(
         self,
-        *,
         side: Side | str,
         order_qty: Number,
         order_type: OrderType | str,
@@ -534,7 +487,8 @@ class KrakenWsApi(WsApiBase):
         extra: dict[str, Any],
         symbol: str | None = None,
     ) -> dict[str, Any]:
-        """One order's params in Kraken's names, validated locally."""
+        """One order's params in Kraken's names, validated locally (positional arguments on
+        the order path: this runs before every send)."""
         side_text = _SIDES.get(side) or _SIDES.get(str(side).lower())
         if side_text is None:
             raise InvalidOrderError(f"side must be buy or sell, got {side!r}")
@@ -548,9 +502,13 @@ class KrakenWsApi(WsApiBase):
             fields["post_only"] = bool(post_only)
         if symbol is not None:
             fields["symbol"] = symbol
-        fields["order_qty"] = _positive(order_qty, "order_qty")
+        # a positive finite float (the common case) is checked inline, anything else by rule
+        ok_qty = type(order_qty) is float and 0.0 < order_qty < _INF
+        fields["order_qty"] = order_qty if ok_qty else _positive(order_qty, "order_qty")
         fields["side"] = side_text
-        if limit_price is not None:
+        if type(limit_price) is float and 0.0 < limit_price < _INF:
+            fields["limit_price"] = limit_price
+        elif limit_price is not None:
             fields["limit_price"] = _positive(limit_price, "limit_price")
         elif kind in _LIMIT_PRICED:
             raise InvalidOrderError(f"a {kind} order needs a price (price= or limit_price=)")
@@ -749,17 +707,19 @@ class KrakenWsApi(WsApiBase):
         if qty is None:
             raise InvalidOrderError("place_order needs amount= (or order_qty=)")
         params = self._order_fields(
-            side=side,
-            order_qty=qty,
-            order_type=order_type,
-            limit_price=price,
-            time_in_force=time_in_force,
-            post_only=post_only or None,
-            reduce_only=reduce_only,
-            cl_ord_id=cl_ord_id,
-            order_userref=order_userref,
-            extra=extra,
-            symbol=venue_symbol(self.exchange, symbol),
+            side,
+            qty,
+            order_type,
+            price,
+            time_in_force,
+            post_only or None,
+            reduce_only,
+            cl_ord_id,
+            order_userref,
+            extra,
+            symbol._symbols["kraken"]  # venue_symbol() inline for the common case
+            if type(symbol) is CurrencyPair
+            else venue_symbol(self.exchange, symbol),
         )
         if validate is not None:
             params["validate"] = bool(validate)

@@ -735,7 +735,7 @@ class UpbitWsApi(RestOrderApiBase):
         body = response.get("result")
         ok = response.get("success") is True
         item = body if isinstance(body, dict) else {}
-        request = pending.request
+        request = pending.params
         method = pending.method
         if method == "cancel_all":
             done = item.get("success") if ok else None
