@@ -67,6 +67,10 @@ _REQUEST_IDS: dict[Exchange, Iterator[int]] = {}
 _INTERNAL_IDS: dict[Exchange, Iterator[int]] = {}
 
 
+async def _value(value: int) -> int:
+    return value
+
+
 def _local_error_of(exc: RequestError) -> str:
     """The local outcome (`hftpy:timeout`, ...) a `RequestError` stands for."""
     for error, exc_type in _LOCAL_ERRORS.items():
@@ -530,7 +534,7 @@ class WsApiBase(AsyncLifecycle):
         waits for its budget overrides this), False to fail it with `hftpy:rate_limited`."""
         return False
 
-    async def _request(
+    def _request(
         self,
         method: str,
         params: dict[str, Any],
@@ -539,32 +543,48 @@ class WsApiBase(AsyncLifecycle):
         wait: bool,
         timeout: float | None,
         replies: int = 1,
-    ) -> int | WsResponse:
+    ) -> Awaitable[int | WsResponse]:
         """Sends `params` as `method` and tracks the request until `replies` venue replies or
-        a local outcome. Returns the req_id once the frame is on the socket, or with `wait`
-        the `WsResponse`.
+        a local outcome. Awaited, gives the req_id once the frame is on the socket, or with
+        `wait` the `WsResponse`.
 
         Only validation, the rate limit (which may wait) and encoding happen before the
         send; the bookkeeping runs after it, while the frame is on the wire (no reply can be
-        read before this coroutine yields). A request refused by validation (or by its
-        `req_id`) raises before it takes a req_id or rate-limit budget.
+        read before the caller yields). A request refused by validation (or by its `req_id`)
+        raises before it takes a req_id or rate-limit budget. The common case (budget at
+        hand, on this socket) runs here, synchronously, and a `wait` request hands back its
+        reply's future itself: no coroutine of its own between the caller and the reply.
         """
         self._validate(method, params)
         if req_id is not None:
             self._check_user_req_id(req_id)
         limiter = self.rate_limiter
         if self._sends_on_socket and (limiter is None or limiter(method, params)):
-            # The common case: budget at hand, so nothing is awaited between taking the id
-            # and tracking the request, and no other request can take the id meanwhile.
+            # Nothing is awaited between taking the id and tracking the request, so no other
+            # request can take the id meanwhile.
             if req_id is None:
                 req_id = self._free_req_id()
             future = self._send_now(method, params, req_id, callback, wait, timeout, replies)
-        else:
-            req_id = self._take_req_id(req_id)
-            try:
-                future = await self._send(method, params, req_id, callback, wait, timeout, replies)
-            finally:
-                self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
+            return future if future is not None else _value(req_id)
+        return self._request_waiting(method, params, req_id, callback, wait, timeout, replies)
+
+    async def _request_waiting(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        replies: int,
+    ) -> int | WsResponse:
+        """`_request` for a request the limiter refused (it may wait for budget) or that goes
+        out on a transport of its own."""
+        req_id = self._take_req_id(req_id)
+        try:
+            future = await self._send(method, params, req_id, callback, wait, timeout, replies)
+        finally:
+            self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
         if future is not None:
             return await future
         return req_id
@@ -893,25 +913,22 @@ class WsApiBase(AsyncLifecycle):
         pending = self._pending.get(req_id)
         if pending is None:
             return False
-        pending.remaining -= 1
-        if pending.remaining <= 0:
+        remaining = pending.remaining = pending.remaining - 1
+        if remaining <= 0:
             del self._pending[req_id]
+        method = pending.method
         latency_ns = recv_mono - pending.sent_mono
-        key = self._latency_keys.get(pending.method)
+        key = self._latency_keys.get(method)
         if key is None:
-            key = self._latency_keys[pending.method] = self._latency.key(
-                f"request:{pending.method}"
-            )
+            key = self._latency_keys[method] = self._latency.key(f"request:{method}")
         self._latency.record(key, latency_ns)
-        info = (
-            self._order_reply(pending, response) if pending.method in self.order_methods else None
-        )
+        info = self._order_reply(pending, response) if method in self.order_methods else None
         if pending.callback is not None:
             self._invoke(pending, response, latency_ns)
         future = pending.future
         if future is not None:
             earlier = pending.replies
-            if pending.remaining > 0:  # more replies to come: collect this one
+            if remaining > 0:  # more replies to come: collect this one
                 if earlier is None:
                     pending.replies = [response]
                 else:
@@ -928,7 +945,7 @@ class WsApiBase(AsyncLifecycle):
                 future.set_result(
                     WsResponse(
                         req_id,
-                        pending.method,
+                        method,
                         pending.request,
                         replies[0],
                         ok,
