@@ -1,6 +1,6 @@
-//! Order frames from templates: the fixed parts of a venue's request (method, token, symbol,
-//! order type, time in force, ...) are laid out once as literal bytes; per order only the
-//! holes are written: numbers as exact text, ids, the request id, a signature.
+//! Request frames from a request's params as the Python path holds them (a flat dict of
+//! scalars, in wire order): the venue's JSON and the text its signature covers, written in
+//! one pass (see "flat request params" below); and fast client ids.
 //!
 //! Numbers follow the text rules the Python request path had, digit for digit, so both
 //! paths send identical bytes (`tests/test_frames.py` checks them against each other):
@@ -421,43 +421,6 @@ pub fn write_number(out: &mut Vec<u8>, value: Number<'_>, style: Style) -> bool 
     }
 }
 
-/// The value written into a hole.
-#[derive(Clone, Copy, Debug)]
-pub enum Value<'a> {
-    Number(Number<'a>),
-    Str(&'a str),
-    Int(i64),
-}
-
-/// How a hole writes its value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A number by a text rule, as written (a JSON number, or signed text).
-    Number(Style),
-    /// A number by a text rule inside JSON quotes (raw in a signing layout).
-    QuotedNumber(Style),
-    /// A string inside JSON quotes (raw in a signing layout); only printable ASCII without
-    /// `"` or `\` (anything else: the Python path).
-    Str,
-    /// A signed integer.
-    Int,
-    /// The request's signature, quoted (JSON layout only).
-    Signature,
-}
-
-#[derive(Clone, Debug)]
-pub enum Piece {
-    Lit(Vec<u8>),
-    Hole { value: usize, kind: Kind },
-}
-
-/// Literal pieces and holes; `build` writes the holes from the values given.
-#[derive(Clone, Debug, Default)]
-pub struct Layout {
-    pieces: Vec<Piece>,
-    size: usize,
-}
-
 fn json_safe(text: &str) -> bool {
     // Eight bytes at a time (SWAR): a byte below 0x20, from 0x7f, `"` or `\\` anywhere in a
     // word shows as a set high bit in `unsafe_bytes`; the tail is padded with a safe byte.
@@ -487,107 +450,6 @@ fn json_safe(text: &str) -> bool {
         found |= unsafe_bytes(u64::from_le_bytes(word));
     }
     found == 0
-}
-
-impl Layout {
-    pub fn new(pieces: Vec<Piece>) -> Self {
-        let size = pieces
-            .iter()
-            .map(|p| match p {
-                Piece::Lit(bytes) => bytes.len(),
-                Piece::Hole { .. } => 24,
-            })
-            .sum();
-        Self { pieces, size }
-    }
-
-    /// The highest value index a hole reads, plus one.
-    pub fn arity(&self) -> usize {
-        self.pieces
-            .iter()
-            .filter_map(|p| match p {
-                Piece::Hole { value, .. } => Some(value + 1),
-                Piece::Lit(_) => None,
-            })
-            .max()
-            .unwrap_or(0)
-    }
-
-    pub fn has_signature(&self) -> bool {
-        self.pieces.iter().any(|p| {
-            matches!(
-                p,
-                Piece::Hole {
-                    kind: Kind::Signature,
-                    ..
-                }
-            )
-        })
-    }
-
-    /// Writes the layout; `json` quotes strings and quoted numbers (a signing layout writes
-    /// them raw). None when a value needs the Python path.
-    pub fn build(&self, values: &[Value<'_>], json: bool, signature: &str) -> Option<Vec<u8>> {
-        let mut out = Vec::with_capacity(self.size + signature.len());
-        for piece in &self.pieces {
-            match piece {
-                Piece::Lit(bytes) => out.extend_from_slice(bytes),
-                Piece::Hole { value, kind } => {
-                    let value = values.get(*value).copied().map(|v| match (kind, v) {
-                        // a str or int given for a number is its text or integer
-                        (Kind::Number(_) | Kind::QuotedNumber(_), Value::Str(s)) => {
-                            Value::Number(Number::Text(s))
-                        }
-                        (Kind::Number(_) | Kind::QuotedNumber(_), Value::Int(i)) => {
-                            Value::Number(Number::Int(i))
-                        }
-                        (Kind::Int, Value::Number(Number::Int(i))) => Value::Int(i),
-                        _ => v,
-                    });
-                    match (*kind, value) {
-                        (Kind::Signature, _) => {
-                            out.push(b'"');
-                            out.extend_from_slice(signature.as_bytes());
-                            out.push(b'"');
-                        }
-                        (Kind::Number(style), Some(Value::Number(n))) => {
-                            if !write_number(&mut out, n, style) {
-                                return None;
-                            }
-                        }
-                        (Kind::QuotedNumber(style), Some(Value::Number(n))) => {
-                            if json {
-                                out.push(b'"');
-                            }
-                            if !write_number(&mut out, n, style) {
-                                return None;
-                            }
-                            if json {
-                                out.push(b'"');
-                            }
-                        }
-                        (Kind::Str, Some(Value::Str(s))) => {
-                            if json {
-                                if !json_safe(s) {
-                                    return None;
-                                }
-                                out.push(b'"');
-                                out.extend_from_slice(s.as_bytes());
-                                out.push(b'"');
-                            } else {
-                                out.extend_from_slice(s.as_bytes());
-                            }
-                        }
-                        (Kind::Int, Some(Value::Int(i))) => {
-                            push_int(&mut out, i);
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-        }
-        Some(out)
-    }
 }
 
 // -- flat request params ---------------------------------------------------------------------
@@ -874,44 +736,6 @@ mod tests {
                 "{refused}"
             );
         }
-    }
-
-    #[test]
-    fn layouts_write_holes() {
-        let layout = Layout::new(vec![
-            Piece::Lit(b"{\"q\":".to_vec()),
-            Piece::Hole {
-                value: 0,
-                kind: Kind::Number(Style::Json),
-            },
-            Piece::Lit(b",\"p\":".to_vec()),
-            Piece::Hole {
-                value: 1,
-                kind: Kind::QuotedNumber(Style::Text),
-            },
-            Piece::Lit(b",\"c\":".to_vec()),
-            Piece::Hole {
-                value: 2,
-                kind: Kind::Str,
-            },
-            Piece::Lit(b",\"id\":".to_vec()),
-            Piece::Hole {
-                value: 3,
-                kind: Kind::Int,
-            },
-            Piece::Lit(b"}".to_vec()),
-        ]);
-        let values = [
-            Value::Number(Number::Float(0.5)),
-            Value::Number(Number::Text("80000.10")),
-            Value::Str("abc"),
-            Value::Int(-7),
-        ];
-        let built = layout.build(&values, true, "").unwrap();
-        assert_eq!(built, br#"{"q":0.5,"p":"80000.10","c":"abc","id":-7}"#);
-        assert_eq!(layout.arity(), 4);
-        let bad = [values[0], values[1], Value::Str("a\"b"), values[3]];
-        assert!(layout.build(&bad, true, "").is_none());
     }
 
     #[test]

@@ -15,14 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hftpy.exchange.binance.ws_api as binance_ws
-from hftpy._core import (
-    BinanceFrames,
-    Ed25519Signer,
-    FrameTemplate,
-    HmacSha256Signer,
-    KrakenFrames,
-    number_text,
-)
+from hftpy._core import BinanceFrames, Ed25519Signer, HmacSha256Signer, KrakenFrames, number_text
 from hftpy.exchange.binance import BinanceWsApi
 from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.frames import STYLE_BINANCE, STYLE_FIXED, STYLE_KRAKEN
@@ -107,10 +100,7 @@ def test_refused_values_take_the_python_path(value: Any) -> None:
         assert number_text(value, style) is None
 
 
-def test_templates_print_no_secret() -> None:
-    template = FrameTemplate([b'{"token":"secret-token"}'])
-    assert "secret" not in repr(template)
-    assert template.build(()) == b'{"token":"secret-token"}'
+def test_frames_print_no_secret() -> None:
     kraken = KrakenFrames(b'"secret-token"')
     binance = BinanceFrames("secret-key", HmacSha256Signer("secret"))
     assert "secret" not in repr(kraken) + repr(binance)
@@ -336,3 +326,151 @@ def test_binance_frames_without_a_signer_leave_signing_to_python() -> None:
     assert isinstance(signed, tuple) and signed[0].endswith(
         b'"signature":"%s"}}' % (signed[1].encode())
     )
+
+
+# -- Backpack POST /api/v1/order (Ed25519) and Upbit POST /v1/orders (JWT) -------------------
+BACKPACK_KEY = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+REST_OPTIONS: list[dict[str, Any]] = [
+    {},
+    {"post_only": True},
+    {"time_in_force": "ioc"},
+    {"order_type": "market", "price": None},
+]
+
+
+def backpack_reference(rest: Any, instruction: str, params: Any, ts: int) -> tuple[bytes, str]:
+    """The Python path: msgspec body, Python signing string, the Rust signer."""
+    signature, _ = rest.sign(instruction, params, timestamp=ts)
+    return ENCODER.encode(params), signature
+
+
+@pytest.fixture
+def backpack_rest() -> Any:
+    from hftpy.exchange.backpack import BackpackRestApi
+
+    return BackpackRestApi(api_key=BACKPACK_KEY, api_secret=ED25519_SEED, url="http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("options", REST_OPTIONS, ids=repr)
+@pytest.mark.parametrize(("qty", "price"), NUMBERS, ids=repr)
+def test_backpack_order_requests_are_identical(
+    backpack_rest: Any, qty: Any, price: Any, options: dict[str, Any]
+) -> None:
+    from hftpy.exchange.backpack import BackpackWsApi
+
+    api = BackpackWsApi(rest_api=backpack_rest, url="ws://127.0.0.1:9")
+    options = dict(options)
+    fields = api._order_fields(
+        "SOL_USDC",
+        "buy",
+        qty,
+        options.pop("price", price),
+        options.pop("order_type", "limit"),
+        None,
+        options.pop("time_in_force", None),
+        options.pop("post_only", None),
+        None,
+        1001,
+        None,
+        {},
+    )
+    request = backpack_rest.prepare("orderExecute", "POST", "/api/v1/order", fields)
+    ts = int(request.headers["X-Timestamp"])
+    body, signature = backpack_reference(backpack_rest, "orderExecute", fields, ts)
+    assert request.body == body and request.headers["X-Signature"] == signature
+    assert backpack_rest._frames.build("orderExecute", fields, ts, 5000) == (body, signature)
+    cancel = {"symbol": "SOL_USDC", "orderId": "11223344", "clientId": None}
+    request = backpack_rest.prepare("orderCancel", "DELETE", "/api/v1/order", cancel)
+    ts = int(request.headers["X-Timestamp"])
+    assert (request.body, request.headers["X-Signature"]) == backpack_reference(
+        backpack_rest, "orderCancel", cancel, ts
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(flat_params, st.integers(min_value=0, max_value=2**42))
+def test_backpack_frames_match_the_python_path(params: dict[str, Any], ts: int) -> None:
+    from hftpy.exchange.backpack import BackpackRestApi
+
+    rest = BackpackRestApi(api_key=BACKPACK_KEY, api_secret=ED25519_SEED, url="http://127.0.0.1:9")
+    assert rest._frames is not None
+    built = rest._frames.build("orderExecute", params, ts, 5000)
+    if built is None:
+        return
+    try:
+        expected = backpack_reference(rest, "orderExecute", params, ts)
+    except Exception:  # the Python path refuses what Rust must leave to it
+        raise AssertionError(f"Rust wrote what the Python path refuses: {params!r}") from None
+    assert built == expected
+
+
+@pytest.fixture
+def upbit_rest() -> Any:
+    from hftpy.exchange.upbit import UpbitRestApi
+
+    return UpbitRestApi(
+        api_key="test-access-key", api_secret="test-secret", url="http://127.0.0.1:9"
+    )
+
+
+NONCE = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize("options", REST_OPTIONS, ids=repr)
+@pytest.mark.parametrize(("qty", "price"), NUMBERS, ids=repr)
+def test_upbit_order_requests_are_identical(
+    upbit_rest: Any, qty: Any, price: Any, options: dict[str, Any]
+) -> None:
+    import base64
+    import json
+
+    from hftpy.exchange.upbit import UpbitWsApi
+    from hftpy.exchange.upbit.rest import query_string
+
+    api = UpbitWsApi(rest_api=upbit_rest, url="ws://127.0.0.1:9")
+    options = dict(options)
+    params = api._order_params(
+        "KRW-BTC",
+        "sell",
+        qty,
+        options.pop("price", price),
+        options.pop("order_type", "limit"),
+        options.pop("time_in_force", None),
+        options.pop("post_only", None),
+        None,
+        "strategy-1",
+    )
+    signer = upbit_rest.signer
+    built = upbit_rest._frames.build(params, NONCE)
+    assert built == (ENCODER.encode(params), signer.token(NONCE, query_string(params)))
+    request = upbit_rest.prepare("POST", "/v1/orders", params)
+    assert request.body == ENCODER.encode(params)
+    token = request.headers["Authorization"].removeprefix("Bearer ")
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert token == signer.token(payload["nonce"], query_string(params))  # a fresh nonce
+    assert payload["nonce"] != NONCE and len(payload["nonce"]) == 36
+
+
+@settings(max_examples=300, deadline=None)
+@given(flat_params)
+def test_upbit_frames_match_the_python_path(params: dict[str, Any]) -> None:
+    from hftpy.exchange.upbit import UpbitRestApi
+    from hftpy.exchange.upbit.rest import query_string
+
+    rest = UpbitRestApi(
+        api_key="test-access-key", api_secret="test-secret", url="http://127.0.0.1:9"
+    )
+    assert rest._frames is not None
+    built = rest._frames.build(params, NONCE)
+    if built is None:
+        return
+    try:
+        expected = (ENCODER.encode(params), rest.signer.token(NONCE, query_string(params)))
+    except Exception:
+        raise AssertionError(f"Rust wrote what the Python path refuses: {params!r}") from None
+    assert built == expected
+
+
+def test_rest_frames_print_no_secret(backpack_rest: Any, upbit_rest: Any) -> None:
+    assert repr(backpack_rest._frames) == "BackpackFrames(***)"
+    assert repr(upbit_rest._frames) == "UpbitFrames(***)"

@@ -6,13 +6,13 @@ from typing_extensions import Buffer
 
 __all__ = [
     "BackpackFeed",
+    "BackpackFrames",
     "BinanceFeed",
     "BinanceFrames",
     "BookEvent",
     "BookState",
     "BookView",
     "Ed25519Signer",
-    "FrameTemplate",
     "HeartbeatEvent",
     "HmacSha256Signer",
     "InstrumentsEvent",
@@ -30,6 +30,7 @@ __all__ = [
     "TradeBatchEvent",
     "TradeEvent",
     "UpbitFeed",
+    "UpbitFrames",
     "UpbitSigner",
     "__version__",
     "format_fixed",
@@ -603,24 +604,6 @@ def sha512_hex(message: bytes) -> str:
     """SHA-512 of `message`, lower-case hex."""
 
 @final
-class FrameTemplate:
-    """An order frame with its fixed parts laid out once: `json` (and `sign`, the text a
-    signature covers) are literal `bytes` and holes `(value_index, kind)`; `build(values)`
-    writes the holes (numbers by a venue's text rule, strings, ints, the signature). With a
-    signer it returns `(frame, signature)`; None for a value it does not cover. Prints as
-    `***` (the literal parts may hold a token)."""
-
-    def __new__(
-        cls,
-        json: list[bytes | tuple[int, int]],
-        sign: list[bytes | tuple[int, int]] | None = None,
-        signer: HmacSha256Signer | Ed25519Signer | UpbitSigner | None = None,
-        detached: bool = False,
-    ) -> FrameTemplate: ...
-    def build(self, values: tuple[object, ...]) -> bytes | tuple[bytes, str] | None:
-        """The frame for `values`, or None when the caller's Python path must decide."""
-
-@final
 class KrakenFrames:
     """The request frames of one Kraken WS v2 connection (its token, as a JSON string):
     `build` writes `{"method","params":{"token",...params},"req_id"}` in one call, byte for
@@ -655,6 +638,30 @@ class BinanceFrames:
         self, method: str, params: dict[str, Any], req_id: int, signed: bool
     ) -> bytes | tuple[bytes, str] | None:
         """The frame (signed: `(frame, signature)`) of `method` with `params`, or None."""
+
+@final
+class BackpackFrames:
+    """Signed Backpack REST requests: `build` gives the JSON body of `params` and the base64
+    Ed25519 signature of `instruction=...&k=v...&timestamp=...&window=...` (keys sorted, None
+    left out), byte for byte the Python path, or None for params it does not cover. Prints as
+    `***`."""
+
+    def __new__(cls, signer: Ed25519Signer) -> BackpackFrames: ...
+    def build(
+        self, instruction: str, params: dict[str, Any], timestamp: int, window: int
+    ) -> tuple[bytes, str] | None:
+        """`(body, signature)`, or None."""
+
+@final
+class UpbitFrames:
+    """Signed Upbit REST requests with a JSON body: `build` gives the body of `params` and the
+    JWT bound to their unencoded `k=v&...` query string by `query_hash` (a fresh nonce unless
+    one is given), byte for byte the Python path, or None for params it does not cover.
+    Prints as `***`."""
+
+    def __new__(cls, signer: UpbitSigner) -> UpbitFrames: ...
+    def build(self, params: dict[str, Any], nonce: str | None = None) -> tuple[bytes, str] | None:
+        """`(body, jwt)`, or None."""
 
 def number_text(value: object, style: int) -> str | None:
     """`value` by a venue's number text rule (0 Kraken's JSON number, 1 Binance's text,
