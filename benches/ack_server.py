@@ -1,14 +1,16 @@
 """A minimal loopback venue for the order benchmarks, run in its own process.
 
 WebSocket: answers every Kraken frame with one fixed `add_order` ack, splicing in the
-request's `req_id` so clients can match it; a Binance frame (`{"id":...`) with its `time`
-or `order.place` reply. `{"t2t": N, "kind": "kraken"|"binance"}` starts the tick-to-trade
-drill on that connection: the server sends a quote frame, stamps it, and when the client's
-order frame comes back stamps that, acks it and sends the next quote (0.5 ms later), N
-times; then the server-measured quote-out to order-in times (ns) as a `t2t_done` channel
-message (Kraken's shape) or event (Binance's). HTTP: `POST /0/private/GetWebSocketsToken`
-returns a fixed token, so the real hftpy client can start unchanged. Prints
-`READY <ws_port> <http_port>` when listening; exits on stdin EOF.
+request's `req_id` so clients can match it (a v2 `ping` with a `pong`); a Binance frame
+(`{"id":...`) with its `time` or `order.place` reply. `{"t2t": N, "kind":
+"kraken"|"binance"}` starts the tick-to-trade drill on that connection: the server sends a
+quote frame, stamps it, and when the client's order frame comes back stamps that, acks it
+and sends the next quote (0.5 ms later), N times; then the server-measured quote-out to
+order-in times (ns) as a `t2t_done` channel message (Kraken's shape) or event (Binance's).
+HTTP: `POST /0/private/GetWebSocketsToken` returns a fixed token, so the real hftpy client
+can start unchanged, and `GET /0/public/Assets` / `AssetPairs` Kraken's BTC/USD reference
+data (what ccxt's `load_markets` reads). Prints `READY <ws_port> <http_port>` when
+listening; exits on stdin EOF.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class AckListener(WSListener):
                 else:
                     reply = b'{"id":%s' % req_id + BINANCE_ACK
                 transport.send(WSMsgType.TEXT, reply)
+            elif payload.startswith(b'{"method":"ping"'):  # Kraken v2 application ping
+                transport.send(WSMsgType.TEXT, b'{"method":"pong"}')
             elif payload.startswith(b'{"t2t":'):
                 spec = json.loads(payload)
                 self.left, self.quote, self.samples = spec["t2t"], QUOTES[spec["kind"]], []
@@ -97,11 +101,54 @@ async def token(_: web.Request) -> web.Response:
     return web.json_response({"error": [], "result": {"token": "benchtoken", "expires": 900}})
 
 
+# Kraken's REST reference data for BTC/USD, in its own shape: what ccxt's load_markets reads.
+ASSETS = {
+    "XXBT": {"aclass": "currency", "altname": "XBT", "decimals": 10, "display_decimals": 5},
+    "ZUSD": {"aclass": "currency", "altname": "USD", "decimals": 4, "display_decimals": 2},
+}
+ASSET_PAIRS = {
+    "XXBTZUSD": {
+        "altname": "XBTUSD",
+        "wsname": "XBT/USD",
+        "aclass_base": "currency",
+        "base": "XXBT",
+        "aclass_quote": "currency",
+        "quote": "ZUSD",
+        "lot": "unit",
+        "cost_decimals": 5,
+        "pair_decimals": 1,
+        "lot_decimals": 8,
+        "lot_multiplier": 1,
+        "leverage_buy": [],
+        "leverage_sell": [],
+        "fees": [[0, 0.4]],
+        "fees_maker": [[0, 0.25]],
+        "fee_volume_currency": "ZUSD",
+        "margin_call": 80,
+        "margin_stop": 40,
+        "ordermin": "0.00005",
+        "costmin": "0.5",
+        "tick_size": "0.1",
+        "status": "online",
+    }
+}
+
+
+async def assets(_: web.Request) -> web.Response:
+    return web.json_response({"error": [], "result": ASSETS})
+
+
+async def asset_pairs(_: web.Request) -> web.Response:
+    return web.json_response({"error": [], "result": ASSET_PAIRS})
+
+
 async def main() -> None:
     server = await ws_create_server(lambda _request: AckListener(), "127.0.0.1", 0)
     ws_port = server.sockets[0].getsockname()[1]
     app = web.Application()
     app.router.add_post("/0/private/GetWebSocketsToken", token)
+    app.router.add_get("/0/public/Assets", assets)
+    app.router.add_get("/0/public/AssetPairs", asset_pairs)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -65,8 +65,9 @@ def main(path: str) -> None:
         f" python-kraken-sdk {version('python-kraken-sdk')}.",
         "",
         "Every ratio is between contenders measured in the same run (interleaved where the"
-        " bench says so); the machine is shared, so absolute numbers are only indicative."
-        " Percentiles come from HDR histograms (`hftpy._core.LatencyStats`).",
+        " bench says so). The machine was shared: other jobs ran on the same 2 cores"
+        " throughout, so absolute numbers are only indicative and tails (p99) carry their"
+        " noise. Percentiles come from HDR histograms (`hftpy._core.LatencyStats`).",
         "",
         "![latency distributions](benches/latency.png)",
         "",
@@ -91,6 +92,38 @@ def main(path: str) -> None:
         )
         curves[f"{venue} nowait"] = h["curve_us"]
         curves[f"{venue} raw send"] = r["curve_us"]
+    steps = info.get("test_nowait_steps")
+    if steps:
+        venues = [v for v in ("kraken", "binance") if v in steps]
+        lines += [
+            "",
+            "### Where a `place_order_nowait` call goes (no network, ns, best of repeats)",
+            "",
+            "| step | " + " | ".join(venues) + " |",
+            "|---|" + "---|" * len(venues),
+        ]
+        for step in steps[venues[0]]:
+            lines.append(f"| {step} | " + " | ".join(f"{steps[v][step]}" for v in venues) + " |")
+        lines.append("")
+        lines.append(
+            "The frame goes to the transport before the bookkeeping: the last row is not on the"
+            " way to the wire."
+        )
+    frames = info.get("test_frames_vs_python")
+    if frames:
+        lines += [
+            "",
+            "### One Rust call per request vs the Python path it replaced (same params, same"
+            " bytes)",
+            "",
+            "| request | Rust writer ns | Python path ns | Python ÷ Rust |",
+            "|---|---|---|---|",
+        ]
+        for name, row in frames.items():
+            lines.append(
+                f"| {name} | {row['rust_ns']:.0f} | {row['python_ns']:.0f} |"
+                f" {row['python_vs_rust']:.2f}× |"
+            )
     lines += [
         "",
         "## Tick to trade: quote frame received → strategy callback → order frame on the transport",
@@ -123,17 +156,23 @@ def main(path: str) -> None:
             "",
             "## Order round trip: place_order → ack (Kraken, interleaved batches)",
             "",
+            "ccxt pro is `ccxt.pro.kraken` with its REST and WS v2 URLs set to the same local"
+            " server (which serves its token and BTC/USD reference data) and its request"
+            " throttle off (`enableRateLimit=False`; hftpy's limiter is off here too).",
+            "",
             "| client | p50 µs | p99 µs | vs raw picows (median) |",
             "|---|---|---|---|",
         ]
-        for client in ("hftpy", "raw_picows", "websockets"):
+        names = {"ccxt_pro": "ccxt pro `create_order_ws`"}
+        for client in ("hftpy", "raw_picows", "websockets", "ccxt_pro"):
+            if f"{client}_p50_us" not in rtt:
+                continue
             ratio = rtt.get(f"{client}_vs_raw_picows", 0.0)
             shown = verdict(ratio, 1.05) if client == "hftpy" else f"{ratio:.2f}×"
             lines.append(
-                f"| {client} | {rtt[f'{client}_p50_us']:.1f} | {rtt[f'{client}_p99_us']:.1f} |"
-                f" {shown} |"
+                f"| {names.get(client, client)} | {rtt[f'{client}_p50_us']:.1f} |"
+                f" {rtt[f'{client}_p99_us']:.1f} | {shown} |"
             )
-        lines.append("| ccxt pro `create_order_ws` | not measured (see the README) | | |")
 
     lines += [
         "",
@@ -155,6 +194,15 @@ def main(path: str) -> None:
                 if peer in ("python_kraken_sdk", "cryptofeed", "ccxt_pro"):
                     mark = " ✅" if ratio >= 20 else " ❌ (target ≥ 20×)"
                 lines.append(f"| {name} | {base:.3f} | {peer} | {value:.3f} | {ratio:.1f}×{mark} |")
+    if "ccxt_pro_us_per_message" in info.get("test_kraken_interleaved", {}):
+        lines += [
+            "",
+            "ccxt pro's Kraken book runs with its default `watchOrderBook.checksum=False`: with"
+            " `True`, ccxt's v2 handler raises `AttributeError` on the first message (its"
+            " checksum formatter takes the numbers as text, its WS client decodes them to"
+            " floats), so that row verifies no checksum while hftpy and python-kraken-sdk"
+            " verify all 509. Every peer's final book is checked against hftpy's.",
+        ]
 
     lines += ["", "## Every benchmark (pytest-benchmark, seconds per round)", ""]
     lines += ["| name | group | rounds | min | median | max |", "|---|---|---|---|---|---|"]
