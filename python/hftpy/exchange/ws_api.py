@@ -222,6 +222,7 @@ class WsApiBase(AsyncLifecycle):
         self._request_viewer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._taken: set[int] = set()  # ids of requests not yet tracked (see _take_req_id)
         self._listeners: dict[str, list[ChannelListener]] = {}
+        self._order_channel_memo = {}
         self._request_ids = _request_ids(self.exchange)
         self._internal_ids = _internal_ids(self.exchange, self.INTERNAL_IDS_FROM)
         self._conn = WsConnection(
@@ -365,7 +366,14 @@ class WsApiBase(AsyncLifecycle):
     def _deliver(self, channel: str, message: dict[str, Any], recv_ns: int) -> bool:
         """Hands `message` to `channel`'s listeners; False when it has none."""
         if self._order_listeners is not None:  # someone listens to typed order events
-            self._deliver_order_events(channel, message, recv_ns)
+            # whether the channel carries order events, worked out once per channel name
+            ordered = self._order_channel_memo.get(channel)
+            if ordered is None:
+                ordered = self._is_order_channel(channel)
+                if len(self._order_channel_memo) < 256:  # names are the venue's, bounded
+                    self._order_channel_memo[channel] = ordered
+            if ordered:
+                self._deliver_order_events(channel, message, recv_ns)
         listeners = self._listeners.get(channel)
         if not listeners:
             return False
@@ -388,6 +396,8 @@ class WsApiBase(AsyncLifecycle):
     #: change (a listener may add or remove listeners meanwhile). None until the first one:
     #: nothing is parsed before.
     _order_listeners: dict[str, tuple[Callable[[Any], None], ...]] | None = None
+    #: Channel name -> whether `_is_order_channel` holds for it (filled as names are seen).
+    _order_channel_memo: dict[str, bool]
     #: id(queue) -> (queue, its feeding listener), for `remove_order_listener(queue)`.
     _order_queues: dict[int, tuple[asyncio.Queue[Any], Callable[[Any], None]]] | None = None
 
@@ -434,7 +444,9 @@ class WsApiBase(AsyncLifecycle):
         self._add_order_listener("sinks", sink)
 
     def _is_order_channel(self, channel: str) -> bool:
-        """Whether `channel`'s messages are parsed into order events."""
+        """Whether `channel`'s messages are parsed into order events (`_deliver` remembers the
+        answer per channel name: an override whose answer changes clears
+        `_order_channel_memo` when it does)."""
         prefixes = self.order_event_channels
         return bool(prefixes) and channel.startswith(prefixes)
 

@@ -209,6 +209,7 @@ class BackpackWsApi(RestOrderApiBase):
         """Adds private streams (`account.orderUpdate.SOL_USDC`, `account.positionUpdate`)."""
         new = [s for s in self._check_streams(streams) if s not in self._streams]
         self._streams.update(dict.fromkeys(new))
+        self._order_channel_memo.clear()  # _is_order_channel reads the streams
         if new and self._conn.ready:
             self._conn.send(self._subscribe_frame("SUBSCRIBE", new))
 
@@ -218,6 +219,7 @@ class BackpackWsApi(RestOrderApiBase):
         gone = [s for s in self._check_streams(streams) if s in self._streams]
         for name in gone:
             del self._streams[name]
+        self._order_channel_memo.clear()  # _is_order_channel reads the streams
         if gone and self._conn.ready:
             self._conn.send(ENCODER.encode({"method": "UNSUBSCRIBE", "params": gone}))
 
