@@ -161,6 +161,23 @@ def main(path: str) -> None:
             )
             curves[f"{venue} t2t {where}"] = h["curve_us"]
             curves[f"raw t2t {where} ({venue})"] = r["curve_us"]
+    gaps = []
+    for venue in ("kraken", "binance"):
+        extra = info.get(f"test_tick_to_trade_{venue}")
+        if extra:
+            work = extra["hftpy_inproc"]["p50_us"] - extra["raw_inproc"]["p50_us"]
+            seen = extra["hftpy_server"]["p50_us"] - extra["raw_server"]["p50_us"]
+            gaps.append(f"{venue} +{work:.1f} µs in-process, +{seen:.1f} µs at the server")
+    if gaps:
+        lines += [
+            "",
+            "p50 over the raw client: " + "; ".join(gaps) + ". The in-process difference is"
+            " hftpy's own work between the quote and the order (the send itself is in both"
+            " columns); what the server sees beyond it is time outside the client's code"
+            " (scheduling and wake-ups of the two processes on this VM, see above), which is"
+            " why the cross-process ratios move much more between runs than the in-process"
+            " ones.",
+        ]
 
     rtt = info.get("test_rtt_interleaved")
     if rtt:
