@@ -80,8 +80,17 @@ py-test: $(STAMPS)/ext-release
 
 test: lint rust-test wheel-test
 
-bench: $(STAMPS)/ext-dist
-	$(BIN)/pytest benches -q -p no:randomly --benchmark-enable --benchmark-columns=min,median,mean,max,rounds --benchmark-sort=name -o addopts="-p no:cacheprovider"
+# The `bench` extra of pyproject.toml (peers and matplotlib), beside the dev venv.
+$(STAMPS)/bench-deps: $(STAMPS)/venv pyproject.toml
+	$(BIN)/python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+		print('\n'.join(p['optional-dependencies']['bench']))" > $(STAMPS)/requirements-bench.txt
+	$(BIN)/python -m pip install -q -r $(STAMPS)/requirements-bench.txt
+	touch $@
+
+# Then BENCHMARKS.md and benches/latency.png (benches/report.py) from the JSON results.
+bench: $(STAMPS)/ext-dist $(STAMPS)/bench-deps
+	$(BIN)/pytest benches -q -p no:randomly --benchmark-enable --benchmark-columns=min,median,mean,max,rounds --benchmark-sort=name -o addopts="-p no:cacheprovider" --benchmark-json=$(STAMPS)/bench.json
+	$(BIN)/python benches/report.py $(STAMPS)/bench.json
 
 SOAK_S ?= 600
 soak: $(STAMPS)/ext-dist

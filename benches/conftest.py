@@ -5,6 +5,7 @@ per-batch overhead is spread thin and equal for every client)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -48,3 +49,11 @@ def percentiles(samples_ns: list[int]) -> dict[str, float]:
         return ordered[min(n - 1, int(q * n))] / 1000
 
     return {"p50_us": at(0.50), "p99_us": at(0.99), "max_us": ordered[-1] / 1000, "n": n}
+
+
+def pytest_benchmark_update_machine_info(
+    config: pytest.Config, machine_info: dict[str, object]
+) -> None:
+    """The load average when the results are written (the machine is shared: other jobs'
+    load shows as a 1-minute average above this run's own ~1)."""
+    machine_info["loadavg"] = list(os.getloadavg())

@@ -3,8 +3,17 @@ apply + verify (Rust, through the Python API) against stdlib `json.loads` and ms
 untyped decode of the same bytes (decode only, no book), and the peer a user would pick
 instead: python-kraken-sdk's `SpotOrderBookClient.on_message` (REST precision lookup stubbed),
 cryptofeed's Binance `message_handler` (REST snapshot fetch stubbed with the capture's own
-snapshot) and cryptofeed's Upbit `message_handler` (the capture comes from cryptofeed's own
-sample data). Nothing touches the network. Backpack has no capture to measure on.
+snapshot), cryptofeed's Upbit `message_handler` (the capture comes from cryptofeed's own
+sample data), and ccxt pro (`ccxt.pro.kraken` / `ccxt.pro.binance`): each text frame handed
+to its WS client's `handle_text_or_binary_message` (orjson decode, then the exchange's
+`handle_message` and its order-book code), for Binance with the depth snapshot ccxt fetches
+over REST answered by the capture's own and the market ccxt's `load_markets` would give set
+locally; both books are checked against hftpy's at the end. ccxt's Kraken book runs with its
+default `watchOrderBook.checksum=False`: with True, ccxt 4.5's v2 handler raises
+AttributeError on the first message (its checksum formatter takes the numbers as text, its
+WS client decodes them to floats), so that row verifies no checksum while hftpy and
+python-kraken-sdk verify all 509. Nothing touches the network. Backpack has no capture to
+measure on.
 
 Each contender has its own benchmark (a round replays the whole message set;
 `extra_info["messages"]` gives the count, so per-message cost = round time / messages), and
@@ -153,6 +162,61 @@ def kraken_sdk_case() -> Iterator[Callable[[list[bytes]], Case]]:
     assert invalid == [], "python-kraken-sdk found checksum errors"
 
 
+@pytest.fixture
+def ccxt_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A private loop for ccxt pro's exchange objects (its WS client wants one at creation);
+    every exchange made on it is closed at the end."""
+    loop = asyncio.new_event_loop()
+    loop.exchanges = []  # type: ignore[attr-defined]
+    yield loop
+    for exchange in loop.exchanges:  # type: ignore[attr-defined]
+        loop.run_until_complete(exchange.close())
+    loop.close()
+
+
+def ccxt_client(loop: asyncio.AbstractEventLoop, exchange: Any, url: str) -> Any:
+    """ccxt's WS client of `url` (not connected): what the exchange's watch methods read."""
+
+    async def make() -> Any:
+        return exchange.client(url)
+
+    loop.exchanges.append(exchange)  # type: ignore[attr-defined]
+    return loop.run_until_complete(make())
+
+
+def scaled(level: Any, price_scale: int, qty_scale: int) -> tuple[int, int]:
+    """A ccxt `[price, amount]` level as hftpy's mantissas."""
+    return round(level[0] * 10**price_scale), round(level[1] * 10**qty_scale)
+
+
+def kraken_ccxt_case(loop: asyncio.AbstractEventLoop, messages: list[bytes]) -> Case:
+    import ccxt.pro
+
+    texts = [message.decode() for message in messages]
+    feed = kraken_hftpy_case(messages)[0]()
+    for message in messages:
+        feed.feed(message, 0)
+    expected = feed.top(0, 10)
+
+    def setup() -> Any:
+        exchange = ccxt.pro.kraken({"enableRateLimit": False})
+        return exchange, ccxt_client(loop, exchange, exchange.urls["api"]["ws"]["publicV2"])
+
+    def run(state: Any) -> None:
+        exchange, client = state
+        handle = client.handle_text_or_binary_message
+        for text in texts:
+            handle(text)
+        book = exchange.orderbooks["BTC/USD"]
+        top = (
+            tuple(scaled(level, 1, 8) for level in book["bids"][:10]),
+            tuple(scaled(level, 1, 8) for level in book["asks"][:10]),
+        )
+        assert top == expected, "ccxt's book differs from hftpy's"
+
+    return setup, run
+
+
 def test_kraken_hftpy(benchmark: Any) -> None:
     messages = kraken_messages()
     bench(benchmark, KRAKEN_GROUP, len(messages), kraken_hftpy_case(messages), 200)
@@ -176,13 +240,21 @@ def test_kraken_python_kraken_sdk(benchmark: Any, kraken_sdk_case: Any) -> None:
     bench(benchmark, KRAKEN_GROUP, len(messages), kraken_sdk_case(messages), 15)
 
 
-def test_kraken_interleaved(benchmark: Any, kraken_sdk_case: Any) -> None:
+def test_kraken_ccxt_pro(benchmark: Any, ccxt_loop: asyncio.AbstractEventLoop) -> None:
+    messages = kraken_messages()
+    bench(benchmark, KRAKEN_GROUP, len(messages), kraken_ccxt_case(ccxt_loop, messages), 15)
+
+
+def test_kraken_interleaved(
+    benchmark: Any, kraken_sdk_case: Any, ccxt_loop: asyncio.AbstractEventLoop
+) -> None:
     messages = kraken_messages()
     cases = {
         "hftpy": kraken_hftpy_case(messages),
         "msgspec": decode_case(messages, msgspec.json.Decoder().decode),
         "json": decode_case(messages, json.loads),
         "python_kraken_sdk": kraken_sdk_case(messages),
+        "ccxt_pro": kraken_ccxt_case(ccxt_loop, messages),
     }
     benchmark.group = "kraken book: interleaved"
     interleave(benchmark, len(messages), cases, 15)
@@ -273,6 +345,62 @@ def binance_cryptofeed_case(snapshot: bytes, frames: list[bytes]) -> Case:
     return setup, run
 
 
+def binance_ccxt_case(
+    loop: asyncio.AbstractEventLoop, snapshot: bytes, frames: list[bytes]
+) -> Case:
+    import ccxt.pro
+
+    texts = [frame.decode() for frame in frames]
+    feed = binance_hftpy_case(snapshot, frames)[0]()
+    binance_hftpy_case(snapshot, frames)[1](feed)
+    expected = (feed.best_bid(0), feed.best_ask(0))
+    symbol = "BTC/USDT"
+    # What ccxt's load_markets gives for the pair (exchangeInfo is not fetched).
+    market = {
+        "id": "BTCUSDT",
+        "symbol": symbol,
+        "base": "BTC",
+        "quote": "USDT",
+        "baseId": "BTC",
+        "quoteId": "USDT",
+        "type": "spot",
+        "spot": True,
+        "active": True,
+        "precision": {"amount": 0.00001, "price": 0.01},
+    }
+    subscription = {"symbol": symbol, "limit": 1000, "type": "spot", "params": {}}
+
+    def setup() -> Any:
+        exchange = ccxt.pro.binance({"enableRateLimit": False})
+        exchange.set_markets([exchange.safe_market_structure(market)])
+
+        async def depth(params: dict[str, Any]) -> Any:  # REST GET /api/v3/depth
+            return json.loads(snapshot)
+
+        exchange.publicGetDepth = depth
+        client = ccxt_client(loop, exchange, "wss://stream.binance.com:9443/stream")
+        # what watch_order_book's subscription sets up before the first diff arrives
+        exchange.orderbooks[symbol] = exchange.order_book({}, 1000)
+        return exchange, client
+
+    def run(state: Any) -> None:
+        exchange, client = state
+        handle = client.handle_text_or_binary_message
+        fetched = False
+        for text in texts:
+            handle(text)
+            if not fetched and exchange.orderbooks[symbol].cache:
+                # the snapshot fetch watch_order_book starts, answered at once
+                drive(exchange.fetch_order_book_snapshot(client, None, subscription))
+                fetched = True
+        book = exchange.orderbooks[symbol]
+        # hftpy keeps Binance levels at 8 decimals (what Binance prints)
+        top = (scaled(book["bids"][0], 8, 8), scaled(book["asks"][0], 8, 8))
+        assert top == expected, "ccxt's book differs from hftpy's"
+
+    return setup, run
+
+
 def test_binance_hftpy(benchmark: Any) -> None:
     snapshot, frames = binance_frames()
     bench(benchmark, BINANCE_GROUP, len(frames), binance_hftpy_case(snapshot, frames), 40)
@@ -294,13 +422,20 @@ def test_binance_cryptofeed(benchmark: Any) -> None:
     bench(benchmark, BINANCE_GROUP, len(frames), binance_cryptofeed_case(snapshot, frames), 5)
 
 
-def test_binance_interleaved(benchmark: Any) -> None:
+def test_binance_ccxt_pro(benchmark: Any, ccxt_loop: asyncio.AbstractEventLoop) -> None:
+    snapshot, frames = binance_frames()
+    case = binance_ccxt_case(ccxt_loop, snapshot, frames)
+    bench(benchmark, BINANCE_GROUP, len(frames), case, 5)
+
+
+def test_binance_interleaved(benchmark: Any, ccxt_loop: asyncio.AbstractEventLoop) -> None:
     snapshot, frames = binance_frames()
     cases = {
         "hftpy": binance_hftpy_case(snapshot, frames),
         "msgspec": decode_case(frames, msgspec.json.Decoder().decode),
         "json": decode_case(frames, json.loads),
         "cryptofeed": binance_cryptofeed_case(snapshot, frames),
+        "ccxt_pro": binance_ccxt_case(ccxt_loop, snapshot, frames),
     }
     benchmark.group = "binance depth+bookTicker: interleaved"
     interleave(benchmark, len(frames), cases, 10)

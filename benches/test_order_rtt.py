@@ -1,11 +1,14 @@
 """Order round trip: `place_order` → venue ack, over loopback to a minimal server in another
 process. Side by side in one run: hftpy's Kraken WS API, a raw picows client sending the
-identical bytes, and a `websockets` client.
+identical bytes, a `websockets` client, and ccxt pro's `create_order_ws` (`ccxt.pro.kraken`
+with its REST and WS v2 URLs pointed at the same server, which also serves the token and
+the BTC/USD reference data ccxt's `load_markets` reads; ccxt's own request throttle off,
+`enableRateLimit=False`, as hftpy's limiter is off here: no client waits for budget).
 
 Each client has its own benchmark (a round is a batch of sequential round trips;
 per-request p50/p99 go to `extra_info`), and `test_rtt_interleaved` alternates short
-batches of all three so that load from other processes hits them alike: its `extra_info`
-holds the per-client medians and the ratios to raw picows. Target: hftpy ≤ 1.2× raw picows.
+batches of all of them so that load from other processes hits them alike: its `extra_info`
+holds the per-client medians and the ratios to raw picows. Target: hftpy ≤ 1.05× raw picows.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import ccxt.pro
 import pytest
 import websockets
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
@@ -77,9 +81,17 @@ def clients(loop: asyncio.AbstractEventLoop, ack_server: Any) -> Iterator[dict[s
         await api.wait_ready(10)
         transport, listener = await ws_connect(_RawListener, url)
         conn = await websockets.connect(url, compression=None)
-        return api, runner, transport, listener, conn
+        ccxt_kraken = ccxt.pro.kraken(
+            {"apiKey": "benchkey", "secret": "c2VjcmV0", "enableRateLimit": False}
+        )
+        ccxt_kraken.urls["api"]["public"] = f"http://127.0.0.1:{http_port}"
+        ccxt_kraken.urls["api"]["private"] = f"http://127.0.0.1:{http_port}"
+        for name in ("public", "private", "publicV2", "privateV2"):
+            ccxt_kraken.urls["api"]["ws"][name] = url
+        await ccxt_kraken.load_markets()
+        return api, runner, transport, listener, conn, ccxt_kraken
 
-    api, runner, transport, listener, conn = loop.run_until_complete(connect())
+    api, runner, transport, listener, conn, ccxt_kraken = loop.run_until_complete(connect())
     req_ids = iter(range(1, 10**9))
 
     async def hftpy_rtt() -> None:
@@ -106,7 +118,18 @@ def clients(loop: asyncio.AbstractEventLoop, ack_server: Any) -> Iterator[dict[s
         reply = await conn.recv()
         assert reply.startswith('{"method":"add_order"')
 
-    yield {"hftpy": hftpy_rtt, "raw_picows": raw_rtt, "websockets": websockets_rtt}
+    async def ccxt_pro_rtt() -> None:
+        order = await ccxt_kraken.create_order_ws(
+            "BTC/USD", "limit", "buy", 0.001, 80000.0, {"postOnly": True}
+        )
+        assert order["id"]
+
+    yield {
+        "hftpy": hftpy_rtt,
+        "raw_picows": raw_rtt,
+        "websockets": websockets_rtt,
+        "ccxt_pro": ccxt_pro_rtt,
+    }
 
     async def disconnect() -> None:
         await api.close()
@@ -115,6 +138,7 @@ def clients(loop: asyncio.AbstractEventLoop, ack_server: Any) -> Iterator[dict[s
         transport.disconnect()
         await transport.wait_disconnected()
         await conn.close()
+        await ccxt_kraken.close()
 
     loop.run_until_complete(disconnect())
 
@@ -159,6 +183,13 @@ def test_rtt_websockets(
     benchmark: Any, loop: asyncio.AbstractEventLoop, clients: dict[str, RoundTrip]
 ) -> None:
     run_client(benchmark, loop, clients["websockets"])
+
+
+@pytest.mark.benchmark(group="order-rtt")
+def test_rtt_ccxt_pro(
+    benchmark: Any, loop: asyncio.AbstractEventLoop, clients: dict[str, RoundTrip]
+) -> None:
+    run_client(benchmark, loop, clients["ccxt_pro"])
 
 
 @pytest.mark.benchmark(group="order-rtt-interleaved")

@@ -8,6 +8,7 @@ pub mod binance;
 pub mod book;
 pub mod clock;
 pub mod decimal;
+pub mod frame;
 pub mod json;
 pub mod kraken;
 pub mod market;

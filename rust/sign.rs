@@ -66,6 +66,30 @@ pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
     hex_lower(&mac.finalize().into_bytes())
 }
 
+/// An HMAC-SHA256 key whose padded key blocks are hashed once: each signature starts from a
+/// copy of that state (two compression rounds fewer per request than keying anew).
+#[derive(Clone)]
+pub struct HmacSha256Key(HmacSha256);
+
+impl HmacSha256Key {
+    pub fn new(key: &[u8]) -> Self {
+        Self(HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length"))
+    }
+
+    /// HMAC-SHA256 of `message`, lower-case hex (what `hmac_sha256_hex` gives for the key).
+    pub fn sign_hex(&self, message: &[u8]) -> String {
+        let mut mac = self.0.clone();
+        mac.update(message);
+        hex_lower(&mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for HmacSha256Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacSha256Key(***)")
+    }
+}
+
 /// SHA-512 of `message`, lower-case hex (Upbit's JWT `query_hash`).
 pub fn sha512_hex(message: &[u8]) -> String {
     hex_lower(&Sha512::digest(message))
@@ -368,5 +392,14 @@ mod tests {
             hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+        let key = HmacSha256Key::new(b"Jefe");
+        for _ in 0..2 {
+            // the kept state is copied, never consumed
+            assert_eq!(
+                key.sign_hex(b"what do ya want for nothing?"),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            );
+        }
+        assert_eq!(format!("{key:?}"), "HmacSha256Key(***)");
     }
 }

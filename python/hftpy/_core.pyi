@@ -1,12 +1,14 @@
 """Stub for the Rust extension `hftpy._core` (rust/py/)."""
 
-from typing import Literal, TypeAlias, final
+from typing import Any, Literal, TypeAlias, final, overload
 
 from typing_extensions import Buffer
 
 __all__ = [
     "BackpackFeed",
+    "BackpackFrames",
     "BinanceFeed",
+    "BinanceFrames",
     "BookEvent",
     "BookState",
     "BookView",
@@ -15,6 +17,7 @@ __all__ = [
     "HmacSha256Signer",
     "InstrumentsEvent",
     "KrakenFeed",
+    "KrakenFrames",
     "KrakenSigner",
     "LatencyStats",
     "OtherEvent",
@@ -27,11 +30,15 @@ __all__ = [
     "TradeBatchEvent",
     "TradeEvent",
     "UpbitFeed",
+    "UpbitFrames",
     "UpbitSigner",
     "__version__",
     "format_fixed",
     "hmac_sha256_hex",
     "mono_ns",
+    "new_client_id_u32",
+    "new_client_order_id",
+    "number_text",
     "parse_fixed",
     "parse_natural",
     "sha512_hex",
@@ -678,6 +685,76 @@ class UpbitSigner:
 
 def sha512_hex(message: bytes) -> str:
     """SHA-512 of `message`, lower-case hex."""
+
+@final
+class KrakenFrames:
+    """The request frames of one Kraken WS v2 connection (its token, as a JSON string):
+    `build` writes `{"method","params":{"token",...params},"req_id"}` in one call, byte for
+    byte the generic msgspec encoding, or None for params it does not cover (nested values,
+    text to escape, numbers that are not positive). Prints as `***`."""
+
+    def __new__(cls, token_json: bytes) -> KrakenFrames: ...
+    def build(self, method: str, params: dict[str, Any], req_id: int) -> bytes | None:
+        """The frame of `method` with `params` in their order, or None."""
+
+@final
+class BinanceFrames:
+    """The request frames of one Binance WS API connection: `build` writes
+    `{"id","method","params"}` in one call, byte for byte the generic msgspec encoding; with
+    `signed` it appends `apiKey` and the `signature` over the sorted `k=v&...` (HMAC-SHA256
+    hex or Ed25519 base64) and returns `(frame, signature)`. None for params it does not
+    cover. Prints as `***`."""
+
+    def __new__(
+        cls, api_key: str | None = None, signer: HmacSha256Signer | Ed25519Signer | None = None
+    ) -> BinanceFrames: ...
+    @overload
+    def build(
+        self, method: str, params: dict[str, Any], req_id: int, signed: Literal[False]
+    ) -> bytes | None: ...
+    @overload
+    def build(
+        self, method: str, params: dict[str, Any], req_id: int, signed: Literal[True]
+    ) -> tuple[bytes, str] | None: ...
+    @overload
+    def build(
+        self, method: str, params: dict[str, Any], req_id: int, signed: bool
+    ) -> bytes | tuple[bytes, str] | None:
+        """The frame (signed: `(frame, signature)`) of `method` with `params`, or None."""
+
+@final
+class BackpackFrames:
+    """Signed Backpack REST requests: `build` gives the JSON body of `params` and the base64
+    Ed25519 signature of `instruction=...&k=v...&timestamp=...&window=...` (keys sorted, None
+    left out), byte for byte the Python path, or None for params it does not cover. Prints as
+    `***`."""
+
+    def __new__(cls, signer: Ed25519Signer) -> BackpackFrames: ...
+    def build(
+        self, instruction: str, params: dict[str, Any], timestamp: int, window: int
+    ) -> tuple[bytes, str] | None:
+        """`(body, signature)`, or None."""
+
+@final
+class UpbitFrames:
+    """Signed Upbit REST requests with a JSON body: `build` gives the body of `params` and the
+    JWT bound to their unencoded `k=v&...` query string by `query_hash` (a fresh nonce unless
+    one is given), byte for byte the Python path, or None for params it does not cover.
+    Prints as `***`."""
+
+    def __new__(cls, signer: UpbitSigner) -> UpbitFrames: ...
+    def build(self, params: dict[str, Any], nonce: str | None = None) -> tuple[bytes, str] | None:
+        """`(body, jwt)`, or None."""
+
+def number_text(value: object, style: int) -> str | None:
+    """`value` by a venue's number text rule (0 Kraken's JSON number, 1 Binance's text,
+    2 positional text), or None when the Python path must decide."""
+
+def new_client_order_id() -> str:
+    """A unique client order id: 32 lower-case hex digits shaped like a version-4 UUID."""
+
+def new_client_id_u32() -> int:
+    """The next id of the process-wide u32 sequence (Backpack's `clientId`)."""
 
 @final
 class RateLimiter:

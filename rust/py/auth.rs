@@ -12,7 +12,7 @@ use crate::sign::{self, JwtAlg};
 /// Ed25519 signer from a PKCS#8 PEM, a base64 32-byte seed (or 64-byte keypair) or a hex seed.
 #[pyclass(frozen, module = "hftpy._core")]
 pub struct Ed25519Signer {
-    inner: sign::Ed25519Signer,
+    pub(crate) inner: sign::Ed25519Signer,
 }
 
 #[pymethods]
@@ -42,7 +42,7 @@ impl Ed25519Signer {
 /// HMAC-SHA256 signer (Binance), lower-case hex.
 #[pyclass(frozen, module = "hftpy._core")]
 pub struct HmacSha256Signer {
-    key: Vec<u8>,
+    pub(crate) key: sign::HmacSha256Key,
 }
 
 #[pymethods]
@@ -53,12 +53,12 @@ impl HmacSha256Signer {
             return Err(errors::config("API secret is empty"));
         }
         Ok(Self {
-            key: secret.as_bytes().to_vec(),
+            key: sign::HmacSha256Key::new(secret.as_bytes()),
         })
     }
 
     fn sign(&self, message: &[u8]) -> String {
-        sign::hmac_sha256_hex(&self.key, message)
+        self.key.sign_hex(message)
     }
 
     fn __repr__(&self) -> &'static str {
@@ -69,9 +69,9 @@ impl HmacSha256Signer {
 /// Upbit's JWT signer: `token(nonce, query)` gives the `Authorization: Bearer` value.
 #[pyclass(frozen, module = "hftpy._core")]
 pub struct UpbitSigner {
-    access_key: String,
-    secret: Vec<u8>,
-    alg: JwtAlg,
+    pub(crate) access_key: String,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) alg: JwtAlg,
 }
 
 #[pymethods]

@@ -10,6 +10,7 @@ use crate::{clock, decimal, sign};
 
 mod auth;
 mod errors;
+mod frame;
 mod market;
 mod stats;
 
@@ -109,5 +110,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     market::register(m)?;
     auth::register(m)?;
     stats::register(m)?;
+    frame::register(m)?;
     Ok(())
 }

@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from hftpy._core import RateLimiter
+from hftpy._core import RateLimiter, number_text
 from hftpy.common import Exchange
 from hftpy.errors import ConfigError, DisconnectedError, InvalidOrderError, RequestTimeoutError
+from hftpy.exchange.frames import STYLE_FIXED
 from hftpy.exchange.rest_api import RestApiBase
 from hftpy.exchange.ws_api import (
     DISCONNECTED,
@@ -99,6 +100,9 @@ async def acquire(
 
 def decimal_text(value: int | float | Decimal | str, name: str) -> str:
     """A positive price or quantity as exact decimal text (floats by their shortest repr)."""
+    text = number_text(value, STYLE_FIXED)  # Rust, the same rules, the common forms
+    if text is not None:
+        return text
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise InvalidOrderError(f"{name} must be a number, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -220,7 +224,7 @@ class RestOrderApiBase(WsApiBase):
         replies: int,
     ) -> asyncio.Future[WsResponse] | None:
         local_error = None
-        sent_ns = sent_mono = 0
+        sent_mono = 0
         budget = self.request_timeout if timeout is None else timeout
         started = _monotonic_ns()
         if self._closed:
@@ -233,27 +237,49 @@ class RestOrderApiBase(WsApiBase):
         if waited:
             self._rate_waited(method, waited, local_error is None)
         if local_error is None:
-            request = self._build(method, params)
-            sent_ns = _time_ns()
-            sent_mono = _monotonic_ns()
-            # The task starts once this coroutine yields, after `_track` below.
-            task = asyncio.get_running_loop().create_task(
-                self._round_trip(req_id, method, request, budget, replies)
-            )
-            self._http_tasks.add(task)
-            task.add_done_callback(self._http_tasks.discard)
+            sent_mono = self._launch(method, params, req_id, budget, replies)
         return self._track(
-            req_id,
-            method,
-            params,
-            callback,
-            wait,
-            timeout,
-            replies,
-            local_error,
-            sent_ns,
-            sent_mono,
+            req_id, method, params, callback, wait, timeout, replies, local_error, sent_mono
         )
+
+    def _launch(
+        self, method: str, params: dict[str, Any], req_id: int, budget: float, replies: int
+    ) -> int:
+        """Signs the request and starts its HTTP round trip as a task on the kept-alive
+        session; returns the monotonic send stamp. The task runs once the caller yields to
+        the loop, after the request is tracked."""
+        request = self._build(method, params)
+        sent_mono = _monotonic_ns()
+        task = asyncio.get_running_loop().create_task(
+            self._round_trip(req_id, method, request, budget, replies)
+        )
+        self._http_tasks.add(task)
+        task.add_done_callback(self._http_tasks.discard)
+        return sent_mono
+
+    def _admit_nowait(self, method: str, params: dict[str, Any]) -> None:
+        asyncio.get_running_loop()  # the round trip is a task: refuse before taking any budget
+        if self._closed:
+            return  # ends as hftpy:disconnected in _start_nowait, as the awaitable path does
+        costs = self._rate_costs(method, params)
+        if costs and self.limiter.try_acquire(costs):
+            raise self._rate_limit_error(method)
+
+    def _start_nowait(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int,
+        callback: WsCallback | None,
+        timeout: float | None,
+        replies: int,
+    ) -> None:
+        if self._closed:
+            self._track(req_id, method, params, callback, False, timeout, replies, DISCONNECTED)
+            return
+        budget = self.request_timeout if timeout is None else timeout
+        sent_mono = self._launch(method, params, req_id, budget, replies)
+        self._track(req_id, method, params, callback, False, timeout, replies, None, sent_mono)
 
     def _transport_ready(self) -> bool:
         return not self._closed

@@ -20,6 +20,10 @@ from hftpy.exchange.orders import OrderStatus, OrderUpdate
 
 #: Final orders kept for late lookups (a cancel racing a fill, a late event).
 _FINAL_KEPT = 10_000
+# Members read on the order path, as module constants (an enum class attribute costs ~60 ns
+# on CPython 3.11, a global ~10).
+_PENDING = OrderStatus.PENDING
+_NEW = OrderStatus.NEW
 
 _RANK = {
     OrderStatus.PENDING: 0,
@@ -79,7 +83,7 @@ class TrackedOrder:
         self._price = price
         self._amount = amount
         self.filled: Decimal | None = None
-        self.status = OrderStatus.PENDING
+        self.status = _PENDING
         self.avg_price: Decimal | None = None
         self.reason: str | None = None
         self.exch_ns = 0
@@ -233,12 +237,12 @@ class OrderTracker:
         (the order path's common case)."""
         order = self._by_client.get(client_order_id) if client_order_id is not None else None
         if order is None or order_id is None or order.order_id is not None:
-            self.acked(client_order_id, order_id, OrderStatus.NEW, symbol)
+            self.acked(client_order_id, order_id, _NEW, symbol)
             return
         order.order_id = order_id
         self._by_id[order_id] = order
-        if order.status is OrderStatus.PENDING:
-            order.status = OrderStatus.NEW
+        if order.status is _PENDING:
+            order.status = _NEW
 
     def rejected(self, client_order_id: str | None, reason: str | None = None) -> None:
         """A place that the venue (or the local path) refused."""

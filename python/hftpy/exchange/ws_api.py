@@ -15,7 +15,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, overload
 
@@ -67,6 +67,10 @@ _REQUEST_IDS: dict[Exchange, Iterator[int]] = {}
 _INTERNAL_IDS: dict[Exchange, Iterator[int]] = {}
 
 
+async def _value(value: int) -> int:
+    return value
+
+
 def _local_error_of(exc: RequestError) -> str:
     """The local outcome (`hftpy:timeout`, ...) a `RequestError` stands for."""
     for error, exc_type in _LOCAL_ERRORS.items():
@@ -108,7 +112,8 @@ class WsResponse:
     response: dict[str, Any]
     #: Whether every reply reports success.
     ok: bool
-    #: Wall-clock ns when the frame was handed to the socket.
+    #: Wall-clock ns when the frame was handed to the socket: `recv_ns - latency_ns` (the
+    #: send path reads one clock, the monotonic one; the wall time follows from the reply's).
     sent_ns: int
     #: Wall-clock ns when the (last) reply was read.
     recv_ns: int
@@ -129,18 +134,60 @@ class WsResponse:
         return self.latency_ns // 1000
 
 
-@dataclass(slots=True, eq=False)
 class _Pending:
-    request_id: int
-    method: str
-    request: dict[str, Any]
-    callback: WsCallback | None
-    future: asyncio.Future[WsResponse] | None
-    sent_ns: int
-    sent_mono: int
-    deadline_mono: int
-    remaining: int
-    replies: list[dict[str, Any]] = field(default_factory=list)
+    """A request in flight: what its replies and local outcome need, and nothing built
+    before they need it (the `request` view, the replies list)."""
+
+    __slots__ = (
+        "_view",
+        "_viewer",
+        "callback",
+        "deadline_mono",
+        "future",
+        "method",
+        "params",
+        "remaining",
+        "replies",
+        "request_id",
+        "sent_mono",
+    )
+
+    def __init__(
+        self,
+        request_id: int,
+        method: str,
+        params: dict[str, Any],
+        callback: WsCallback | None,
+        future: asyncio.Future[WsResponse] | None,
+        sent_mono: int,
+        deadline_mono: int,
+        remaining: int,
+        viewer: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.method = method
+        #: The params as sent (what `_order_reply` reads; `request` is the user's view).
+        self.params = params
+        self.callback = callback
+        self.future = future
+        #: Monotonic ns when the frame was handed to the transport (0: never sent).
+        self.sent_mono = sent_mono
+        self.deadline_mono = deadline_mono
+        self.remaining = remaining
+        #: Venue replies so far (a `wait=True` request answered per item collects them).
+        self.replies: list[dict[str, Any]] | None = None
+        self._viewer = viewer
+        self._view: dict[str, Any] | None = None
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The `request` dict callbacks and `WsResponse` see: the params as sent, secrets as
+        `Secret` (Kraken's token leading), built on first use."""
+        view = self._view
+        if view is None:
+            viewer = self._viewer
+            view = self._view = self.params if viewer is None else viewer(self.params)
+        return view
 
 
 class WsApiBase(AsyncLifecycle):
@@ -166,14 +213,16 @@ class WsApiBase(AsyncLifecycle):
         connection_name: str | None = None,
         extra_headers: Headers | None = None,
     ) -> None:
-        if request_timeout <= 0:
-            raise ValueError("request_timeout must be positive")
         self.url = url
         self.account = account
         self.request_timeout = request_timeout
         self._pending: dict[int, _Pending] = {}
+        #: Builds the `request` view of a request's params (None: the params themselves);
+        #: a venue whose view adds the session's token sets one per token.
+        self._request_viewer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._taken: set[int] = set()  # ids of requests not yet tracked (see _take_req_id)
         self._listeners: dict[str, list[ChannelListener]] = {}
+        self._order_channel_memo = {}
         self._request_ids = _request_ids(self.exchange)
         self._internal_ids = _internal_ids(self.exchange, self.INTERNAL_IDS_FROM)
         self._conn = WsConnection(
@@ -204,6 +253,18 @@ class WsApiBase(AsyncLifecycle):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, url={self.url!r})"
+
+    @property
+    def request_timeout(self) -> float:
+        """Seconds a request may wait for its reply (`timeout=` overrides it per request)."""
+        return self._request_timeout
+
+    @request_timeout.setter
+    def request_timeout(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError("request_timeout must be positive")
+        self._request_timeout = seconds
+        self._timeout_ns = int(seconds * 1e9)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -305,7 +366,14 @@ class WsApiBase(AsyncLifecycle):
     def _deliver(self, channel: str, message: dict[str, Any], recv_ns: int) -> bool:
         """Hands `message` to `channel`'s listeners; False when it has none."""
         if self._order_listeners is not None:  # someone listens to typed order events
-            self._deliver_order_events(channel, message, recv_ns)
+            # whether the channel carries order events, worked out once per channel name
+            ordered = self._order_channel_memo.get(channel)
+            if ordered is None:
+                ordered = self._is_order_channel(channel)
+                if len(self._order_channel_memo) < 256:  # names are the venue's, bounded
+                    self._order_channel_memo[channel] = ordered
+            if ordered:
+                self._deliver_order_events(channel, message, recv_ns)
         listeners = self._listeners.get(channel)
         if not listeners:
             return False
@@ -328,6 +396,8 @@ class WsApiBase(AsyncLifecycle):
     #: change (a listener may add or remove listeners meanwhile). None until the first one:
     #: nothing is parsed before.
     _order_listeners: dict[str, tuple[Callable[[Any], None], ...]] | None = None
+    #: Channel name -> whether `_is_order_channel` holds for it (filled as names are seen).
+    _order_channel_memo: dict[str, bool]
     #: id(queue) -> (queue, its feeding listener), for `remove_order_listener(queue)`.
     _order_queues: dict[int, tuple[asyncio.Queue[Any], Callable[[Any], None]]] | None = None
 
@@ -374,7 +444,9 @@ class WsApiBase(AsyncLifecycle):
         self._add_order_listener("sinks", sink)
 
     def _is_order_channel(self, channel: str) -> bool:
-        """Whether `channel`'s messages are parsed into order events."""
+        """Whether `channel`'s messages are parsed into order events (`_deliver` remembers the
+        answer per channel name: an override whose answer changes clears
+        `_order_channel_memo` when it does)."""
         prefixes = self.order_event_channels
         return bool(prefixes) and channel.startswith(prefixes)
 
@@ -450,21 +522,17 @@ class WsApiBase(AsyncLifecycle):
         rate-limit budget. An id the user chose is refused when it is in use or in the API's
         own id space; a sequence id that a user-chosen id already holds is skipped."""
         if req_id is None:
-            req_id = next(self._request_ids)
-            while req_id in self._pending or req_id in self._taken:
-                req_id = next(self._request_ids)
+            req_id = self._free_req_id()
         else:
-            limit = self.USER_IDS_BELOW
-            valid = isinstance(req_id, int) and not isinstance(req_id, bool) and req_id >= 0
-            if not valid or (limit is not None and req_id >= limit):
-                bound = "" if limit is None else f" below {limit}"
-                raise InvalidOrderError(
-                    f"req_id must be an int from 0{bound} (the others are hftpy's own), "
-                    f"got {req_id!r}"
-                )
-            if req_id in self._pending or req_id in self._taken:
-                raise InvalidOrderError(f"req_id {req_id} is already pending")
+            self._check_user_req_id(req_id)
         self._taken.add(req_id)
+        return req_id
+
+    def _free_req_id(self) -> int:
+        """The next sequence id that no request holds (a user-chosen id may hold one)."""
+        req_id = next(self._request_ids)
+        while req_id in self._pending or req_id in self._taken:
+            req_id = next(self._request_ids)
         return req_id
 
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
@@ -478,11 +546,7 @@ class WsApiBase(AsyncLifecycle):
         waits for its budget overrides this), False to fail it with `hftpy:rate_limited`."""
         return False
 
-    def _request_view(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The `request` dict callbacks see: the params as sent (secrets as `Secret`)."""
-        return params
-
-    async def _request(
+    def _request(
         self,
         method: str,
         params: dict[str, Any],
@@ -491,30 +555,141 @@ class WsApiBase(AsyncLifecycle):
         wait: bool,
         timeout: float | None,
         replies: int = 1,
-    ) -> int | WsResponse:
+    ) -> Awaitable[int | WsResponse]:
         """Sends `params` as `method` and tracks the request until `replies` venue replies or
-        a local outcome. Returns the req_id once the frame is on the socket, or with `wait`
-        the `WsResponse`.
+        a local outcome. Awaited, gives the req_id once the frame is on the socket, or with
+        `wait` the `WsResponse`.
 
         Only validation, the rate limit (which may wait) and encoding happen before the
         send; the bookkeeping runs after it, while the frame is on the wire (no reply can be
-        read before this coroutine yields). A request refused by validation raises before it
-        takes a req_id or rate-limit budget.
+        read before the caller yields). A request refused by validation (or by its `req_id`)
+        raises before it takes a req_id or rate-limit budget. The common case (budget at
+        hand, on this socket) runs here, synchronously, and a `wait` request hands back its
+        reply's future itself: no coroutine of its own between the caller and the reply.
         """
         self._validate(method, params)
+        if req_id is not None:
+            self._check_user_req_id(req_id)
+        limiter = self.rate_limiter
+        if self._sends_on_socket and (limiter is None or limiter(method, params)):
+            # Nothing is awaited between taking the id and tracking the request, so no other
+            # request can take the id meanwhile.
+            if req_id is None:
+                req_id = self._free_req_id()
+            future = self._send_now(method, params, req_id, callback, wait, timeout, replies)
+            return future if future is not None else _value(req_id)
+        return self._request_waiting(method, params, req_id, callback, wait, timeout, replies)
+
+    async def _request_waiting(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        replies: int,
+    ) -> int | WsResponse:
+        """`_request` for a request the limiter refused (it may wait for budget) or that goes
+        out on a transport of its own."""
         req_id = self._take_req_id(req_id)
         try:
-            # The common case goes out without another coroutine: the limiter has budget.
-            limiter = self.rate_limiter
-            if self._sends_on_socket and (limiter is None or limiter(method, params)):
-                future = self._send_now(method, params, req_id, callback, wait, timeout, replies)
-            else:
-                future = await self._send(method, params, req_id, callback, wait, timeout, replies)
+            future = await self._send(method, params, req_id, callback, wait, timeout, replies)
         finally:
             self._taken.discard(req_id)  # tracked now (or failed): `_pending` holds it
         if future is not None:
             return await future
         return req_id
+
+    def _request_nowait(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        timeout: float | None,
+        replies: int = 1,
+    ) -> int:
+        """The synchronous request path of the `*_nowait` methods: validates, takes the
+        rate-limit budget or raises `RateLimitError` at once (nothing taken, no req_id
+        used, no callback), sends and tracks; returns the `req_id`. Every other outcome
+        (the venue's replies, `hftpy:timeout`, `hftpy:disconnected`) reaches the callback
+        exactly as for the awaitable methods. Nothing here suspends: a stream callback or
+        any plain function running on the loop may call it."""
+        self._validate(method, params)
+        if req_id is not None:
+            self._check_user_req_id(req_id)
+        if not self._sends_on_socket:
+            self._admit_nowait(method, params)
+            if req_id is None:
+                req_id = self._free_req_id()
+            self._start_nowait(method, params, req_id, callback, timeout, replies)
+            return req_id
+        limiter = self.rate_limiter
+        if limiter is not None and not limiter(method, params):
+            raise self._rate_limit_error(method)
+        if req_id is None:
+            req_id = next(self._request_ids)
+            pending = self._pending
+            while req_id in pending or req_id in self._taken:
+                req_id = next(self._request_ids)
+        # `_send_now` inline (the path of a strategy's reaction to a quote: one call less)
+        conn = self._conn
+        if conn.is_ready:
+            payload = self._encode(method, params, req_id)
+            sent_mono = _monotonic_ns()
+            try:
+                conn.send(payload)
+            except DisconnectedError:
+                pass
+            else:
+                self._track(
+                    req_id, method, params, callback, False, timeout, replies, None, sent_mono
+                )
+                return req_id
+        self._track(req_id, method, params, callback, False, timeout, replies, DISCONNECTED)
+        return req_id
+
+    def _admit_nowait(self, method: str, params: dict[str, Any]) -> None:
+        """For a transport other than this socket: takes the request's rate-limit budget now
+        or raises `RateLimitError` (the socket's requests are charged to `rate_limiter`)."""
+        limiter = self.rate_limiter
+        if limiter is not None and not limiter(method, params):
+            raise self._rate_limit_error(method)
+
+    def _rate_limit_error(self, method: str) -> RateLimitError:
+        """The error a `*_nowait` request refused by the limiter raises; its `response` is the
+        `hftpy:rate_limited` reply in the venue's shape (`req_id` 0: none was taken)."""
+        stub = _Pending(0, method, {}, None, None, 0, 0, 1)
+        response = self._local_response(stub, RATE_LIMITED)
+        return RateLimitError(
+            f"{self.exchange.value} {method}: rate limit reached (nothing sent, no budget taken)",
+            response,
+        )
+
+    def _check_user_req_id(self, req_id: int) -> None:
+        """Refuses a user-chosen req_id outside the user's id space or in use."""
+        limit = self.USER_IDS_BELOW
+        valid = isinstance(req_id, int) and not isinstance(req_id, bool) and req_id >= 0
+        if not valid or (limit is not None and req_id >= limit):
+            bound = "" if limit is None else f" below {limit}"
+            raise InvalidOrderError(
+                f"req_id must be an int from 0{bound} (the others are hftpy's own), got {req_id!r}"
+            )
+        if req_id in self._pending or req_id in self._taken:
+            raise InvalidOrderError(f"req_id {req_id} is already pending")
+
+    def _start_nowait(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int,
+        callback: WsCallback | None,
+        timeout: float | None,
+        replies: int,
+    ) -> None:
+        """Starts a request on a transport other than this socket (REST-backed venues)."""
+        raise NotImplementedError
 
     #: Whether requests go out on this object's WebSocket (False: `_send` has a transport of
     #: its own, as the REST-backed venues do).
@@ -552,31 +727,21 @@ class WsApiBase(AsyncLifecycle):
         timeout: float | None,
         replies: int,
     ) -> asyncio.Future[WsResponse] | None:
-        """Encodes, sends and tracks one request whose budget is taken."""
-        local_error = None
-        sent_ns = sent_mono = 0
-        if not self._conn.is_ready:
-            local_error = DISCONNECTED
-        else:
+        """Encodes, sends and tracks one request whose budget is taken. One clock read: the
+        monotonic send stamp (`WsResponse.sent_ns` follows from the reply's wall stamp)."""
+        conn = self._conn
+        if conn.is_ready:
             payload = self._encode(method, params, req_id)
-            sent_ns = _time_ns()
             sent_mono = _monotonic_ns()
             try:
-                self._conn.send(payload)
+                conn.send(payload)
             except DisconnectedError:
-                local_error = DISCONNECTED
-        return self._track(
-            req_id,
-            method,
-            params,
-            callback,
-            wait,
-            timeout,
-            replies,
-            local_error,
-            sent_ns,
-            sent_mono,
-        )
+                pass
+            else:
+                return self._track(
+                    req_id, method, params, callback, wait, timeout, replies, None, sent_mono
+                )
+        return self._track(req_id, method, params, callback, wait, timeout, replies, DISCONNECTED)
 
     def _rate_waited(self, method: str, waited_ns: int, allowed: bool) -> None:
         """Says so when a request waited for rate-limit budget for more than 100 ms: once per
@@ -632,21 +797,41 @@ class WsApiBase(AsyncLifecycle):
         reply the caller gets, in the venue's reply shape. The outcome contract holds as for
         any request: one callback, a local outcome on timeout or disconnect, the `req_id`
         returned at once (or the `WsResponse` with `wait`)."""
+        req_id, future = self._start_composite(method, params, req_id, callback, wait, timeout, run)
+        if future is not None:
+            return await future
+        return req_id
+
+    def _composite_nowait(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        timeout: float | None,
+        run: Callable[[float], Awaitable[dict[str, Any]]],
+    ) -> int:
+        """`_composite` for the `*_nowait` methods: the operation's task is started now (its
+        sub-requests go out when the loop runs it) and the `req_id` returned."""
+        asyncio.get_running_loop()  # the operation runs as a task: refuse early without a loop
+        return self._start_composite(method, params, req_id, callback, False, timeout, run)[0]
+
+    def _start_composite(
+        self,
+        method: str,
+        params: dict[str, Any],
+        req_id: int | None,
+        callback: WsCallback | None,
+        wait: bool,
+        timeout: float | None,
+        run: Callable[[float], Awaitable[dict[str, Any]]],
+    ) -> tuple[int, asyncio.Future[WsResponse] | None]:
         req_id = self._take_req_id(req_id)
         try:
             budget = self.request_timeout if timeout is None else timeout
             local_error = None if (self._conn.is_ready or self._transport_ready()) else DISCONNECTED
             future = self._track(
-                req_id,
-                method,
-                params,
-                callback,
-                wait,
-                timeout,
-                1,
-                local_error,
-                _time_ns(),
-                _monotonic_ns(),
+                req_id, method, params, callback, wait, timeout, 1, local_error, _monotonic_ns()
             )
             if local_error is None:
                 task = asyncio.get_running_loop().create_task(
@@ -656,9 +841,7 @@ class WsApiBase(AsyncLifecycle):
                 task.add_done_callback(self._composites.discard)
         finally:
             self._taken.discard(req_id)
-        if future is not None:
-            return await future
-        return req_id
+        return req_id, future
 
     def _transport_ready(self) -> bool:
         """Whether requests can go out although the WebSocket is down (REST venues: yes)."""
@@ -704,34 +887,33 @@ class WsApiBase(AsyncLifecycle):
         timeout: float | None,
         replies: int,
         local_error: str | None,
-        sent_ns: int = 0,
         sent_mono: int = 0,
     ) -> asyncio.Future[WsResponse] | None:
         """The bookkeeping after a send, shared with transports other than this socket
         (REST-backed venues): registers the request as pending until `replies` venue replies
         or its deadline, or ends it at once with `local_error`. Returns the future of a
-        `wait=True` request."""
+        `wait=True` request. The `request` view is built only when something reads it."""
         future: asyncio.Future[WsResponse] | None = (
             asyncio.get_running_loop().create_future() if wait else None
         )
         if local_error is None:
             if method in self.order_methods:
                 self._order_sent(method, params)
-            budget = self.request_timeout if timeout is None else timeout
+            budget_ns = self._timeout_ns if timeout is None else int(timeout * 1e9)
             self._pending[req_id] = _Pending(
                 req_id,
                 method,
-                self._request_view(params),
+                params,
                 callback,
                 future,
-                sent_ns,
                 sent_mono,
-                sent_mono + int(budget * 1e9),
+                sent_mono + budget_ns,
                 replies,
+                self._request_viewer,
             )
         else:
             pending = _Pending(
-                req_id, method, self._request_view(params), callback, future, 0, 0, 0, replies
+                req_id, method, params, callback, future, 0, 0, replies, self._request_viewer
             )
             self._finish_locally(pending, local_error)
         return future
@@ -743,39 +925,43 @@ class WsApiBase(AsyncLifecycle):
         pending = self._pending.get(req_id)
         if pending is None:
             return False
-        pending.remaining -= 1
-        if pending.remaining <= 0:
+        remaining = pending.remaining = pending.remaining - 1
+        if remaining <= 0:
             del self._pending[req_id]
+        method = pending.method
         latency_ns = recv_mono - pending.sent_mono
-        key = self._latency_keys.get(pending.method)
+        key = self._latency_keys.get(method)
         if key is None:
-            key = self._latency_keys[pending.method] = self._latency.key(
-                f"request:{pending.method}"
-            )
+            key = self._latency_keys[method] = self._latency.key(f"request:{method}")
         self._latency.record(key, latency_ns)
-        info = (
-            self._order_reply(pending, response) if pending.method in self.order_methods else None
-        )
+        info = self._order_reply(pending, response) if method in self.order_methods else None
         if pending.callback is not None:
             self._invoke(pending, response, latency_ns)
-        if pending.future is not None:
-            pending.replies.append(response)
-            if pending.remaining <= 0 and not pending.future.done():
-                replies = tuple(pending.replies)
-                if len(replies) == 1:
+        future = pending.future
+        if future is not None:
+            earlier = pending.replies
+            if remaining > 0:  # more replies to come: collect this one
+                if earlier is None:
+                    pending.replies = [response]
+                else:
+                    earlier.append(response)
+            elif not future.done():
+                if earlier is None:  # the common case: one reply
+                    replies: tuple[dict[str, Any], ...] = (response,)
                     ok = self._reply_ok(response)
                 else:
+                    replies = (*earlier, response)
                     ok = all(self._reply_ok(r) for r in replies)
                     info = self._order_reply(pending, replies[0]) if info else None
                 order_id, client_order_id, status = info or (None, None, None)
-                pending.future.set_result(
+                future.set_result(
                     WsResponse(
                         req_id,
-                        pending.method,
+                        method,
                         pending.request,
                         replies[0],
                         ok,
-                        pending.sent_ns,
+                        recv_ns - latency_ns,
                         recv_ns,
                         latency_ns,
                         replies,
@@ -1037,6 +1223,70 @@ class WsApiBase(AsyncLifecycle):
         timeout: float | None = None,
     ) -> int | WsResponse:
         """Cancels every open order of the account, or of `symbol`."""
+        raise NotImplementedError
+
+    # -- the synchronous order API ------------------------------------------------------
+    # The same calls without `wait`, for code that cannot or need not await: a stream
+    # callback reacting to a quote, a service handler. Same arguments (each venue's extras
+    # too), same validation, same outcome contract: exactly one terminal outcome per item
+    # (the venue's reply, `hftpy:timeout`, `hftpy:disconnected`) reaches the callback, the
+    # order events and `orders`, as for the awaitable methods, which build the identical
+    # frame. They return the `req_id` once the frame is handed to the transport: on the
+    # WebSocket venues (Kraken, Binance) the frame has been written to the socket (or
+    # queued by it) when the call returns; on the REST-backed ones (Backpack, Upbit) the
+    # request is signed and its HTTP task started on the API's kept-alive session, and its
+    # bytes leave when the loop next runs (the caller returns to the loop). A local
+    # refusal by the rate limiter raises `RateLimitError` at once, never waits, and takes
+    # no budget and no req_id (no callback fires for it). They need a running event loop
+    # (the one the API runs on), not a running coroutine.
+    def place_order_nowait(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`place_order` without awaiting: returns the `req_id` once the frame is handed to the
+        transport (see above); raises `RateLimitError` at once when the limiter refuses."""
+        raise NotImplementedError
+
+    def cancel_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`cancel_order` without awaiting (see `place_order_nowait`)."""
+        raise NotImplementedError
+
+    def amend_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`amend_order` without awaiting (see `place_order_nowait`). Where the venue has no
+        amend (Backpack: cancel, then place) the emulation's task is started and the `req_id`
+        returned; its one outcome arrives like any other."""
         raise NotImplementedError
 
     # -- reconciliation -----------------------------------------------------------------

@@ -25,12 +25,10 @@ Messages `{"stream", "data"}` go to the listeners of their stream name; error fr
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import os
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, overload
 
@@ -42,6 +40,7 @@ from hftpy.exchange.backpack.events import parse as parse_order_update
 from hftpy.exchange.backpack.rest import BackpackRestApi, sign_value
 from hftpy.exchange.codec import DECODER, ENCODER
 from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.ids import new_client_id_u32
 from hftpy.exchange.orders import OrderStatus, OrderUpdate, decimal_or_none, id_text
 from hftpy.exchange.rest_orders import (
     HttpRequest,
@@ -66,8 +65,6 @@ _ORDER_TYPES = {"limit": "Limit", "market": "Market"}
 _TIME_IN_FORCE = {"gtc": "GTC", "ioc": "IOC", "fok": "FOK"}
 _U32 = 2**32
 
-# clientId is a u32: a process-wide sequence from a random start.
-_client_ids = itertools.count(int.from_bytes(os.urandom(4), "big") >> 1)
 
 #: Backpack's order statuses in hftpy's terms.
 STATUSES: dict[str, OrderStatus] = {
@@ -94,7 +91,7 @@ def _client_id(client_order_id: str | int | None, client_id: int | None) -> int 
 
 def new_client_id() -> int:
     """A fresh Backpack `clientId` (u32) from the process-wide sequence."""
-    return next(_client_ids) % _U32
+    return new_client_id_u32()  # Rust: a process-wide sequence, random start, fresh per fork
 
 
 def _plain(value: Any) -> Any:
@@ -212,6 +209,7 @@ class BackpackWsApi(RestOrderApiBase):
         """Adds private streams (`account.orderUpdate.SOL_USDC`, `account.positionUpdate`)."""
         new = [s for s in self._check_streams(streams) if s not in self._streams]
         self._streams.update(dict.fromkeys(new))
+        self._order_channel_memo.clear()  # _is_order_channel reads the streams
         if new and self._conn.ready:
             self._conn.send(self._subscribe_frame("SUBSCRIBE", new))
 
@@ -221,6 +219,7 @@ class BackpackWsApi(RestOrderApiBase):
         gone = [s for s in self._check_streams(streams) if s in self._streams]
         for name in gone:
             del self._streams[name]
+        self._order_channel_memo.clear()  # _is_order_channel reads the streams
         if gone and self._conn.ready:
             self._conn.send(ENCODER.encode({"method": "UNSUBSCRIBE", "params": gone}))
 
@@ -437,6 +436,46 @@ class BackpackWsApi(RestOrderApiBase):
         )
         return await self._request("orderExecute", params, req_id, callback, wait, timeout)
 
+    def place_order_nowait(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | int | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        quote_quantity: Number | None = None,
+        reduce_only: bool | None = None,
+        client_id: int | None = None,
+        self_trade_prevention: str | None = None,
+        **extra: Any,
+    ) -> int:
+        """`place_order` without awaiting. Backpack takes orders over REST only: "sent" here
+        means the request is signed (the same body and signature as `place_order`) and its
+        HTTP task started on the kept-alive session; the bytes leave when the loop next
+        runs. `RateLimitError` at once when the REST limiter has no room."""
+        params = self._order_fields(
+            symbol,
+            side,
+            amount,
+            price,
+            order_type,
+            quote_quantity,
+            time_in_force,
+            post_only or None,
+            reduce_only,
+            _client_id(client_order_id, client_id),
+            self_trade_prevention,
+            extra,
+        )
+        return self._request_nowait("orderExecute", params, req_id, callback, timeout)
+
     async def batch_place(
         self,
         orders: Sequence[dict[str, Any]],
@@ -532,6 +571,32 @@ class BackpackWsApi(RestOrderApiBase):
         """`orderCancel` (`DELETE /api/v1/order`) by exactly one of `order_id` and
         `client_order_id` (`clientId`). Backpack needs the symbol: it may be left out for
         orders placed through this API or reported on its private stream."""
+        params = self._cancel_params(order_id, client_order_id, symbol, client_id)
+        return await self._request("orderCancel", params, req_id, callback, wait, timeout)
+
+    def cancel_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        client_id: int | None = None,
+    ) -> int:
+        """`cancel_order` without awaiting (REST: the HTTP task is started, see
+        `place_order_nowait`)."""
+        params = self._cancel_params(order_id, client_order_id, symbol, client_id)
+        return self._request_nowait("orderCancel", params, req_id, callback, timeout)
+
+    def _cancel_params(
+        self,
+        order_id: str | None,
+        client_order_id: str | int | None,
+        symbol: CurrencyPair | str | None,
+        client_id: int | None,
+    ) -> dict[str, Any]:
         cid = _client_id(client_order_id, client_id)
         if (order_id is None) == (cid is None):
             raise InvalidOrderError("cancel_order takes exactly one of order_id, client_order_id")
@@ -541,7 +606,7 @@ class BackpackWsApi(RestOrderApiBase):
             params["orderId"] = str(order_id)
         else:
             params["clientId"] = cid
-        return await self._request("orderCancel", params, req_id, callback, wait, timeout)
+        return params
 
     @overload
     async def amend_order(
@@ -609,6 +674,36 @@ class BackpackWsApi(RestOrderApiBase):
         its id) and `cancel` the cancel's reply; a refused cancel places nothing; a refused
         place after a done cancel reports `success: False` with the order gone
         (`cancelled: True`). Works for orders placed or reported here (side and type)."""
+        view, run = self._amend_parts(order_id, client_order_id, price, amount, symbol, post_only)
+        return await self._composite("amend_order", view, req_id, callback, wait, timeout, run)
+
+    def amend_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | int | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`amend_order` without awaiting: the emulation (cancel, then place) is started as a
+        task and the `req_id` returned; its one outcome reaches the callback as there."""
+        view, run = self._amend_parts(order_id, client_order_id, price, amount, symbol, post_only)
+        return self._composite_nowait("amend_order", view, req_id, callback, timeout, run)
+
+    def _amend_parts(
+        self,
+        order_id: str | None,
+        client_order_id: str | int | None,
+        price: Number | None,
+        amount: Number | None,
+        symbol: CurrencyPair | str | None,
+        post_only: bool | None,
+    ) -> tuple[dict[str, Any], Callable[[float], Awaitable[dict[str, Any]]]]:
         cid = _client_id(client_order_id, None)
         if (order_id is None) == (cid is None):
             raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
@@ -657,8 +752,7 @@ class BackpackWsApi(RestOrderApiBase):
                 reply["cancelled"] = True
             return reply
 
-        view = {"cancel": cancel, "order": new_order}
-        return await self._composite("amend_order", view, req_id, callback, wait, timeout, run)
+        return {"cancel": cancel, "order": new_order}, run
 
     @overload
     async def cancel_all(
@@ -760,7 +854,7 @@ class BackpackWsApi(RestOrderApiBase):
         order_id = id_text(item.get("id"))
         client_id = id_text(item.get("clientId"))
         status = STATUSES.get(item.get("status", "")) if ok else None
-        request = pending.request
+        request = pending.params
         if pending.method == "orderExecute":
             if "orders" not in request:
                 client_id = client_id or id_text(request.get("clientId"))

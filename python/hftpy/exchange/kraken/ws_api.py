@@ -17,7 +17,7 @@ from typing import Any, Literal, overload
 
 import msgspec
 
-from hftpy._core import parse_natural
+from hftpy._core import KrakenFrames, number_text, parse_natural
 from hftpy.common import CurrencyPair, Exchange, OrderType, Side, TimeInForce, venue_symbol
 from hftpy.errors import (
     AuthError,
@@ -29,6 +29,7 @@ from hftpy.errors import (
 )
 from hftpy.exchange.codec import ENCODER
 from hftpy.exchange.endpoints import endpoint
+from hftpy.exchange.frames import STYLE_KRAKEN
 from hftpy.exchange.ids import new_client_order_id
 from hftpy.exchange.kraken.events import parse as parse_executions
 from hftpy.exchange.kraken.limits import TIER_BY_MAX_RATE_COUNT, KrakenRateLimits
@@ -45,6 +46,7 @@ Number = int | float | Decimal | str
 # Canonical plain-str spellings; StrEnum members hash like their values, so both look up.
 _SIDES = {"buy": "buy", "sell": "sell"}
 _SIDE_OF = {"buy": Side.BUY, "sell": Side.SELL}
+_NEW = OrderStatus.NEW  # a global: an enum member costs ~60 ns to look up on CPython 3.11
 _INF = math.inf
 _ORDER_TYPES = {t.value: t.value for t in OrderType}
 _TIME_IN_FORCE = {t.value: t.value for t in TimeInForce}
@@ -86,6 +88,8 @@ def _number(value: Number, name: str) -> int | float | Decimal:
 def _positive(value: Number, name: str) -> int | float | Decimal:
     if type(value) is float and 0.0 < value < _INF:  # the common case, checked inline
         return value
+    if type(value) is Decimal and number_text(value, STYLE_KRAKEN) is not None:
+        return value  # exact, positive, readable: what the checks below would return
     number = _number(value, name)
     if number <= 0:
         raise InvalidOrderError(f"{name} must be positive, got {value!r}")
@@ -198,6 +202,9 @@ class KrakenWsApi(WsApiBase):
         self._token: Secret | None = None
         self._token_json = b'""'  # the token as a JSON string, spliced into frames
         self._frame_heads: dict[str, bytes] = {}
+        #: The frames of the current token, written in Rust (see `_encode`).
+        self._frames = KrakenFrames(self._token_json)
+        self._set_token(None)
         self._token_refresh: asyncio.Task[None] | None = None
         self._subscribe_executions = executions
         self._subscribe_balances = False  # set by subscribe_balances(), kept across reconnects
@@ -300,7 +307,7 @@ class KrakenWsApi(WsApiBase):
             elif success is True and self.rate_limits is not None:
                 pending = self._pending.get(req_id)
                 if pending is not None:  # learn the venue's order ids for cancel pricing
-                    self.rate_limits.on_reply(pending.method, pending.request, msg)
+                    self.rate_limits.on_reply(pending.method, pending.params, msg)
             if self._complete(req_id, msg, recv_ns, recv_mono):
                 return
             future = self._internal.get(req_id)
@@ -318,6 +325,14 @@ class KrakenWsApi(WsApiBase):
         self._token = token
         self._token_json = ENCODER.encode(token.reveal() if token is not None else "")
         self._frame_heads.clear()
+        self._frames = KrakenFrames(self._token_json)
+
+        # The `request` callbacks see: the token leads, as in the request dicts the seed
+        # documents print (the token of the request's own connection, not a later one's).
+        def with_token(params: dict[str, Any]) -> dict[str, Any]:
+            return {"token": token, **params}
+
+        self._request_viewer = with_token
 
     def _refresh_token(self) -> None:
         """Fetches a new token in the background (once, however many replies asked)."""
@@ -339,7 +354,17 @@ class KrakenWsApi(WsApiBase):
 
     def _order_sent(self, method: str, params: dict[str, Any]) -> None:
         if method == "add_order":
-            self._track_sent(params, params["symbol"])
+            client_id = params.get("cl_ord_id")
+            if client_id is None and "order_userref" in params:
+                client_id = str(params["order_userref"])
+            self.orders.sent(
+                params["symbol"],
+                client_id,
+                _SIDE_OF[params["side"]],
+                params["order_type"],
+                params.get("limit_price"),
+                params["order_qty"],
+            )
         elif method == "batch_add":
             for order in params["orders"]:
                 self._track_sent(order, params["symbol"])
@@ -361,14 +386,14 @@ class KrakenWsApi(WsApiBase):
         self, pending: _Pending, response: dict[str, Any]
     ) -> tuple[str | None, str | None, OrderStatus | None] | None:
         method = pending.method
-        request = pending.request
+        request = pending.params
         ok = response.get("success") is True
         result = response.get("result")
         if ok and method == "add_order" and type(result) is dict:  # the common case, short
             order_id = result.get("order_id")
             client_id = result.get("cl_ord_id") or request.get("cl_ord_id")
             self.orders.accepted(client_id, order_id, request["symbol"])
-            return order_id, client_id, OrderStatus.NEW
+            return order_id, client_id, _NEW
         item = result if isinstance(result, dict) else {}
         order_id = id_text(item.get("order_id"))
         client_id = id_text(item.get("cl_ord_id"))
@@ -428,6 +453,14 @@ class KrakenWsApi(WsApiBase):
 
     # -- requests -------------------------------------------------------------------------
     def _encode(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
+        # One Rust call writes the whole frame from the params as they are (the token laid
+        # out once per connection); the generic encoding only for what it leaves out.
+        frame = self._frames.build(method, params, req_id)
+        if frame is not None:
+            return frame
+        return self._encode_generic(method, params, req_id)
+
+    def _encode_generic(self, method: str, params: dict[str, Any], req_id: int) -> bytes:
         # The token is spliced in as bytes rather than encoded from the Secret (msgspec would
         # call back into Python for it) and each method's head is built once per token:
         # this runs before the send.
@@ -440,13 +473,8 @@ class KrakenWsApi(WsApiBase):
             return b'%s,%s},"req_id":%d}' % (head, body[1:-1], req_id)
         return b'%s},"req_id":%d}' % (head, req_id)
 
-    def _request_view(self, params: dict[str, Any]) -> dict[str, Any]:
-        # The token leads, as in the request dicts the seed documents print.
-        return {"token": self._token, **params}
-
     def _order_fields(
         self,
-        *,
         side: Side | str,
         order_qty: Number,
         order_type: OrderType | str,
@@ -459,7 +487,8 @@ class KrakenWsApi(WsApiBase):
         extra: dict[str, Any],
         symbol: str | None = None,
     ) -> dict[str, Any]:
-        """One order's params in Kraken's names, validated locally."""
+        """One order's params in Kraken's names, validated locally (positional arguments on
+        the order path: this runs before every send)."""
         side_text = _SIDES.get(side) or _SIDES.get(str(side).lower())
         if side_text is None:
             raise InvalidOrderError(f"side must be buy or sell, got {side!r}")
@@ -473,9 +502,13 @@ class KrakenWsApi(WsApiBase):
             fields["post_only"] = bool(post_only)
         if symbol is not None:
             fields["symbol"] = symbol
-        fields["order_qty"] = _positive(order_qty, "order_qty")
+        # a positive finite float (the common case) is checked inline, anything else by rule
+        ok_qty = type(order_qty) is float and 0.0 < order_qty < _INF
+        fields["order_qty"] = order_qty if ok_qty else _positive(order_qty, "order_qty")
         fields["side"] = side_text
-        if limit_price is not None:
+        if type(limit_price) is float and 0.0 < limit_price < _INF:
+            fields["limit_price"] = limit_price
+        elif limit_price is not None:
             fields["limit_price"] = _positive(limit_price, "limit_price")
         elif kind in _LIMIT_PRICED:
             raise InvalidOrderError(f"a {kind} order needs a price (price= or limit_price=)")
@@ -599,25 +632,98 @@ class KrakenWsApi(WsApiBase):
         `expire_time`, `deadline`, `display_qty`, `fee_preference`, `stp_type`, `margin`,
         ...) passes through as a keyword. Returns the `req_id` once the frame is on the
         socket, or with `wait=True` the `WsResponse` (`.order_id` is Kraken's order id)."""
-        qty = order_qty if order_qty is not None else amount
+        params = self._add_order_params(
+            symbol,
+            side,
+            order_qty if order_qty is not None else amount,
+            limit_price if limit_price is not None else price,
+            order_type,
+            post_only,
+            time_in_force,
+            client_order_id if client_order_id is not None else cl_ord_id,
+            reduce_only,
+            order_userref,
+            validate,
+            extra,
+        )
+        return await self._request("add_order", params, req_id, callback, wait, timeout)
+
+    def place_order_nowait(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        validate: bool | None = None,
+        **extra: Any,
+    ) -> int:
+        """`place_order` without awaiting: the same `add_order` frame, on the socket when this
+        returns its `req_id`; `RateLimitError` at once when the local trading counter has no
+        room (whatever `on_rate_limit` says: waiting needs an await)."""
+        params = self._add_order_params(
+            symbol,
+            side,
+            order_qty if order_qty is not None else amount,
+            limit_price if limit_price is not None else price,
+            order_type,
+            post_only,
+            time_in_force,
+            client_order_id if client_order_id is not None else cl_ord_id,
+            reduce_only,
+            order_userref,
+            validate,
+            extra,
+        )
+        return self._request_nowait("add_order", params, req_id, callback, timeout)
+
+    def _add_order_params(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        qty: Number | None,
+        price: Number | None,
+        order_type: OrderType | str,
+        post_only: bool,
+        time_in_force: TimeInForce | str | None,
+        cl_ord_id: str | None,
+        reduce_only: bool | None,
+        order_userref: int | None,
+        validate: bool | None,
+        extra: dict[str, Any],
+    ) -> dict[str, Any]:
         if qty is None:
             raise InvalidOrderError("place_order needs amount= (or order_qty=)")
         params = self._order_fields(
-            side=side,
-            order_qty=qty,
-            order_type=order_type,
-            limit_price=limit_price if limit_price is not None else price,
-            time_in_force=time_in_force,
-            post_only=post_only or None,
-            reduce_only=reduce_only,
-            cl_ord_id=client_order_id if client_order_id is not None else cl_ord_id,
-            order_userref=order_userref,
-            extra=extra,
-            symbol=venue_symbol(self.exchange, symbol),
+            side,
+            qty,
+            order_type,
+            price,
+            time_in_force,
+            post_only or None,
+            reduce_only,
+            cl_ord_id,
+            order_userref,
+            extra,
+            symbol._symbols["kraken"]  # venue_symbol() inline for the common case
+            if type(symbol) is CurrencyPair
+            else venue_symbol(self.exchange, symbol),
         )
         if validate is not None:
             params["validate"] = bool(validate)
-        return await self._request("add_order", params, req_id, callback, wait, timeout)
+        return params
 
     @overload
     async def cancel_order(
@@ -678,6 +784,32 @@ class KrakenWsApi(WsApiBase):
         `cl_ord_id`) or `order_userref`, each a single id or a list. Kraken answers once per
         id, so the callback fires once per id. `symbol` is not needed on Kraken (accepted for
         the same call on every venue)."""
+        params, items = self._cancel_params(order_id, client_order_id, cl_ord_id, order_userref)
+        return await self._request("cancel_order", params, req_id, callback, wait, timeout, items)
+
+    def cancel_order_nowait(
+        self,
+        order_id: str | Sequence[str] | None = None,
+        *,
+        client_order_id: str | Sequence[str] | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        cl_ord_id: str | Sequence[str] | None = None,
+        order_userref: int | Sequence[int] | None = None,
+    ) -> int:
+        """`cancel_order` without awaiting (one callback per id, as there)."""
+        params, items = self._cancel_params(order_id, client_order_id, cl_ord_id, order_userref)
+        return self._request_nowait("cancel_order", params, req_id, callback, timeout, items)
+
+    @staticmethod
+    def _cancel_params(
+        order_id: str | Sequence[str] | None,
+        client_order_id: str | Sequence[str] | None,
+        cl_ord_id: str | Sequence[str] | None,
+        order_userref: int | Sequence[int] | None,
+    ) -> tuple[dict[str, Any], int]:
         client_ids = client_order_id if client_order_id is not None else cl_ord_id
         kinds = {
             "order_id": _ids(order_id, "order_id"),
@@ -690,10 +822,7 @@ class KrakenWsApi(WsApiBase):
                 "cancel_order takes exactly one of order_id, client_order_id, order_userref"
             )
         ((name, ids),) = given.items()
-        params = {name: ids}
-        return await self._request(
-            "cancel_order", params, req_id, callback, wait, timeout, len(ids)
-        )
+        return {name: ids}, len(ids)
 
     @overload
     async def amend_order(
@@ -776,6 +905,47 @@ class KrakenWsApi(WsApiBase):
         on every amend, so when `amount` is absent the order's current quantity is sent, as
         known from its place, replies and `executions` events (an order this API never saw
         needs `amount=`)."""
+        params = self._amend_params(
+            order_id, client_order_id, cl_ord_id, order_qty, amount, limit_price, price, post_only
+        )
+        params.update(extra)
+        return await self._request("amend_order", params, req_id, callback, wait, timeout)
+
+    def amend_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        **extra: Any,
+    ) -> int:
+        """`amend_order` without awaiting (the same native `amend_order` frame)."""
+        params = self._amend_params(
+            order_id, client_order_id, cl_ord_id, order_qty, amount, limit_price, price, post_only
+        )
+        params.update(extra)
+        return self._request_nowait("amend_order", params, req_id, callback, timeout)
+
+    def _amend_params(
+        self,
+        order_id: str | None,
+        client_order_id: str | None,
+        cl_ord_id: str | None,
+        order_qty: Number | None,
+        amount: Number | None,
+        limit_price: Number | None,
+        price: Number | None,
+        post_only: bool | None,
+    ) -> dict[str, Any]:
         client_id = client_order_id if client_order_id is not None else cl_ord_id
         if (order_id is None) == (client_id is None):
             raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
@@ -801,8 +971,7 @@ class KrakenWsApi(WsApiBase):
             params["limit_price"] = _positive(new_price, "limit_price")
         if post_only is not None:
             params["post_only"] = bool(post_only)
-        params.update(extra)
-        return await self._request("amend_order", params, req_id, callback, wait, timeout)
+        return params
 
     @overload
     async def cancel_all(

@@ -387,6 +387,40 @@ class UpbitWsApi(RestOrderApiBase):
         )
         return await self._request("place_order", params, req_id, callback, wait, timeout)
 
+    def place_order_nowait(
+        self,
+        symbol: CurrencyPair | str,
+        side: Side | str,
+        amount: Number | None = None,
+        price: Number | None = None,
+        order_type: OrderType | str = OrderType.LIMIT,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        smp_type: str | None = None,
+        identifier: str | None = None,
+    ) -> int:
+        """`place_order` without awaiting. Upbit takes orders over REST only: "sent" here means
+        the request is signed (the same body and JWT as `place_order`) and its HTTP task
+        started on the kept-alive session; the bytes leave when the loop next runs.
+        `RateLimitError` at once when the order limiter has no room."""
+        params = self._order_params(
+            symbol,
+            side,
+            amount,
+            price,
+            order_type,
+            time_in_force,
+            post_only,
+            smp_type,
+            client_order_id if client_order_id is not None else identifier,
+        )
+        return self._request_nowait("place_order", params, req_id, callback, timeout)
+
     @overload
     async def cancel_order(
         self,
@@ -445,12 +479,35 @@ class UpbitWsApi(RestOrderApiBase):
         """`DELETE /v1/order` by exactly one of `order_id` (Upbit's `uuid`) and
         `client_order_id` (`identifier`). Upbit needs no symbol (accepted for the same call
         on every venue)."""
+        params = self._cancel_params(order_id, client_order_id, uuid, identifier)
+        return await self._request("cancel_order", params, req_id, callback, wait, timeout)
+
+    def cancel_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: CurrencyPair | str | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+        uuid: str | None = None,
+        identifier: str | None = None,
+    ) -> int:
+        """`cancel_order` without awaiting (REST: the HTTP task is started, see
+        `place_order_nowait`)."""
+        params = self._cancel_params(order_id, client_order_id, uuid, identifier)
+        return self._request_nowait("cancel_order", params, req_id, callback, timeout)
+
+    @staticmethod
+    def _cancel_params(
+        order_id: str | None, client_order_id: str | None, uuid: str | None, identifier: str | None
+    ) -> dict[str, Any]:
         oid = order_id if order_id is not None else uuid
         cid = client_order_id if client_order_id is not None else identifier
         if (oid is None) == (cid is None):
             raise InvalidOrderError("cancel_order takes exactly one of order_id, client_order_id")
-        params = {"uuid": oid} if oid is not None else {"identifier": cid}
-        return await self._request("cancel_order", params, req_id, callback, wait, timeout)
+        return {"uuid": oid} if oid is not None else {"identifier": cid}
 
     @overload
     async def amend_order(
@@ -515,6 +572,35 @@ class UpbitWsApi(RestOrderApiBase):
         order at `price` (default: the old price) for the quantity still open (`amount`: the
         new total, filled part included; default: what remains, Upbit's `remain_only`),
         with a new `identifier`. `WsResponse.order_id` is the new order's uuid."""
+        params = self._amend_params(order_id, client_order_id, price, amount, post_only)
+        return await self._request("cancel_and_new", params, req_id, callback, wait, timeout)
+
+    def amend_order_nowait(
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        price: Number | None = None,
+        amount: Number | None = None,
+        symbol: CurrencyPair | str | None = None,
+        post_only: bool | None = None,
+        req_id: int | None = None,
+        callback: WsCallback | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """`amend_order` without awaiting: the same `cancel_and_new` request, its HTTP task
+        started (see `place_order_nowait`)."""
+        params = self._amend_params(order_id, client_order_id, price, amount, post_only)
+        return self._request_nowait("cancel_and_new", params, req_id, callback, timeout)
+
+    def _amend_params(
+        self,
+        order_id: str | None,
+        client_order_id: str | None,
+        price: Number | None,
+        amount: Number | None,
+        post_only: bool | None,
+    ) -> dict[str, Any]:
         if (order_id is None) == (client_order_id is None):
             raise InvalidOrderError("amend_order takes exactly one of order_id, client_order_id")
         if price is None and amount is None:
@@ -542,7 +628,7 @@ class UpbitWsApi(RestOrderApiBase):
         if post_only:
             params["new_time_in_force"] = "post_only"
         params["new_identifier"] = new_client_order_id()
-        return await self._request("cancel_and_new", params, req_id, callback, wait, timeout)
+        return params
 
     @overload
     async def cancel_all(
@@ -649,7 +735,7 @@ class UpbitWsApi(RestOrderApiBase):
         body = response.get("result")
         ok = response.get("success") is True
         item = body if isinstance(body, dict) else {}
-        request = pending.request
+        request = pending.params
         method = pending.method
         if method == "cancel_all":
             done = item.get("success") if ok else None
