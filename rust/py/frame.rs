@@ -18,22 +18,12 @@ fn decimal_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
 
 // -- request frames from the params dict --------------------------------------------------
 
-/// The text of a `str` that is compact ASCII (every key and value these frames write is),
-/// read in place without a call into Python; None for any other str (the Python path).
+/// The text of an ASCII `str` (every key and value these frames write is one); None for any
+/// other str (the Python path). `PyUnicode_AsUTF8AndSize` hands a compact ASCII str's own
+/// bytes back without copying, and it exists on every CPython the wheels are built for
+/// (3.14's headers dropped the `PyUnicode_IS_COMPACT_ASCII` macro pyo3 exposed before).
 fn ascii_text<'a>(text: &'a Bound<'_, PyString>) -> Option<&'a str> {
-    let ptr = text.as_ptr();
-    // SAFETY: `ptr` is a live str for as long as `text` is borrowed; a compact ASCII str
-    // holds its `len` ASCII bytes right after its header and never changes them.
-    unsafe {
-        if pyo3::ffi::PyUnicode_IS_COMPACT_ASCII(ptr) == 0 {
-            return None;
-        }
-        let len = usize::try_from(pyo3::ffi::PyUnicode_GET_LENGTH(ptr)).ok()?;
-        let data = pyo3::ffi::PyUnicode_DATA(ptr).cast::<u8>();
-        Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(
-            data, len,
-        )))
-    }
+    text.to_str().ok().filter(|t| t.is_ascii())
 }
 
 /// Hands `value` to `f` as a `Scalar` without converting it on the Python side; None for a
