@@ -266,19 +266,6 @@ class RequestFaults(FaultMixin):
         self._drops_left = 0
 
 
-class _Socket(Protocol):
-    def disconnect(self, graceful: bool = True) -> None: ...
-
-
-class _Connection(Protocol):
-    @property
-    def transport(self) -> Any: ...
-
-    def send(self, data: bytes) -> None: ...
-
-    def release(self) -> None: ...
-
-
 class PongGate(Protocol):
     def answers_pings(self) -> bool: ...
 

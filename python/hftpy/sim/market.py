@@ -59,12 +59,12 @@ class FrameFault:
         self.rate = 0.0
         self._acc = 0.0
 
-    def arm(self, params: Mapping[str, Any]) -> None:
+    def arm(self, count: int | None = None, rate: float | None = None) -> None:
         """`count=n` and/or `rate=r`; neither means the next frame only."""
-        if "count" in params or "rate" not in params:
-            self.count = int(params.get("count", 1))
-        if "rate" in params:
-            rate = float(params["rate"])
+        if count is not None or rate is None:
+            self.count = 1 if count is None else int(count)
+        if rate is not None:
+            rate = float(rate)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"rate must lie in [0, 1], not {rate}")
             self.rate = rate
@@ -101,10 +101,11 @@ class SnapshotFault:
         self.count = 0
         self.until = 0.0
 
-    def arm(self, kind: str, params: Mapping[str, Any]) -> None:
+    def arm(self, kind: str, count: int | None = None, seconds: float | None = None) -> None:
+        """The next `count` snapshots and/or all for `seconds`; neither: the next one."""
         self.kind = kind
-        self.count = int(params.get("count", 0 if "seconds" in params else 1))
-        self.until = time.monotonic() + float(params.get("seconds", 0.0))
+        self.count = int(count) if count is not None else (0 if seconds is not None else 1)
+        self.until = time.monotonic() + float(seconds or 0.0)
 
     def hit(self) -> str | None:
         """The fault for this request (`snapshot_fail` / `stale_snapshot`), or None."""
@@ -326,13 +327,13 @@ class MarketVenue(ConnectionFaults):
         self.system = "online"
 
     def fault_skip_sequence(self, count: int | None = None, rate: float | None = None) -> None:
-        self.skip.arm(_given(count=count, rate=rate))
+        self.skip.arm(count, rate)
 
     def fault_snapshot_fail(self, count: int | None = None, seconds: float | None = None) -> None:
-        self.snapshot_fault.arm("snapshot_fail", _given(count=count, seconds=seconds))
+        self.snapshot_fault.arm("snapshot_fail", count, seconds)
 
     def fault_stale_snapshot(self, count: int | None = None, seconds: float | None = None) -> None:
-        self.snapshot_fault.arm("stale_snapshot", _given(count=count, seconds=seconds))
+        self.snapshot_fault.arm("stale_snapshot", count, seconds)
 
     def fault_slow_snapshot(self, seconds: float = 2.0, count: int | None = None) -> None:
         self._snapshot_delay_s = max(0.0, float(seconds))
@@ -356,11 +357,6 @@ class MarketVenue(ConnectionFaults):
     def paused(self) -> bool:
         """True while the venue's engine is frozen (maintenance): synthetic flow skips steps."""
         return self.system != "online"
-
-
-def _given(**params: Any) -> dict[str, Any]:
-    """The parameters a fault was given (its handler's None means not given)."""
-    return {name: value for name, value in params.items() if value is not None}
 
 
 class DepthFeed:

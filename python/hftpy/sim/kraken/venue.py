@@ -32,7 +32,7 @@ from ..faults import (
     FaultTable,
     fault_table,
 )
-from ..market import FrameFault, _given
+from ..market import FrameFault
 from .auth import KrakenAuth
 from .connection import KrakenConnection, KrakenGateway, Request
 from .orders import OrderHistory
@@ -154,7 +154,7 @@ class KrakenVenue(KrakenGateway):
         self.set_system("online")
 
     def fault_book_checksum(self, rate: float | None = None, count: int | None = None) -> None:
-        self.market.checksum_fault.arm(_given(rate=rate, count=count))
+        self.market.checksum_fault.arm(count, rate)
 
     def clear_faults(self) -> None:
         was_online = self.system == "online"
