@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -14,6 +13,7 @@ from hftpy._core import BackpackFeed, BinanceFeed, BookEvent, ResyncEvent
 from hftpy.common import Exchange
 from hftpy.exchange import create_exchange_stream
 from hftpy.sim import Simulator
+from support import until
 
 FINE = ["200000.00000000", "25.42618900"]
 
@@ -43,14 +43,6 @@ async def sim(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Simulator]:
         for name, value in simulator.env.items():
             monkeypatch.setenv(name, value)
         yield simulator
-
-
-async def until(condition: Any, timeout: float = 10.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 async def test_a_binance_stream_keeps_a_level_finer_than_the_step_size(sim: Simulator) -> None:
