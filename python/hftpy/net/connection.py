@@ -343,10 +343,10 @@ class WsConnection:
 
     def _protocol_error(self, exc: WSProtocolError) -> BaseException:
         """A frame over `max_frame_size` as an error that says which setting to change."""
-        if "exceeding max allowed size" in str(exc):
+        if exc.args and exc.args[0] == WSCloseCode.MESSAGE_TOO_BIG:
             return FrameTooLargeError(
                 f"{self.name}: the venue sent a frame larger than max_frame_size="
-                f"{self.max_frame_size} bytes ({exc}); the connection was dropped "
+                f"{self.max_frame_size} bytes ({exc.args[-1]}); the connection was dropped "
                 "(close code 1009) and reconnects; pass a larger max_frame_size if such "
                 "frames are expected"
             )
