@@ -488,7 +488,7 @@ class StreamBase(AsyncLifecycle):
         elif kind is OtherEvent:
             if event.kind == "unparsable":  # not JSON: a proxy's error page, garbage
                 self.decode_errors += 1
-                log.warning("%s: frame is not JSON: %.200r", self, bytes(payload))
+                log.warning("%s: frame is not JSON: %r", self, bytes(payload[:200]))
             self._on_other(payload, event)
         if exch_key < 0:
             latency.record_since(recv_key, recv_mono)
