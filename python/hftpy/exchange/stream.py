@@ -468,7 +468,7 @@ class StreamBase(AsyncLifecycle):
             event = self._feed.feed(payload, recv_ns)
         except FeedError as exc:
             self.decode_errors += 1
-            log.warning("%s: undecodable frame (%s): %.200r", self, exc, bytes(payload))
+            log.warning("%s: undecodable frame (%s): %r", self, exc, bytes(payload[:200]))
             return
         if event is None:
             return
